@@ -26,3 +26,6 @@ test: lint pytest
 
 clean:
 	rm -rf $(VENV) .pytest_cache test/.tmp
+
+# The lab (container tier by default; VARIANT=drbd_aoe_lvm|nfs uses the VM tier): lab/lab.mk
+-include lab/lab.mk
