@@ -8,6 +8,7 @@ Three kinds of tests live under test/:
 """
 import importlib.util
 import json
+import logging
 import os
 import pathlib
 import shutil
@@ -20,6 +21,8 @@ import yaml
 REPO = pathlib.Path(__file__).resolve().parent.parent
 TEST = REPO / "test"
 VENV_BIN = pathlib.Path(sys.executable).parent
+# Expected render failures are the point of many tests: keep Salt's renderer from logging them.
+logging.getLogger("salt.utils.templates").setLevel(logging.CRITICAL)
 
 
 def load_ext(kind, name):
@@ -146,3 +149,75 @@ def require_tools(*tools):
     if missing and os.environ.get("CI"):
         pytest.fail(f"CI must install {missing}")
     return pytest.mark.skipif(bool(missing), reason=f"needs {missing}")
+
+
+# --------------------------------------------------------------------------------------------
+# Pillar fixtures: pillar.example + test-only secrets, and an in-process renderer of
+# opennebula/lib/model.jinja through Salt's own Jinja renderer (same filters, tests and
+# `raise` as a minion), for the fast validation/role tests. End-to-end renders use salt_call.
+# --------------------------------------------------------------------------------------------
+def example_pillar():
+    """pillar.example with its CHANGE_ME secrets replaced by test/pillar/secrets.yaml."""
+    data = yaml.safe_load((REPO / "pillar.example").read_text())
+    secrets = yaml.safe_load((TEST / "pillar" / "secrets.yaml").read_text())["secrets"]
+    data["secrets"].update(secrets)
+    return data
+
+
+def deep_merge(base, override):
+    """Recursive dict merge (override wins; a None value deletes the key)."""
+    out = dict(base)
+    for key, value in (override or {}).items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def render_model(pillar, minion_id="cloud-cc01", grains=None):
+    """Render opennebula/lib/model.jinja in-process; return the model dict or raise
+    salt.exceptions.SaltRenderError with the validation message."""
+    import copy
+
+    import salt.config
+    import salt.modules.defaults
+    import salt.utils.data
+    import salt.utils.templates
+
+    def pillar_get(key, default="", merge=False, delimiter=":"):
+        return salt.utils.data.traverse_dict_and_list(pillar, key, default, delimiter)
+
+    def defaults_merge(dest, src, merge_lists=False, in_place=True, convert_none=True):
+        return salt.modules.defaults.merge(
+            dest, src, merge_lists=merge_lists, in_place=in_place, convert_none=convert_none
+        )
+
+    grains = dict(grains or {})
+    grains.setdefault("id", minion_id)
+    grains.setdefault("os_family", "Debian")
+    opts = copy.deepcopy(salt.config.DEFAULT_MINION_OPTS)
+    context = {
+        "opts": opts,
+        "saltenv": None,
+        "sls": "",
+        "salt": {"pillar.get": pillar_get, "defaults.merge": defaults_merge},
+        "pillar": pillar,
+        "grains": grains,
+    }
+    src = '{%- from "opennebula/lib/model.jinja" import model with context %}{{ model | tojson }}'
+    out = salt.utils.templates.JINJA(
+        src, from_str=True, to_str=True, context=context, tmplpath=str(REPO / "inline.jinja")
+    )
+    if not out.get("result"):
+        import salt.exceptions
+
+        raise salt.exceptions.SaltRenderError(str(out.get("data")))
+    return json.loads(out["data"])
+
+
+@pytest.fixture
+def example():
+    return example_pillar()

@@ -1,0 +1,257 @@
+"""
+Pacemaker configuration states (resources, constraints, properties) on top of the ``crm``
+execution module: one CIB read and at most one verified ``cibadmin`` write per state.
+
+Every state takes ``cib``: an offline CIB XML file to work on instead of the live cluster.
+All arguments are plain data so they can be written in YAML SLS:
+
+.. code-block:: yaml
+
+    drbd_one:
+      crm.resource_present:
+        - agent: ocf:linbit:drbd
+        - params: {drbd_resource: one-disk}
+        - ops:
+          - {name: monitor, interval: 29s, role: Promoted, timeout: 20s}
+          - {name: monitor, interval: 31s, role: Unpromoted, timeout: 20s}
+
+    ms_drbd_one:
+      crm.clone_present:
+        - resource: drbd_one
+        - promotable: true
+        - meta: {promoted-max: 1, promoted-node-max: 1, clone-max: 2, notify: true}
+
+    ha_col:
+      crm.colocation_present:
+        - score: INFINITY
+        - resources: [ha_group, 'ms_drbd_one:Promoted', 'ms_drbd_data:Promoted']
+"""
+from salt.exceptions import CommandExecutionError
+
+__virtualname__ = "crm"
+
+
+def __virtual__():
+    if "crm.apply" in __salt__:
+        return __virtualname__
+    return (False, "crm state: the crm execution module is not available (cibadmin missing?)")
+
+
+def _ret(name):
+    return {"name": name, "result": True, "changes": {}, "comment": ""}
+
+
+def _what(kind, name):
+    return f"{kind} {name}"
+
+
+def _finish(ret, label, res, verb="updated"):
+    notes = res.get("notes") or []
+    extra = (" (" + "; ".join(notes) + ")") if notes else ""
+    if not res["changes"]:
+        ret["comment"] = f"{label} is in the desired state{extra}"
+        return ret
+    ret["changes"] = res["changes"]
+    if __opts__["test"]:
+        ret["result"] = None
+        ret["comment"] = f"{label} would be {verb}{extra}"
+        return ret
+    ret["comment"] = f"{label} {verb}{extra}"
+    return ret
+
+
+def _present(what, label_kind, name, cib, hidden_params=None, **spec):
+    ret = _ret(name)
+    label = _what(label_kind, name)
+    try:
+        res = __salt__["crm.apply"](what, name, cib=cib, test=bool(__opts__["test"]),
+                                    hidden_params=hidden_params, **spec)
+    except CommandExecutionError as exc:
+        ret["result"] = False
+        ret["comment"] = f"{label}: {exc}"
+        return ret
+    verb = "created" if res["changes"].get("old", 1) is None else "updated"
+    return _finish(ret, label, res, verb)
+
+
+def resource_present(name, agent, params=None, ops=None, meta=None, utilization=None,
+                     description=None, hidden_params=None, cib=None):
+    """
+    A primitive resource.
+
+    name
+        resource id
+    agent
+        ``class:provider:type`` (``ocf:heartbeat:IPaddr2``), ``lsb:one``, ``systemd:opennebula``
+        or ``stonith:fence_xvm``; a bare ``Type`` means ``ocf:heartbeat:Type``
+    params / meta / utilization
+        mappings; params, utilization and ops are authoritative (undeclared ones are
+        removed); meta too, except run-time ``target-role``/``is-managed``/``maintenance``
+        which are only managed when declared
+    ops
+        list of ``{name, interval, timeout, role, on-fail, ...}`` (or ``{name: {...}}``);
+        roles Promoted/Unpromoted (Master/Slave accepted)
+    hidden_params
+        extra param names whose values never appear in changes/comment (names containing
+        passw/secret/key are always hidden)
+    cib
+        offline CIB file to work on
+    """
+    return _present("primitive", "resource", name, cib, hidden_params, agent=agent,
+                    params=params, ops=ops, meta=meta, utilization=utilization,
+                    description=description)
+
+
+def stonith_present(name, agent, params=None, ops=None, meta=None, hidden_params=None,
+                    cib=None):
+    """
+    A fencing device (``stonith:`` primitive). ``agent`` is ``fence_xvm`` or
+    ``stonith:fence_xvm``. Password-like params show as ``<hidden>``.
+    """
+    if ":" in str(agent) and not str(agent).startswith("stonith:"):
+        ret = _ret(name)
+        ret["result"] = False
+        ret["comment"] = f"stonith {name}: agent {agent!r} is not a stonith: agent"
+        return ret
+    return _present("stonith", "stonith device", name, cib, hidden_params, agent=agent,
+                    params=params, ops=ops, meta=meta)
+
+
+def clone_present(name, resource, promotable=False, meta=None, cib=None):
+    """
+    A clone of an existing primitive or group (it is moved into the clone).
+
+    promotable
+        ``True`` gives a Pacemaker 2 promotable clone (``<clone>`` + meta
+        ``promotable=true``), the crmsh-4 ``ms`` equivalent
+    meta
+        e.g. ``{promoted-max: 1, promoted-node-max: 1, clone-max: 2, clone-node-max: 1,
+        notify: true}`` (``master-max``/``master-node-max`` accepted)
+    """
+    return _present("clone", "clone", name, cib, resource=resource, promotable=promotable,
+                    meta=meta)
+
+
+def group_present(name, members, meta=None, cib=None):
+    """
+    An ordered group of existing primitives. Members must exist (the state fails, changing
+    nothing, otherwise); members dropped from the list stay as top-level primitives.
+    """
+    return _present("group", "group", name, cib, members=members, meta=meta)
+
+
+def colocation_present(name, score="INFINITY", rsc=None, with_rsc=None, rsc_role=None,
+                       with_rsc_role=None, resources=None, sets=None, node_attribute=None,
+                       cib=None):
+    """
+    A colocation constraint.
+
+    Either ``rsc`` + ``with_rsc`` (+ ``rsc_role``/``with_rsc_role``), or ``resources`` in
+    crmsh order (``[ha_group, 'ms_drbd_one:Master', 'ms_drbd_data:Master']``: consecutive
+    entries with the same role form one set, as crmsh does), or explicit ``sets``:
+    ``[{resources: [a, b], role: Promoted, sequential: false}, ...]``.
+    """
+    return _present("colocation", "colocation", name, cib, score=score, rsc=rsc,
+                    with_rsc=with_rsc, rsc_role=rsc_role, with_rsc_role=with_rsc_role,
+                    resources=resources, sets=sets, node_attribute=node_attribute)
+
+
+def order_present(name, kind=None, score=None, first=None, then=None, first_action=None,
+                  then_action=None, symmetrical=None, resources=None, sets=None, cib=None):
+    """
+    An ordering constraint.
+
+    ``kind`` Mandatory (default) / Optional / Serialize, or a crmsh ``score`` (inf -> Mandatory,
+    0 -> Optional). ``first``/``then`` with ``first_action``/``then_action``, or ``resources``
+    in crmsh order (``['ms_drbd_one:promote', 'ms_drbd_data:promote', 'ha_group:start']``),
+    or explicit ``sets`` (``[{resources: [...], action: promote}, ...]``).
+    """
+    return _present("order", "order", name, cib, kind=kind, score=score, first=first,
+                    then=then, first_action=first_action, then_action=then_action,
+                    symmetrical=symmetrical, resources=resources, sets=sets)
+
+
+def location_present(name, rsc=None, node=None, score=None, role=None, rules=None,
+                     rsc_pattern=None, resource_discovery=None, cib=None):
+    """
+    A location constraint: ``rsc`` (or ``rsc_pattern``) with ``node`` + ``score``, or
+    ``rules``: ``[{score: -INFINITY, boolean_op: and, expressions: [{attribute: '#uname',
+    operation: eq, value: n1}]}]``.
+    """
+    return _present("location", "location", name, cib, rsc=rsc, node=node, score=score,
+                    role=role, rules=rules, rsc_pattern=rsc_pattern,
+                    resource_discovery=resource_discovery)
+
+
+def _absent(name, kind, label, cib, recursive=False):
+    ret = _ret(name)
+    try:
+        res = __salt__["crm.remove"](name, kind=kind, recursive=recursive, cib=cib,
+                                     test=bool(__opts__["test"]))
+    except CommandExecutionError as exc:
+        ret["result"] = False
+        ret["comment"] = f"{label} {name}: {exc}"
+        return ret
+    if not res["changes"]:
+        ret["comment"] = f"{label} {name} is already absent"
+        return ret
+    return _finish(ret, f"{label} {name}", res, "removed")
+
+
+def resource_absent(name, recursive=False, cib=None):
+    """
+    Remove a resource and, in the same write, every constraint reference to it (constraints
+    left with nothing to constrain are removed; resource sets lose just that member). A
+    group/clone left empty is removed too. Removing a group/clone keeps its children as
+    top-level resources unless ``recursive=True``.
+    """
+    return _absent(name, "resource", "resource", cib, recursive=recursive)
+
+
+def constraint_absent(name, cib=None):
+    """Remove one constraint (location, colocation, order, ticket) by id."""
+    return _absent(name, "constraint", "constraint", cib)
+
+
+def property_present(name, value=None, properties=None, section="crm_config", set_id=None,
+                     cib=None):
+    """
+    Cluster properties (``section: crm_config``, set cib-bootstrap-options), resource
+    defaults (``rsc_defaults``) or operation defaults (``op_defaults``). Only the listed
+    keys are managed.
+
+    Either ``name`` is the property and ``value`` its value, or ``properties`` is a mapping
+    (then ``name`` is just the state id).
+    """
+    ret = _ret(name)
+    if properties is None:
+        if value is None:
+            ret["result"] = False
+            ret["comment"] = f"property {name}: give value or properties"
+            return ret
+        properties = {name: value}
+    label = f"{section} properties" if len(properties) > 1 else f"{section} {next(iter(properties))}"
+    try:
+        res = __salt__["crm.set_properties"](properties, section=section, set_id=set_id,
+                                             cib=cib, test=bool(__opts__["test"]))
+    except CommandExecutionError as exc:
+        ret["result"] = False
+        ret["comment"] = f"{label}: {exc}"
+        return ret
+    return _finish(ret, label, res, "set")
+
+
+def property_absent(name, section="crm_config", cib=None):
+    """Remove one property from ``crm_config``/``rsc_defaults``/``op_defaults``."""
+    ret = _ret(name)
+    try:
+        res = __salt__["crm.set_properties"]({name: None}, section=section, cib=cib,
+                                             test=bool(__opts__["test"]))
+    except CommandExecutionError as exc:
+        ret["result"] = False
+        ret["comment"] = f"{section} {name}: {exc}"
+        return ret
+    if not res["changes"]:
+        ret["comment"] = f"{section} {name} is already absent"
+        return ret
+    return _finish(ret, f"{section} {name}", res, "removed")

@@ -1,0 +1,7 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+{%- from "drbd/map.jinja" import model, drbd with context %}
+{%- for rname in drbd.resources | sort %}
+drbd-config-resource-{{ rname }}:
+  test.nop: []
+{%- endfor %}

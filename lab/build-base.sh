@@ -1,0 +1,133 @@
+#!/bin/bash
+# Build the cached lab base rootfs (Debian bookworm) under $LAB_DIR/base.
+#
+#   lab/build-base.sh            build unless $LAB_DIR/base.stamp matches the inputs
+#   lab/build-base.sh --force    rebuild
+#
+# Inputs that make the stamp: this script, lab/base-packages.txt, SALT_VERSION, MIRROR.
+# Steps: debootstrap minbase -> chroot apt-get install (base-packages.txt, no recommends,
+# services not started) -> salt $SALT_VERSION into /opt/salt from wheels built ON THE HOST
+# ($VENV/bin/pip wheel, installed --no-index in the chroot) -> lab tweaks (sshd sftp
+# subsystem, salt-minion unit, networkd, no apt timers, formula services disabled) ->
+# host keys/machine-id wiped (each host gets its own in lab/labctl.py).
+# The build happens in base.tmp and is renamed to base only when it succeeded.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(dirname "$HERE")
+LAB_DIR=${LAB_DIR:-$REPO/.lab}
+VENV=${VENV:-$REPO/.venv}
+case $VENV in /*) ;; *) VENV=$REPO/$VENV ;; esac
+SALT_VERSION=${SALT_VERSION:-3008.3}
+MIRROR=${MIRROR:-http://deb.debian.org/debian}
+SECURITY_MIRROR=${SECURITY_MIRROR:-${MIRROR%/debian}/debian-security}
+SUITE=bookworm
+
+PKGS=$(sed -e 's/#.*//' -e '/^\s*$/d' "$HERE/base-packages.txt" | tr '\n' ' ')
+STAMP=$( (cat "$0" "$HERE/base-packages.txt"; echo "$SALT_VERSION $MIRROR") | sha256sum | cut -c1-16)
+if [ "${1:-}" != --force ] && [ -f "$LAB_DIR/base.stamp" ] && [ "$(cat "$LAB_DIR/base.stamp")" = "$STAMP" ] \
+   && [ -x "$LAB_DIR/base/opt/salt/bin/salt-minion" ]; then
+  echo "base: cached ($LAB_DIR/base, stamp $STAMP)"
+  exit 0
+fi
+for t in debootstrap chroot; do command -v $t >/dev/null || { echo "base: needs $t (apt-get install debootstrap)" >&2; exit 1; }; done
+[ -x "$VENV/bin/pip" ] || { echo "base: needs $VENV (make venv)" >&2; exit 1; }
+
+T0=$(date +%s.%N)
+mkdir -p "$LAB_DIR"
+R=$LAB_DIR/base.tmp
+umount_all() {
+  for m in tmp/wheels dev/pts dev proc sys; do mountpoint -q "$R/$m" 2>/dev/null && umount "$R/$m"; done; true
+}
+trap umount_all EXIT
+umount_all
+rm -rf "$R"
+
+echo "base: debootstrap $SUITE from $MIRROR"
+debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,python3,python3-venv,ca-certificates \
+  $SUITE "$R" "$MIRROR" > "$LAB_DIR/base-debootstrap.log" 2>&1 \
+  || { tail -20 "$LAB_DIR/base-debootstrap.log"; exit 1; }
+
+cat > "$R/etc/apt/sources.list" <<EOF
+deb $MIRROR $SUITE main
+deb $MIRROR $SUITE-updates main
+deb $SECURITY_MIRROR $SUITE-security main
+EOF
+# no daemon starts inside the chroot while packages install
+printf '#!/bin/sh\nexit 101\n' > "$R/usr/sbin/policy-rc.d"; chmod 755 "$R/usr/sbin/policy-rc.d"
+cp /etc/resolv.conf "$R/etc/resolv.conf"
+mount -t proc proc "$R/proc"; mount -t sysfs sys "$R/sys"
+mount --bind /dev "$R/dev"; mount --bind /dev/pts "$R/dev/pts"
+CH="env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root DEBIAN_FRONTEND=noninteractive LC_ALL=C chroot $R"
+
+echo "base: apt-get install ($(echo $PKGS | wc -w) packages)"
+$CH apt-get update -q > "$LAB_DIR/base-apt.log" 2>&1
+$CH apt-get install -y -q --no-install-recommends $PKGS >> "$LAB_DIR/base-apt.log" 2>&1 \
+  || { tail -30 "$LAB_DIR/base-apt.log"; exit 1; }
+$CH apt-get clean
+
+echo "base: salt $SALT_VERSION wheels (built on the host) -> /opt/salt"
+WH=$LAB_DIR/wheels/salt-$SALT_VERSION
+if [ ! -f "$WH/.done" ]; then
+  mkdir -p "$WH"
+  "$VENV/bin/pip" wheel -q --disable-pip-version-check --wheel-dir "$WH" "salt==$SALT_VERSION" \
+    > "$LAB_DIR/base-wheels.log" 2>&1 || { tail -20 "$LAB_DIR/base-wheels.log"; exit 1; }
+  touch "$WH/.done"
+fi
+$CH python3 -m venv /opt/salt
+mkdir -p "$R/tmp/wheels"; mount --bind "$WH" "$R/tmp/wheels"
+$CH /opt/salt/bin/pip install -q --no-index --find-links /tmp/wheels --no-cache-dir \
+  --disable-pip-version-check "salt==$SALT_VERSION"
+umount "$R/tmp/wheels"; rmdir "$R/tmp/wheels"
+for b in salt-call salt-minion; do ln -sf /opt/salt/bin/$b "$R/usr/local/bin/$b"; done
+$CH /usr/local/bin/salt-call --version
+
+echo "base: lab tweaks"
+# OpenSSH 9 scp uses sftp: salt-ssh needs a working sftp subsystem
+sed -i 's|^Subsystem\s\+sftp.*|Subsystem sftp internal-sftp|' "$R/etc/ssh/sshd_config"
+grep -q '^Subsystem sftp internal-sftp' "$R/etc/ssh/sshd_config" || echo 'Subsystem sftp internal-sftp' >> "$R/etc/ssh/sshd_config"
+cat > "$R/etc/ssh/sshd_config.d/lab.conf" <<'EOF'
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UseDNS no
+EOF
+mkdir -p "$R/etc/salt/minion.d"
+cat > "$R/etc/systemd/system/salt-minion.service" <<'EOF'
+[Unit]
+Description=Salt minion (lab: /opt/salt venv, master = lab bridge address)
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+ExecStart=/opt/salt/bin/salt-minion
+KillMode=process
+Restart=on-failure
+RestartSec=2
+
+[Install]
+WantedBy=multi-user.target
+EOF
+# the formula enables/starts what it manages; the image only has the packages
+for u in corosync pacemaker mariadb lighttpd moosefs-master moosefs-chunkserver moosefs-metalogger \
+         moosefs-cgiserv chrony nfs-client.target rpcbind.service rpcbind.socket; do
+  $CH systemctl disable "$u" >/dev/null 2>&1 || true
+done
+for u in apt-daily.timer apt-daily-upgrade.timer man-db.timer e2scrub_all.timer fstrim.timer \
+         systemd-timesyncd.service getty@tty1.service console-getty.service; do
+  $CH systemctl mask "$u" >/dev/null 2>&1 || true
+done
+$CH systemctl enable systemd-networkd ssh salt-minion >/dev/null 2>&1
+rm -f "$R/usr/sbin/policy-rc.d"
+# names resolve from /etc/hosts only (the mirror is pinned there per host)
+echo "nameserver 127.0.0.1" > "$R/etc/resolv.conf"
+rm -f "$R"/etc/ssh/ssh_host_*
+: > "$R/etc/machine-id"; rm -f "$R/var/lib/dbus/machine-id"
+umount_all
+trap - EXIT
+
+rm -rf "$LAB_DIR/base"
+mv "$R" "$LAB_DIR/base"
+echo "$STAMP" > "$LAB_DIR/base.stamp"
+T=$(echo "$(date +%s.%N) - $T0" | bc)
+echo "base: built in ${T}s ($(du -sh "$LAB_DIR/base" | cut -f1))"
+printf '{"base_build_s": %.1f}\n' "$T" > "$LAB_DIR/base-timing.json"

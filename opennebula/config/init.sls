@@ -1,0 +1,5 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+{%- from "opennebula/map.jinja" import model, opennebula with context %}
+opennebula-config-placeholder:
+  test.nop: []

@@ -1,0 +1,23 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+{#- opennebula: the whole cluster from one top-file entry. Every included part selects
+    itself by this minion's roles (cluster:frontends/hypervisors/storage_servers). #}
+{%- from "opennebula/map.jinja" import model with context %}
+include:
+  - opennebula.host
+  - storage
+{%- if model.is_frontend %}
+  - opennebula.ha
+  - opennebula.package
+  - opennebula.oneadmin
+  - opennebula.db
+  - opennebula.config
+  - opennebula.proxy
+  - opennebula.service
+  - opennebula.register
+{%- elif model.is_hypervisor %}
+  - opennebula.oneadmin
+{%- endif %}
+{%- if model.is_hypervisor %}
+  - opennebula.node
+{%- endif %}

@@ -1,0 +1,5 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+{%- from "pacemaker/map.jinja" import model, pacemaker with context %}
+pacemaker-config-placeholder:
+  test.nop: []

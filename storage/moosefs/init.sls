@@ -1,0 +1,7 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+{%- from "storage/map.jinja" import model, storage with context %}
+{%- if model.roles %}
+storage-moosefs-placeholder:
+  test.nop: []
+{%- endif %}

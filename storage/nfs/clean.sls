@@ -1,0 +1,4 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+storage-nfs-clean-placeholder:
+  test.nop: []

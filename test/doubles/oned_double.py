@@ -1,0 +1,762 @@
+"""OnedDouble: a loopback test double of OpenNebula's oned XML-RPC API.
+
+It serves the ``one.*`` calls that ``_modules/one.py`` uses, over real XML-RPC on
+127.0.0.1, with oned's response convention ``[success, body_or_error, error_code]``
+and XML bodies laid out like pyone's XSD-generated bindings expect them (element names
+and order from ``pyone.bindings.supbind``: DATASTORE, HOST, CLUSTER, VM_POOL/VM).
+Clients are expected to talk to it through ``pyone.OneServer`` so that the contract is
+pyone's, not ours.
+
+What it emulates from oned (the parts our states rely on):
+  * authentication: session ``user:password`` (wrong -> code 0x0100);
+  * templates: OpenNebula template syntax (``KEY = "value"``, ``KEY = [ A = "b" ]``,
+    ``\\"`` escapes), attribute names upper-cased, values kept as strings;
+  * datastores: NAME/DISK_TYPE taken out of the template, TYPE/DISK_TYPE canonicalised
+    (upper-case), SYSTEM_DS rejects DS_MAD (stored as ``-``), SHARED/DS_MIGRATE or
+    LN_TARGET/CLONE_TARGET added from the TM_MAD_CONF, DS_MAD_CONF REQUIRED_ATTRS
+    enforced, update type 0 = replace / 1 = merge, unique names;
+  * hosts (allocate name, im_mad, vm_mad, cluster_id), clusters (default cluster 0,
+    addhost moves a host, adddatastore adds, delete refuses non-empty clusters);
+  * VMs seeded by tests (``add_vm``), ``one.vm.recover`` 0 failure / 1 success /
+    2 retry / 3 delete.
+It records every call as ``(method, args)`` WITHOUT the session string.
+
+Standalone (for the lab or manual pyone sessions)::
+
+    python test/doubles/oned_double.py --port 2633 [--user oneadmin --password X]
+
+prints ``OnedDouble listening on http://127.0.0.1:<port>/RPC2`` and serves until killed.
+"""
+import argparse
+import collections
+import re
+import sys
+import threading
+import time
+import xmlrpc.server
+from xml.sax.saxutils import escape as _xml_escape
+
+# oned error codes (RequestManager ErrorCode), as pyone maps them to exceptions
+AUTHENTICATION = 0x0100
+AUTHORIZATION = 0x0200
+NO_EXISTS = 0x0400
+ACTION = 0x0800
+XML_RPC_API = 0x1000
+INTERNAL = 0x2000
+
+DS_TYPES = {"IMAGE_DS": 0, "SYSTEM_DS": 1, "FILE_DS": 2}
+# Image::DiskType (oned): only the ones a datastore may carry
+DISK_TYPES = {"FILE": 0, "CDROM": 1, "BLOCK": 2, "RBD": 3, "GLUSTER": 5, "SHEEPDOG": 7, "ISCSI": 9}
+
+# TM_MAD_CONF subset: name -> (shared, ln_target, clone_target, ds_migrate)
+DEFAULT_TM_MAD_CONF = {
+    "dummy": ("YES", "NONE", "SYSTEM", "YES"),
+    "shared": ("YES", "NONE", "SYSTEM", "YES"),
+    "fs_lvm": ("YES", "SYSTEM", "SYSTEM", "YES"),
+    "fs_lvm_ssh": ("NO", "SYSTEM", "SYSTEM", "YES"),
+    "qcow2": ("YES", "NONE", "SYSTEM", "YES"),
+    "ssh": ("NO", "SYSTEM", "SYSTEM", "YES"),
+    "local": ("NO", "SYSTEM", "SYSTEM", "YES"),
+    "ceph": ("YES", "NONE", "SELF", "NO"),
+    "linstor": ("YES", "NONE", "SELF", "YES"),
+}
+# DS_MAD_CONF subset: name -> REQUIRED_ATTRS
+DEFAULT_DS_MAD_CONF = {
+    "dummy": [],
+    "fs": [],
+    "dev": ["DISK_TYPE"],
+    "ceph": ["DISK_TYPE", "BRIDGE_LIST"],
+    "linstor": ["BRIDGE_LIST"],
+    "restic": [],
+    "rsync": [],
+}
+
+# LCM states the double uses for recover transitions (pyone's LCM_STATE numbering)
+LCM = {
+    "LCM_INIT": 0, "PROLOG": 1, "BOOT": 2, "RUNNING": 3, "MIGRATE": 4, "SAVE_STOP": 5,
+    "SAVE_SUSPEND": 6, "SAVE_MIGRATE": 7, "PROLOG_MIGRATE": 8, "PROLOG_RESUME": 9,
+    "EPILOG_STOP": 10, "EPILOG": 11, "SHUTDOWN": 12, "UNKNOWN": 16, "HOTPLUG": 17,
+    "BOOT_FAILURE": 36, "PROLOG_FAILURE": 39, "EPILOG_FAILURE": 40,
+}
+VM_ACTIVE = 3
+VM_DONE = 6
+VM_POWEROFF = 8
+
+
+class TemplateSyntaxError(ValueError):
+    pass
+
+
+_TOKEN = re.compile(
+    r"""
+    (?P<ws>[ \t\r]+)
+  | (?P<nl>\n)
+  | (?P<comment>\#[^\n]*)
+  | (?P<quoted>"(?:\\"|[^"])*")
+  | (?P<punct>[=\[\],])
+  | (?P<word>[^=\#\s,\[\]"]+)
+    """,
+    re.VERBOSE,
+)
+
+
+def _unescape(value):
+    # oned's template parser only unescapes \" (template_syntax.y)
+    return value.replace('\\"', '"')
+
+
+def parse_template(text):
+    """Parse OpenNebula template syntax into an ordered list of (NAME, value) pairs.
+
+    value is a str (single attribute) or a dict (vector attribute). Names are
+    upper-cased like oned does. Raises TemplateSyntaxError on malformed input."""
+    if "]]>" in text:
+        raise TemplateSyntaxError("syntax error, unexpected CDATA end")
+    tokens = []
+    pos = 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m:
+            raise TemplateSyntaxError(f"syntax error at offset {pos}")
+        pos = m.end()
+        kind = m.lastgroup
+        if kind in ("ws", "comment"):
+            continue
+        tokens.append((kind, m.group(kind)))
+    attrs = []
+    i = 0
+
+    def value_at(j):
+        kind, tok = tokens[j]
+        if kind == "quoted":
+            return _unescape(tok[1:-1])
+        if kind == "word":
+            return tok
+        raise TemplateSyntaxError(f"syntax error, unexpected {tok!r}")
+
+    while i < len(tokens):
+        kind, tok = tokens[i]
+        if kind == "nl":
+            i += 1
+            continue
+        if kind != "word" or not re.fullmatch(r"[A-Za-z0-9_]+", tok):
+            raise TemplateSyntaxError(f"syntax error, unexpected {tok!r}, expecting VARIABLE")
+        name = tok.upper()
+        if i + 1 >= len(tokens) or tokens[i + 1] != ("punct", "="):
+            raise TemplateSyntaxError(f"syntax error after {name}, expecting EQUAL")
+        i += 2
+        if i >= len(tokens) or tokens[i][0] == "nl":
+            attrs.append((name, ""))
+            continue
+        if tokens[i] == ("punct", "["):
+            i += 1
+            vec = {}
+            while True:
+                while i < len(tokens) and tokens[i][0] == "nl":
+                    i += 1
+                if i >= len(tokens):
+                    raise TemplateSyntaxError(f"unterminated vector attribute {name}")
+                if tokens[i] == ("punct", "]"):
+                    i += 1
+                    break
+                if tokens[i] == ("punct", ","):
+                    i += 1
+                    continue
+                k_kind, key = tokens[i]
+                if k_kind != "word" or i + 2 >= len(tokens) or tokens[i + 1] != ("punct", "="):
+                    raise TemplateSyntaxError(f"syntax error in vector attribute {name}")
+                vec[key.upper()] = value_at(i + 2)
+                i += 3
+            attrs.append((name, vec))
+            continue
+        attrs.append((name, value_at(i)))
+        i += 1
+    return attrs
+
+
+class Template:
+    """An oned object template: ordered multimap NAME -> [str | dict]."""
+
+    def __init__(self, pairs=()):
+        self.attrs = []
+        for k, v in pairs:
+            self.attrs.append((k, v))
+
+    def get(self, name, default=None):
+        for k, v in self.attrs:
+            if k == name:
+                return v
+        return default
+
+    def erase(self, name):
+        """Remove every attribute called name, return the first value (or None)."""
+        value = self.get(name)
+        self.attrs = [(k, v) for k, v in self.attrs if k != name]
+        return value
+
+    def replace(self, name, value):
+        self.erase(name)
+        self.attrs.append((name, value))
+
+    def merge(self, other):
+        # Template::merge: every attribute name in `other` replaces all of ours
+        for name in dict.fromkeys(k for k, _ in other.attrs):
+            self.erase(name)
+        for k, v in other.attrs:
+            self.attrs.append((k, v))
+
+    def to_xml(self):
+        out = ["<TEMPLATE>"]
+        for k, v in self.attrs:
+            if isinstance(v, dict):
+                out.append(f"<{k}>")
+                for vk, vv in v.items():
+                    out.append(f"<{vk}><![CDATA[{vv}]]></{vk}>")
+                out.append(f"</{k}>")
+            else:
+                out.append(f"<{k}><![CDATA[{v}]]></{k}>")
+        out.append("</TEMPLATE>")
+        return "".join(out)
+
+
+class OnedError(Exception):
+    def __init__(self, message, code=ACTION):
+        super().__init__(message)
+        self.code = code
+
+
+def _e(text):
+    return _xml_escape(str(text))
+
+
+def _ids_xml(tag, ids):
+    return f"<{tag}>" + "".join(f"<ID>{i}</ID>" for i in sorted(ids)) + f"</{tag}>"
+
+
+_PERMS = (
+    "<PERMISSIONS><OWNER_U>1</OWNER_U><OWNER_M>1</OWNER_M><OWNER_A>0</OWNER_A>"
+    "<GROUP_U>1</GROUP_U><GROUP_M>0</GROUP_M><GROUP_A>0</GROUP_A>"
+    "<OTHER_U>0</OTHER_U><OTHER_M>0</OTHER_M><OTHER_A>0</OTHER_A></PERMISSIONS>"
+)
+
+
+class _Handler(xmlrpc.server.SimpleXMLRPCRequestHandler):
+    rpc_paths = ("/RPC2", "/")
+
+    def log_message(self, fmt, *args):  # keep test output quiet
+        pass
+
+
+class OnedDouble:
+    """Loopback oned. ``with OnedDouble() as one: pyone.OneServer(one.endpoint, one.session)``."""
+
+    def __init__(self, host="127.0.0.1", port=0, username="oneadmin", password="opennebula",
+                 defaults=True, tm_mad_conf=None, ds_mad_conf=None, version="6.10.0",
+                 ds_location="/var/lib/one//datastores/"):
+        self.host = host
+        self.port = port
+        self.username = username
+        self.password = password
+        self.version = version
+        self.ds_location = ds_location
+        self.tm_mad_conf = dict(tm_mad_conf or DEFAULT_TM_MAD_CONF)
+        self.ds_mad_conf = dict(ds_mad_conf or DEFAULT_DS_MAD_CONF)
+        self.lock = threading.RLock()
+        self.calls = []
+        self.datastores = {}
+        self.hosts = {}
+        self.clusters = {}
+        self.vms = {}
+        self._next = {"datastore": 100, "host": 0, "cluster": 100, "vm": 0}
+        self._server = None
+        self._thread = None
+        if defaults:
+            self._seed_defaults()
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def session(self):
+        return f"{self.username}:{self.password}"
+
+    @property
+    def endpoint(self):
+        return f"http://{self.host}:{self.port}/RPC2"
+
+    def start(self):
+        self._server = xmlrpc.server.SimpleXMLRPCServer(
+            (self.host, self.port), requestHandler=_Handler, logRequests=False,
+            allow_none=False, use_builtin_types=False)
+        self.port = self._server.server_address[1]
+        self._server.register_instance(self)
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        name="OnedDouble", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # ------------------------------------------------------------------ call log
+    def reset_calls(self):
+        with self.lock:
+            self.calls = []
+
+    def count(self, method=None):
+        with self.lock:
+            if method is None:
+                return len(self.calls)
+            return sum(1 for m, _ in self.calls if m == method)
+
+    def counts(self):
+        with self.lock:
+            return dict(collections.Counter(m for m, _ in self.calls))
+
+    def calls_to(self, method):
+        with self.lock:
+            return [args for m, args in self.calls if m == method]
+
+    WRITE_SUFFIXES = (".allocate", ".update", ".delete", ".addhost", ".adddatastore",
+                      ".delhost", ".deldatastore", ".recover", ".rename", ".enable")
+
+    def write_calls(self):
+        with self.lock:
+            return [(m, a) for m, a in self.calls if m.endswith(self.WRITE_SUFFIXES)]
+
+    # ------------------------------------------------------------------ dispatch
+    def _dispatch(self, method, params):
+        with self.lock:
+            session, args = (params[0], tuple(params[1:])) if params else (None, ())
+            self.calls.append((method, args))
+            fn = getattr(self, "_m_" + method.replace(".", "_"), None)
+            if fn is None or not method.startswith("one."):
+                return [False, f"[{method}] Method not implemented by OnedDouble", XML_RPC_API]
+            if session != self.session:
+                return [False, f"[{method}] User couldn't be authenticated, aborting call.",
+                        AUTHENTICATION]
+            try:
+                body = fn(*args)
+            except OnedError as exc:
+                return [False, f"[{method}] {exc}", exc.code]
+            except TypeError as exc:
+                return [False, f"[{method}] wrong arguments: {exc}", XML_RPC_API]
+            return [True, body, 0]
+
+    # ------------------------------------------------------------------ seeding
+    def _seed_defaults(self):
+        self.clusters[0] = {"id": 0, "name": "default", "hosts": set(), "datastores": set(),
+                            "vnets": set(),
+                            "template": Template([("RESERVED_CPU", ""), ("RESERVED_MEM", "")])}
+        for oid, name, tmpl in (
+            (0, "system", 'TYPE="SYSTEM_DS"\nTM_MAD="ssh"'),
+            (1, "default", 'TYPE="IMAGE_DS"\nDS_MAD="fs"\nTM_MAD="ssh"'),
+            (2, "files", 'TYPE="FILE_DS"\nDS_MAD="fs"\nTM_MAD="ssh"'),
+        ):
+            self._create_datastore(oid, name, Template(parse_template(tmpl)), 0)
+
+    def add_vm(self, name, lcm_state, state=VM_ACTIVE, vm_id=None, hostname="node1"):
+        """Seed a VM; lcm_state is a number or a pyone LCM_STATE name."""
+        with self.lock:
+            if isinstance(lcm_state, str):
+                import pyone
+                lcm_state = pyone.LCM_STATE[lcm_state].value
+            if vm_id is None:
+                vm_id = self._next["vm"]
+            self._next["vm"] = max(self._next["vm"], vm_id + 1)
+            self.vms[vm_id] = {"id": vm_id, "name": name, "state": int(state),
+                               "lcm_state": int(lcm_state), "hostname": hostname}
+            return vm_id
+
+    # ------------------------------------------------------------------ helpers
+    def _alloc_id(self, kind):
+        oid = self._next[kind]
+        self._next[kind] += 1
+        return oid
+
+    @staticmethod
+    def _template(text):
+        if not isinstance(text, str):
+            raise OnedError("template must be a string", XML_RPC_API)
+        try:
+            return Template(parse_template(text))
+        except TemplateSyntaxError as exc:
+            raise OnedError(f"Parse error: {exc}", INTERNAL) from None
+
+    def _unique(self, pool, name, kind):
+        for obj in pool.values():
+            if obj["name"] == name:
+                raise OnedError(f"NAME is already taken by {kind} {obj['id']}.", ACTION)
+
+    def _get(self, pool, oid, kind):
+        try:
+            return pool[int(oid)]
+        except (KeyError, ValueError, TypeError):
+            raise OnedError(f"Error getting {kind} [{oid}].", NO_EXISTS) from None
+
+    def _cluster_for(self, cluster_id):
+        cid = int(cluster_id)
+        if cid == -1:
+            cid = 0
+        return self._get(self.clusters, cid, "cluster")
+
+    # ------------------------------------------------------------------ datastores
+    def _apply_ds_drivers(self, ds, tmpl, on_update):
+        """oned's Datastore::insert / post_update_template rules."""
+        s_type = tmpl.get("TYPE")
+        if isinstance(s_type, str) and s_type:
+            ds_type = DS_TYPES.get(s_type.upper(), 0)
+        elif on_update:
+            ds_type = ds["type"]
+        else:
+            ds_type = 0
+        ds_mad = tmpl.get("DS_MAD")
+        if ds_type == DS_TYPES["SYSTEM_DS"]:
+            if ds_mad and not on_update:
+                raise OnedError("SYSTEM datastores cannot have DS_MAD defined.", INTERNAL)
+            ds_mad = "-"
+            tmpl.erase("DS_MAD")
+        else:
+            if not ds_mad:
+                if not on_update:
+                    raise OnedError("No DS_MAD in template.", INTERNAL)
+                ds_mad = ds["ds_mad"]
+                tmpl.replace("DS_MAD", ds_mad)
+            if ds_mad not in self.ds_mad_conf:
+                raise OnedError(f'DS_MAD named "{ds_mad}" is not defined in oned.conf', INTERNAL)
+            for req in self.ds_mad_conf[ds_mad]:
+                if req == "DISK_TYPE":
+                    continue  # checked below, DISK_TYPE leaves the template
+                if not tmpl.get(req):
+                    raise OnedError(
+                        f'Datastore template is missing the "{req}" attribute or it\'s empty.',
+                        INTERNAL)
+        tm_mad = tmpl.get("TM_MAD")
+        if not tm_mad:
+            if not on_update:
+                raise OnedError("No TM_MAD in template.", INTERNAL)
+            tm_mad = ds["tm_mad"]
+        if tm_mad not in self.tm_mad_conf:
+            raise OnedError(f'TM_MAD named "{tm_mad}" is not defined in oned.conf', INTERNAL)
+        tmpl.replace("TM_MAD", tm_mad)
+        shared, ln_target, clone_target, ds_migrate = self.tm_mad_conf[tm_mad]
+        if ds_type == DS_TYPES["SYSTEM_DS"]:
+            tmpl.replace("SHARED", shared)
+            tmpl.replace("DS_MIGRATE", ds_migrate)
+            tmpl.erase("LN_TARGET")
+            tmpl.erase("CLONE_TARGET")
+        else:
+            tmpl.replace("LN_TARGET", ln_target)
+            tmpl.replace("CLONE_TARGET", clone_target)
+            tmpl.erase("SHARED")
+        s_disk = tmpl.erase("DISK_TYPE")
+        if isinstance(s_disk, str) and s_disk:
+            disk = s_disk.upper()
+            if disk not in DISK_TYPES:
+                raise OnedError("Unknown DISK_TYPE in template.", INTERNAL)
+            if ds_type == DS_TYPES["SYSTEM_DS"] and disk not in ("FILE", "RBD"):
+                raise OnedError("Invalid DISK_TYPE for a System Datastore.", INTERNAL)
+        elif on_update:
+            disk = ds["disk_type"]
+        else:
+            disk = "FILE"
+        if ds_type == DS_TYPES["FILE_DS"]:
+            disk = "FILE"
+        else:
+            tmpl.replace("DISK_TYPE", disk)
+        tmpl.replace("TYPE", {v: k for k, v in DS_TYPES.items()}[ds_type])
+        ds.update({"type": ds_type, "ds_mad": ds_mad, "tm_mad": tm_mad, "disk_type": disk})
+
+    def _create_datastore(self, oid, name, tmpl, cluster_id):
+        ds = {"id": oid, "name": name, "images": set(), "clusters": set(), "state": 0}
+        self._apply_ds_drivers(ds, tmpl, on_update=False)
+        ds["template"] = tmpl
+        cluster = self._cluster_for(cluster_id)
+        self.datastores[oid] = ds
+        ds["clusters"].add(cluster["id"])
+        cluster["datastores"].add(oid)
+        return oid
+
+    def _ds_xml(self, ds):
+        dt = DISK_TYPES[ds["disk_type"]]
+        return (
+            "<DATASTORE>"
+            f"<ID>{ds['id']}</ID><UID>0</UID><GID>0</GID><UNAME>oneadmin</UNAME>"
+            f"<GNAME>oneadmin</GNAME><NAME>{_e(ds['name'])}</NAME>{_PERMS}"
+            f"<DS_MAD><![CDATA[{ds['ds_mad']}]]></DS_MAD><TM_MAD><![CDATA[{ds['tm_mad']}]]></TM_MAD>"
+            f"<BASE_PATH><![CDATA[{self.ds_location}{ds['id']}]]></BASE_PATH>"
+            f"<TYPE>{ds['type']}</TYPE><DISK_TYPE>{dt}</DISK_TYPE><STATE>{ds['state']}</STATE>"
+            f"{_ids_xml('CLUSTERS', ds['clusters'])}"
+            "<TOTAL_MB>102400</TOTAL_MB><FREE_MB>92160</FREE_MB><USED_MB>10240</USED_MB>"
+            f"{_ids_xml('IMAGES', ds['images'])}{ds['template'].to_xml()}"
+            "</DATASTORE>"
+        )
+
+    def _m_one_datastorepool_info(self):
+        return ("<DATASTORE_POOL>"
+                + "".join(self._ds_xml(d) for _, d in sorted(self.datastores.items()))
+                + "</DATASTORE_POOL>")
+
+    def _m_one_datastore_info(self, oid, decrypt=False):
+        return self._ds_xml(self._get(self.datastores, oid, "datastore"))
+
+    def _m_one_datastore_allocate(self, template, cluster_id=-1):
+        tmpl = self._template(template)
+        name = tmpl.erase("NAME")
+        if not name or not isinstance(name, str):
+            raise OnedError("No NAME in template for Datastore.", INTERNAL)
+        self._unique(self.datastores, name, "DATASTORE")
+        self._cluster_for(cluster_id)
+        oid = self._next["datastore"]
+        self._create_datastore(oid, name, tmpl, cluster_id)
+        self._next["datastore"] += 1
+        return oid
+
+    def _m_one_datastore_update(self, oid, template, update_type=0):
+        ds = self._get(self.datastores, oid, "datastore")
+        new = self._template(template)
+        new.erase("NAME")
+        if int(update_type) == 1:
+            tmpl = Template(ds["template"].attrs)
+            tmpl.merge(new)
+        else:
+            tmpl = new
+        probe = dict(ds)
+        self._apply_ds_drivers(probe, tmpl, on_update=True)
+        ds.update({k: probe[k] for k in ("type", "ds_mad", "tm_mad", "disk_type")})
+        ds["template"] = tmpl
+        return ds["id"]
+
+    def _m_one_datastore_delete(self, oid):
+        ds = self._get(self.datastores, oid, "datastore")
+        if ds["images"]:
+            raise OnedError(f"Cannot delete datastore {ds['id']}: it has images.", ACTION)
+        for cid in ds["clusters"]:
+            self.clusters[cid]["datastores"].discard(ds["id"])
+        del self.datastores[ds["id"]]
+        return ds["id"]
+
+    # ------------------------------------------------------------------ hosts
+    def _host_xml(self, h):
+        c = self.clusters.get(h["cluster_id"], {"name": ""})
+        return (
+            "<HOST>"
+            f"<ID>{h['id']}</ID><NAME>{_e(h['name'])}</NAME><STATE>{h['state']}</STATE>"
+            f"<PREV_STATE>{h['state']}</PREV_STATE>"
+            f"<IM_MAD><![CDATA[{h['im_mad']}]]></IM_MAD><VM_MAD><![CDATA[{h['vm_mad']}]]></VM_MAD>"
+            f"<CLUSTER_ID>{h['cluster_id']}</CLUSTER_ID><CLUSTER>{_e(c['name'])}</CLUSTER>"
+            "<HOST_SHARE><MEM_USAGE>0</MEM_USAGE><CPU_USAGE>0</CPU_USAGE>"
+            "<TOTAL_MEM>0</TOTAL_MEM><TOTAL_CPU>0</TOTAL_CPU><MAX_MEM>0</MAX_MEM>"
+            "<MAX_CPU>0</MAX_CPU><RUNNING_VMS>0</RUNNING_VMS><VMS_THREAD>0</VMS_THREAD>"
+            "<DATASTORES><DISK_USAGE>0</DISK_USAGE><FREE_DISK>0</FREE_DISK>"
+            "<MAX_DISK>0</MAX_DISK><USED_DISK>0</USED_DISK></DATASTORES>"
+            "<PCI_DEVICES></PCI_DEVICES><NUMA_NODES></NUMA_NODES></HOST_SHARE>"
+            f"{_ids_xml('VMS', h['vms'])}{h['template'].to_xml()}"
+            "<MONITORING></MONITORING>"
+            "</HOST>"
+        )
+
+    def _m_one_hostpool_info(self):
+        return ("<HOST_POOL>"
+                + "".join(self._host_xml(h) for _, h in sorted(self.hosts.items()))
+                + "</HOST_POOL>")
+
+    def _m_one_host_info(self, oid, decrypt=False):
+        return self._host_xml(self._get(self.hosts, oid, "host"))
+
+    def _m_one_host_allocate(self, name, im_mad, vm_mad, cluster_id=-1):
+        if not isinstance(name, str) or not name:
+            raise OnedError("Host name cannot be empty.", INTERNAL)
+        self._unique(self.hosts, name, "HOST")
+        cluster = self._cluster_for(cluster_id)
+        oid = self._alloc_id("host")
+        self.hosts[oid] = {"id": oid, "name": name, "im_mad": im_mad, "vm_mad": vm_mad,
+                           "cluster_id": cluster["id"], "state": 0, "vms": set(),
+                           "template": Template()}
+        cluster["hosts"].add(oid)
+        return oid
+
+    def _m_one_host_update(self, oid, template, update_type=0):
+        h = self._get(self.hosts, oid, "host")
+        new = self._template(template)
+        if int(update_type) == 1:
+            h["template"].merge(new)
+        else:
+            h["template"] = new
+        return h["id"]
+
+    def _m_one_host_delete(self, oid):
+        h = self._get(self.hosts, oid, "host")
+        if h["vms"]:
+            raise OnedError(f"Can not remove a host with running VMs.", ACTION)
+        self.clusters[h["cluster_id"]]["hosts"].discard(h["id"])
+        del self.hosts[h["id"]]
+        return h["id"]
+
+    # ------------------------------------------------------------------ clusters
+    def _cluster_xml(self, c):
+        return (
+            "<CLUSTER>"
+            f"<ID>{c['id']}</ID><NAME>{_e(c['name'])}</NAME>"
+            f"{_ids_xml('HOSTS', c['hosts'])}{_ids_xml('DATASTORES', c['datastores'])}"
+            f"{_ids_xml('VNETS', c['vnets'])}{c['template'].to_xml()}"
+            "</CLUSTER>"
+        )
+
+    def _m_one_clusterpool_info(self):
+        return ("<CLUSTER_POOL>"
+                + "".join(self._cluster_xml(c) for _, c in sorted(self.clusters.items()))
+                + "</CLUSTER_POOL>")
+
+    def _m_one_cluster_info(self, oid, decrypt=False):
+        return self._cluster_xml(self._get(self.clusters, oid, "cluster"))
+
+    def _m_one_cluster_allocate(self, name):
+        if not isinstance(name, str) or not name:
+            raise OnedError("Cluster name cannot be empty.", INTERNAL)
+        self._unique(self.clusters, name, "CLUSTER")
+        oid = self._alloc_id("cluster")
+        self.clusters[oid] = {"id": oid, "name": name, "hosts": set(), "datastores": set(),
+                              "vnets": set(),
+                              "template": Template([("RESERVED_CPU", ""), ("RESERVED_MEM", "")])}
+        return oid
+
+    def _m_one_cluster_update(self, oid, template, update_type=0):
+        c = self._get(self.clusters, oid, "cluster")
+        new = self._template(template)
+        if int(update_type) == 1:
+            c["template"].merge(new)
+        else:
+            c["template"] = new
+        return c["id"]
+
+    def _m_one_cluster_delete(self, oid):
+        c = self._get(self.clusters, oid, "cluster")
+        if c["id"] == 0:
+            raise OnedError("Cannot delete the default cluster.", ACTION)
+        for what in ("hosts", "datastores", "vnets"):
+            if c[what]:
+                raise OnedError(f"Cannot delete cluster. Cluster {c['id']} is not empty, "
+                                f"it contains {len(c[what])} {what}.", ACTION)
+        del self.clusters[c["id"]]
+        return c["id"]
+
+    def _m_one_cluster_addhost(self, cid, hid):
+        c = self._get(self.clusters, cid, "cluster")
+        h = self._get(self.hosts, hid, "host")
+        self.clusters[h["cluster_id"]]["hosts"].discard(h["id"])
+        h["cluster_id"] = c["id"]
+        c["hosts"].add(h["id"])
+        return c["id"]
+
+    def _m_one_cluster_adddatastore(self, cid, dsid):
+        c = self._get(self.clusters, cid, "cluster")
+        ds = self._get(self.datastores, dsid, "datastore")
+        ds["clusters"].add(c["id"])
+        c["datastores"].add(ds["id"])
+        return c["id"]
+
+    # ------------------------------------------------------------------ VMs
+    def _vm_xml(self, vm, extended):
+        head = (f"<ID>{vm['id']}</ID><UID>0</UID><GID>0</GID><UNAME>oneadmin</UNAME>"
+                f"<GNAME>oneadmin</GNAME><NAME>{_e(vm['name'])}</NAME>")
+        hist = ("<HISTORY_RECORDS><HISTORY><OID>{id}</OID><SEQ>0</SEQ>"
+                "<HOSTNAME>{h}</HOSTNAME><HID>0</HID><CID>0</CID><DS_ID>0</DS_ID>"
+                "<VM_MAD><![CDATA[kvm]]></VM_MAD><TM_MAD><![CDATA[linstor]]></TM_MAD>"
+                "<ACTION>0</ACTION></HISTORY></HISTORY_RECORDS>").format(
+                    id=vm["id"], h=_e(vm["hostname"]))
+        if extended:
+            return (
+                f"<VM>{head}{_PERMS}<LAST_POLL>0</LAST_POLL><STATE>{vm['state']}</STATE>"
+                f"<LCM_STATE>{vm['lcm_state']}</LCM_STATE><PREV_STATE>{vm['state']}</PREV_STATE>"
+                f"<PREV_LCM_STATE>{vm['lcm_state']}</PREV_LCM_STATE><RESCHED>0</RESCHED>"
+                f"<STIME>1700000000</STIME><ETIME>0</ETIME><DEPLOY_ID>one-{vm['id']}</DEPLOY_ID>"
+                "<MONITORING></MONITORING>"
+                "<TEMPLATE><CPU><![CDATA[1]]></CPU><MEMORY><![CDATA[1024]]></MEMORY></TEMPLATE>"
+                f"<USER_TEMPLATE></USER_TEMPLATE>{hist}</VM>")
+        return (
+            f"<VM>{head}<LAST_POLL>0</LAST_POLL><STATE>{vm['state']}</STATE>"
+            f"<LCM_STATE>{vm['lcm_state']}</LCM_STATE><RESCHED>0</RESCHED>"
+            f"<STIME>1700000000</STIME><ETIME>0</ETIME><DEPLOY_ID>one-{vm['id']}</DEPLOY_ID>"
+            "<TEMPLATE><CPU><![CDATA[1]]></CPU><MEMORY><![CDATA[1024]]></MEMORY></TEMPLATE>"
+            f"<MONITORING></MONITORING><USER_TEMPLATE></USER_TEMPLATE>{hist}</VM>")
+
+    def _vm_filter(self, state):
+        state = int(state)
+        for _, vm in sorted(self.vms.items()):
+            if state == -2 or (state == -1 and vm["state"] != VM_DONE) or vm["state"] == state:
+                yield vm
+
+    def _m_one_vmpool_info(self, filter_flag=-2, start=-1, end=-1, state=-1, *rest):
+        return "<VM_POOL>" + "".join(self._vm_xml(v, False) for v in self._vm_filter(state)) \
+            + "</VM_POOL>"
+
+    def _m_one_vmpool_infoextended(self, filter_flag=-2, start=-1, end=-1, state=-1, *rest):
+        return "<VM_POOL>" + "".join(self._vm_xml(v, True) for v in self._vm_filter(state)) \
+            + "</VM_POOL>"
+
+    def _m_one_vm_recover(self, oid, operation):
+        vm = self._get(self.vms, oid, "virtual machine")
+        op = int(operation)
+        if vm["state"] != VM_ACTIVE:
+            raise OnedError("Recover action is not available for state", ACTION)
+        lcm = vm["lcm_state"]
+        name = {v: k for k, v in LCM.items()}.get(lcm, "")
+        if op == 1:      # success
+            if name.startswith("EPILOG"):
+                vm["state"], vm["lcm_state"] = VM_DONE, LCM["LCM_INIT"]
+            elif name.startswith("SHUTDOWN"):
+                vm["state"], vm["lcm_state"] = VM_POWEROFF, LCM["LCM_INIT"]
+            elif lcm != LCM["RUNNING"]:
+                vm["lcm_state"] = LCM["RUNNING"]
+        elif op == 0:    # failure
+            failed = f"{name}_FAILURE"
+            vm["lcm_state"] = LCM.get(failed, LCM["RUNNING"] if lcm == LCM["UNKNOWN"] else lcm)
+        elif op == 2:    # retry: re-triggers the driver action, state unchanged
+            pass
+        elif op in (3, 4, 5):
+            vm["state"], vm["lcm_state"] = VM_DONE, LCM["LCM_INIT"]
+        else:
+            raise OnedError(f"Wrong recover operation {op}", XML_RPC_API)
+        return vm["id"]
+
+    # ------------------------------------------------------------------ system
+    def _m_one_system_version(self):
+        return self.version
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Loopback oned XML-RPC test double")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=2633, help="0 = pick a free port")
+    ap.add_argument("--user", default="oneadmin")
+    ap.add_argument("--password", default="opennebula")
+    ap.add_argument("--vm", action="append", default=[], metavar="NAME=LCM_STATE",
+                    help="seed a VM, e.g. --vm web=PROLOG (repeatable)")
+    args = ap.parse_args(argv)
+    double = OnedDouble(host=args.host, port=args.port, username=args.user,
+                        password=args.password)
+    for spec in args.vm:
+        name, _, lcm = spec.partition("=")
+        double.add_vm(name, lcm or "RUNNING")
+    double.start()
+    print(f"OnedDouble listening on {double.endpoint}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        double.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
