@@ -178,31 +178,40 @@ class Topo:
 
 
 # ---------------------------------------------------------------- processes by PID
-def pid_alive(pid, must_contain=None):
+def proc_start(pid):
+    """Start time of a PID (clock ticks since boot): PID + start time name one process."""
     try:
-        cmd = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except (FileNotFoundError, ProcessLookupError, ValueError):
-        return False
-    if pathlib.Path(f"/proc/{pid}/stat").read_text().split(") ")[-1].startswith("Z"):
-        return False
-    if must_contain:
-        return all(x.encode() in cmd for x in must_contain)
-    return True
-
-
-def read_pid(path):
-    try:
-        return int(pathlib.Path(path).read_text().split()[0])
-    except (FileNotFoundError, ValueError, IndexError):
+        stat = pathlib.Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
         return None
+    fields = stat.rsplit(") ", 1)[1].split()
+    if fields[0] in ("Z", "X"):
+        return None
+    return int(fields[19])
+
+
+def record_pid(path, pid):
+    pathlib.Path(path).write_text(f"{pid} {proc_start(pid)}\n")
+
+
+def recorded_pid(path):
+    """The PID recorded in path if that very process (same start time) still runs."""
+    try:
+        pid, start = pathlib.Path(path).read_text().split()[:2]
+        pid = int(pid)
+    except (FileNotFoundError, ValueError):
+        return None
+    return pid if str(proc_start(pid)) == start else None
+
+
+def pid_alive(pid, start=None):
+    st = proc_start(pid)
+    return st is not None and (start is None or st == start)
 
 
 def host_pid(name):
-    """PID of the host's systemd-nspawn if it is running (checked against its cmdline)."""
-    pid = read_pid(HOSTS_DIR / name / "nspawn.pid")
-    if pid and pid_alive(pid, ["systemd-nspawn", f"--machine={name}"]):
-        return pid
-    return None
+    """PID of the host's systemd-nspawn if it is running."""
+    return recorded_pid(HOSTS_DIR / name / "nspawn.pid")
 
 
 def container_init(name):
@@ -217,18 +226,21 @@ def container_init(name):
     return int(kids[0]) if kids else None
 
 
-def stop_pid(pid, what, sig=signal.SIGTERM, grace=20.0, must_contain=None):
-    if not pid or not pid_alive(pid, must_contain):
+def stop_pid(pid, what, sig=signal.SIGTERM, grace=20.0):
+    """Signal one PID (sig=None: it was already signalled), wait, SIGKILL after grace."""
+    start = proc_start(pid) if pid else None
+    if start is None:
         return
-    os.kill(pid, sig)
+    if sig:
+        os.kill(pid, sig)
     t = now()
-    while now() - t < grace and pid_alive(pid, must_contain):
+    while now() - t < grace and pid_alive(pid, start):
         time.sleep(0.1)
-    if pid_alive(pid, must_contain):
+    if pid_alive(pid, start):
         log(f"{what}: pid {pid} still alive after {grace:.0f}s, SIGKILL")
         os.kill(pid, signal.SIGKILL)
         t = now()
-        while now() - t < 10 and pid_alive(pid, must_contain):
+        while now() - t < 10 and pid_alive(pid, start):
             time.sleep(0.1)
 
 
@@ -273,6 +285,8 @@ def net_up(topo):
   }}
   chain lab_forward {{
     type filter hook forward priority filter; policy accept;
+    # host to host on the bridge (seen here when br_netfilter is loaded)
+    iifname "{BR}" oifname "{BR}" accept
     iifname "{BR}" ip daddr {{ {mir} }} tcp dport {{ 80, 443 }} accept
     oifname "{BR}" ct state established,related accept
     iifname "{BR}" drop
@@ -383,7 +397,7 @@ def boot_host(name):
     with open(h / "console.log", "ab") as out, open(os.devnull, "rb") as devnull:
         p = subprocess.Popen(argv, stdin=devnull, stdout=out, stderr=subprocess.STDOUT,
                              preexec_fn=into_cgroup, start_new_session=True)
-    (h / "nspawn.pid").write_text(f"{p.pid}\n")
+    record_pid(h / "nspawn.pid", p.pid)
     return p.pid
 
 
@@ -470,9 +484,10 @@ def crash_host(name):
     if not init:
         raise SystemExit(f"lab: {name} is not running")
     pid = host_pid(name)
+    start = proc_start(pid)
     os.kill(init, signal.SIGKILL)
     t = now()
-    while now() - t < 30 and pid_alive(pid, ["systemd-nspawn"]):
+    while now() - t < 30 and pid_alive(pid, start):
         time.sleep(0.1)
     # nspawn is our child only in the process that booted it: reap if we can
     try:
@@ -481,12 +496,13 @@ def crash_host(name):
         pass
 
 
-def stop_host(name, purge=False):
+def stop_host(name, purge=False, signalled=False):
     h = HOSTS_DIR / name
     pid = host_pid(name)
     if pid:
-        # SIGTERM to nspawn = clean halt of the container's systemd
-        stop_pid(pid, name, grace=30, must_contain=["systemd-nspawn", f"--machine={name}"])
+        # one SIGTERM to nspawn = clean halt of the container's systemd (a second one would
+        # make nspawn terminate it immediately)
+        stop_pid(pid, name, sig=None if signalled else signal.SIGTERM, grace=30)
     m = h / "merged"
     if run(["mountpoint", "-q", m], check=False).returncode == 0:
         if run(["umount", m], check=False).returncode:
@@ -544,10 +560,7 @@ def salt_configs(topo):
 
 # ---------------------------------------------------------------- salt-master method
 def master_pid():
-    pid = read_pid(MASTER_DIR / "salt-master.lab.pid")
-    if pid and pid_alive(pid, ["salt-master", str(MASTER_DIR / "conf")]):
-        return pid
-    return None
+    return recorded_pid(MASTER_DIR / "salt-master.lab.pid")
 
 
 def salt_bin(n):
@@ -558,15 +571,14 @@ def salt_key(*args):
     return run([salt_bin("salt-key"), "-c", MASTER_DIR / "conf", *args], check=False)
 
 
-def master_up(topo):
-    fresh_pki = not (MASTER_DIR / "pki" / "master" / "master.pub").exists()
+def master_start(topo):
     if not master_pid():
         (MASTER_DIR / "log").mkdir(parents=True, exist_ok=True)
         with open(MASTER_DIR / "log" / "stdout.log", "ab") as out, open(os.devnull, "rb") as dn:
             p = subprocess.Popen([salt_bin("salt-master"), "-c", str(MASTER_DIR / "conf"),
                                   "-l", "warning"], stdin=dn, stdout=out, stderr=subprocess.STDOUT,
                                  start_new_session=True)
-        (MASTER_DIR / "salt-master.lab.pid").write_text(f"{p.pid}\n")
+        record_pid(MASTER_DIR / "salt-master.lab.pid", p.pid)
         log(f"salt-master pid {p.pid} on {topo.master_ip}:4505/4506")
         t = now()
         while now() - t < 60:
@@ -581,11 +593,18 @@ def master_up(topo):
                 r.close()
         else:
             raise SystemExit(f"lab: salt-master did not listen, see {MASTER_DIR / 'log'}")
-    if fresh_pki:
-        # a new master key: minions that cached an older one must forget it
-        for name in topo.hosts:
+
+
+def master_up(topo):
+    master_start(topo)
+    # a host that cached another master key (master dir purged): make it forget that key
+    mpub = (MASTER_DIR / "pki/master/master.pub").read_text().strip()
+    for name in topo.hosts:
+        cached = HOSTS_DIR / name / "merged/etc/salt/pki/minion/minion_master.pub"
+        if cached.exists() and cached.read_text().strip() != mpub:
             ssh(topo, name, "rm -f /etc/salt/pki/minion/minion_master.pub; systemctl restart salt-minion")
-    accept_minions(topo)
+    secs = accept_minions(topo)
+    log(f"minions {', '.join(topo.hosts)} accepted and answering ({secs}s)")
 
 
 def accept_minions(topo, timeout=120):
@@ -606,7 +625,7 @@ def accept_minions(topo, timeout=120):
             salt_key("-A", "-y")
         if want <= acc:
             p = run([salt_bin("salt"), "-c", MASTER_DIR / "conf", "-L", ",".join(sorted(want)),
-                     "test.ping", "--out=json", "--static", "-t", "10"], check=False)
+                     "test.ping", "--out=json", "--static", "-t", "5"], check=False)
             try:
                 if set(k for k, v in json.loads(p.stdout).items() if v is True) >= want:
                     return round(now() - t, 1)
@@ -619,12 +638,20 @@ def accept_minions(topo, timeout=120):
 def master_down():
     pid = master_pid()
     if pid:
-        stop_pid(pid, "salt-master", grace=20, must_contain=["salt-master"])
-        # salt-master's workers share its session (start_new_session): stragglers by PGID
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        # salt-master's workers are in its process group (it was started as a session
+        # leader): note them (PID + start time) before stopping, kill survivors one by one
+        group = []
+        for d in pathlib.Path("/proc").iterdir():
+            if d.name.isdigit() and d.name != str(pid):
+                try:
+                    if int((d / "stat").read_text().rsplit(") ", 1)[1].split()[2]) == pid:
+                        group.append((int(d.name), proc_start(int(d.name))))
+                except (OSError, IndexError, ValueError):
+                    pass
+        stop_pid(pid, "salt-master", grace=20)
+        for p, st in group:
+            if pid_alive(p, st):
+                os.kill(p, signal.SIGKILL)
     (MASTER_DIR / "salt-master.lab.pid").unlink(missing_ok=True)
 
 
@@ -700,8 +727,6 @@ def ok(summ):
 
 
 def apply(topo, method, label="highstate"):
-    if method == "master":
-        master_up(topo)
     secs, summ, _ = highstate(topo, method)
     print_summary(f"{label} ({method})", secs, summ)
     save_timing(["highstate", method, label], {"seconds": secs, "changed": {
@@ -726,8 +751,10 @@ def cmd_up(a):
         log("hosts running: base rebuild skipped (make lab-down first to rebuild)")
     ensure_key()
     net_up(topo)
-    hosts_up(topo)
     salt_configs(topo)
+    if a.method == "master":
+        master_start(topo)  # listening before the minions boot: no auth back-off
+    hosts_up(topo)
     if a.method == "master":
         master_up(topo)
     if a.no_apply:
@@ -751,8 +778,13 @@ def cmd_down(a):
     need_root()
     master_down()
     names = sorted(p.name for p in HOSTS_DIR.iterdir()) if HOSTS_DIR.is_dir() else []
+    # SIGTERM every nspawn first (clean halt of each container's systemd, in parallel)
     for name in names:
-        stop_host(name, purge=a.purge)
+        pid = host_pid(name)
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+    for name in names:
+        stop_host(name, purge=a.purge, signalled=True)
         log(f"{name} stopped")
     for h in ("systemd", "unified"):
         try:
@@ -780,13 +812,13 @@ def cmd_status(a):
     log(f"nft table ip {NFT_TABLE}: {'present' if nft else 'absent'}")
     log(f"salt-master: pid {master_pid() or '-'}")
     if TIMINGS.exists():
-        log(f"timings {TIMINGS}: {TIMINGS.read_text()}")
+        log(f"timings {TIMINGS}: {json.dumps(json.loads(TIMINGS.read_text()))}")
     return 0
 
 
 def cmd_ssh(a):
     topo = Topo()
-    os.execvp("ssh", ssh_argv(topo, a.host, *a.cmd))
+    os.execvp("ssh", ssh_argv(topo, a.host, *a.command))
 
 
 def cmd_crash(a):
@@ -826,7 +858,7 @@ def main(argv=None):
     sub.add_parser("status")
     s = sub.add_parser("ssh")
     s.add_argument("host")
-    s.add_argument("cmd", nargs="*")
+    s.add_argument("command", nargs="*")
     for n in ("crash", "boot"):
         sub.add_parser(n).add_argument("host")
     a = ap.parse_args(argv)
