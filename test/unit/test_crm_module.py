@@ -1,0 +1,384 @@
+"""crm execution + state modules with a mocked ``cmd.run_all`` fed by REAL captured output.
+
+Fixtures in test/fixtures/crm/ (captured on Debian 12, pacemaker 2.1.5, crmsh 4.4.0):
+  empty_query.xml               ``CIB_file=empty.xml cibadmin --query`` of ``cibadmin --empty``
+  crmsh_seed000_query.xml       ``cibadmin --query`` after ``crm configure load update
+                                crmsh_seed000.crm`` (crmsh's own XML: <master>, Master/Slave...)
+  verify_stonith_*.txt          ``crm_verify -V -x`` of an empty CIB (stonith errors), rc 78
+  query_not_running_*.txt       ``cibadmin --query -t 5`` with no cluster running, rc 102
+"""
+import pathlib
+import xml.etree.ElementTree as ET
+
+import pytest
+from conftest import load_ext
+from salt.exceptions import CommandExecutionError
+
+FIX = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "crm"
+# an existing file for cib= (the tools are mocked, nothing ever writes to it)
+CIB = str(FIX / "crmsh_seed000_query.xml")
+crm = load_ext("modules", "crm")
+crm_state = load_ext("states", "crm")
+
+
+def fixture(name):
+    return (FIX / name).read_text()
+
+
+class FakeTools:
+    """cmd.run_all double: a CIB in memory, answers like the captured real tools."""
+
+    def __init__(self, cib_xml):
+        self.root = ET.fromstring(cib_xml)
+        self.calls = []
+        self.down = False
+        self.verify = {"retcode": 0, "stdout": "", "stderr": ""}
+        self.written = []
+
+    def __call__(self, argv, python_shell=True, env=None, timeout=None, **kwargs):
+        assert python_shell is False
+        assert isinstance(argv, list)
+        assert kwargs.get("output_loglevel") == "quiet"
+        self.calls.append((list(argv), env))
+        if argv[0] == "cibadmin" and self.down:
+            return {"retcode": int(fixture("query_not_running_rc.txt")),
+                    "stdout": fixture("query_not_running_stdout.txt"),
+                    "stderr": fixture("query_not_running_stderr.txt"), "pid": 1}
+        if argv[:2] == ["cibadmin", "--query"]:
+            return {"retcode": 0, "stdout": ET.tostring(self.root, encoding="unicode"),
+                    "stderr": "", "pid": 1}
+        if argv[:2] == ["cibadmin", "--replace"]:
+            scope = argv[argv.index("--scope") + 1]
+            new = ET.parse(argv[argv.index("--xml-file") + 1]).getroot()
+            self.written.append((scope, ET.tostring(new, encoding="unicode")))
+            conf = self.root.find("configuration")
+            if scope == "configuration":
+                self.root.remove(conf)
+                self.root.insert(0, new)
+            else:
+                old = conf.find(scope)
+                conf.insert(list(conf).index(old), new)
+                conf.remove(old)
+            self.root.set("epoch", str(int(self.root.get("epoch")) + 1))
+            return {"retcode": 0, "stdout": "", "stderr": "", "pid": 1}
+        if argv[0] == "crm_verify":
+            return dict(self.verify, pid=1)
+        raise AssertionError(f"unexpected command {argv}")
+
+    def count(self, *prefix):
+        return sum(1 for argv, _ in self.calls if argv[:len(prefix)] == list(prefix))
+
+
+@pytest.fixture
+def tools():
+    return FakeTools(fixture("crmsh_seed000_query.xml"))
+
+
+@pytest.fixture
+def opts():
+    return {"test": False}
+
+
+@pytest.fixture
+def configure_loader_modules(tools, opts):
+    context = {}
+    return {
+        crm: {"__salt__": {"cmd.run_all": tools}, "__context__": context, "__opts__": opts},
+        crm_state: {
+            "__salt__": {"crm.apply": crm.apply, "crm.remove": crm.remove,
+                         "crm.set_properties": crm.set_properties},
+            "__opts__": opts,
+            "__context__": context,
+        },
+    }
+
+
+DRBD_ONE = dict(
+    agent="ocf:linbit:drbd", params={"drbd_resource": "one-disk"},
+    ops=[{"name": "monitor", "interval": "29s", "role": "Promoted", "timeout": "20s"},
+         {"name": "monitor", "interval": "31s", "role": "Unpromoted", "timeout": "20s"}])
+MS_META = {"promoted-max": 1, "promoted-node-max": 1, "clone-max": 2, "clone-node-max": 1,
+           "notify": True}
+
+
+def test_crmsh_cib_is_already_in_desired_state_with_one_read(tools):
+    rets = [
+        crm_state.resource_present("drbd_one", cib=CIB, **DRBD_ONE),
+        crm_state.clone_present("ms_drbd_one", resource="drbd_one", promotable=True,
+                                meta=MS_META, cib=CIB),
+        crm_state.colocation_present(
+            "ha_col", score="inf", cib=CIB,
+            resources=["ha_group", "ms_drbd_one:Promoted", "ms_drbd_data:Promoted"]),
+        crm_state.order_present(
+            "ha_after_drbd", score="inf", cib=CIB,
+            resources=["ms_drbd_one:promote", "ms_drbd_data:promote", "ha_group:start"]),
+        crm_state.group_present("ha_group", members=["san_ip", "lan_ip", "fs_one", "nfs_one"],
+                                cib=CIB),
+        crm_state.property_present("no-quorum-policy", value="ignore", cib=CIB),
+        crm_state.property_present("resource-stickiness", value=1000, section="rsc_defaults",
+                                   cib=CIB),
+    ]
+    assert [r["changes"] for r in rets] == [{}] * 7
+    assert [r["result"] for r in rets] == [True] * 7
+    assert rets[0]["comment"] == "resource drbd_one is in the desired state"
+    # one CIB read for the whole run, no verify, no write
+    assert [argv[:2] for argv, _ in tools.calls] == [["cibadmin", "--query"]]
+    assert tools.calls[0][1] == {"CIB_file": CIB}
+
+
+def test_test_mode_reports_diff_and_touches_nothing(tools, opts):
+    opts["test"] = True
+    before = ET.tostring(tools.root)
+    ret = crm_state.resource_present(
+        "lan_ip", agent="ocf:heartbeat:IPaddr2", cib=CIB,
+        params={"ip": "10.10.11.99", "cidr_netmask": "24", "nic": "eth2"},
+        ops=[{"name": "monitor", "interval": "40s", "timeout": "20s"}])
+    assert ret["result"] is None
+    assert ret["changes"] == {"params": {"ip": {"old": "10.10.11.12", "new": "10.10.11.99"}}}
+    assert ret["comment"] == "resource lan_ip would be updated"
+    assert tools.count("cibadmin", "--replace") == 0
+    assert tools.count("crm_verify") == 0
+    assert ET.tostring(tools.root) == before
+
+
+def test_change_is_verified_then_written_once_and_cache_invalidated(tools):
+    ret = crm_state.resource_present(
+        "lan_ip", agent="ocf:heartbeat:IPaddr2", cib=CIB,
+        params={"ip": "10.10.11.13", "cidr_netmask": "24", "nic": "eth2"},
+        ops=[{"name": "monitor", "interval": "40s", "timeout": "20s"}])
+    assert ret["result"] is True
+    assert ret["changes"] == {"params": {"ip": {"old": "10.10.11.12", "new": "10.10.11.13"}}}
+    assert [argv[0:2] for argv, _ in tools.calls] == [
+        ["cibadmin", "--query"], ["crm_verify", "-V"], ["cibadmin", "--replace"]]
+    scope, xml = tools.written[0]
+    assert scope == "resources"
+    assert 'value="10.10.11.13"' in xml
+    # the crmsh ids are kept
+    assert 'id="lan_ip-instance_attributes-ip"' in xml
+    # next state: a fresh read (cache invalidated by the write), then cached again
+    crm_state.property_present("no-quorum-policy", value="ignore", cib=CIB)
+    crm_state.property_present("stonith-enabled", value="false", cib=CIB)
+    assert tools.count("cibadmin", "--query") == 2
+    assert tools.count("cibadmin", "--replace") == 1
+
+
+def test_master_element_and_old_names_compare_equal_but_changes_convert(tools):
+    ret = crm_state.clone_present("ms_drbd_one", resource="drbd_one", promotable=True,
+                                  meta=dict(MS_META, notify="yes"), cib=CIB)
+    assert ret["changes"] == {}
+    ret = crm_state.clone_present("ms_drbd_one", resource="drbd_one", promotable=True,
+                                  meta=dict(MS_META, **{"clone-max": 3}), cib=CIB)
+    assert ret["changes"] == {"meta": {"clone-max": {"old": "2", "new": "3"}}}
+    assert "converted deprecated <master>" in ret["comment"]
+    clone = tools.root.find("configuration/resources/clone[@id='ms_drbd_one']")
+    assert clone is not None
+    meta = {nv.get("name"): nv.get("value") for nv in clone.find("meta_attributes")}
+    assert meta == {"master-max": "1", "master-node-max": "1", "clone-max": "3",
+                    "clone-node-max": "1", "notify": "true", "promotable": "true"}
+
+
+def test_new_resources_use_pacemaker2_roles_on_new_schema(tools):
+    ret = crm_state.resource_present("drbd_x", agent="ocf:linbit:drbd", cib=CIB,
+                                     params={"drbd_resource": "x"},
+                                     ops=[{"name": "monitor", "interval": "29s",
+                                           "role": "Master"}])
+    assert ret["changes"]["old"] is None
+    op = tools.root.find(".//primitive[@id='drbd_x']/operations/op")
+    assert (op.get("id"), op.get("role")) == ("drbd_x-monitor-29s", "Promoted")
+
+
+def test_old_schema_gets_master_spelling():
+    root = ET.fromstring(fixture("empty_query.xml"))
+    root.set("validate-with", "pacemaker-3.0")
+    tools = FakeTools(ET.tostring(root, encoding="unicode"))
+    crm.__salt__["cmd.run_all"] = tools
+    crm.__context__.clear()
+    crm.apply("primitive", "d", agent="ocf:linbit:drbd", cib=CIB,
+              ops=[{"name": "monitor", "interval": "10s", "role": "Promoted"}])
+    assert tools.root.find(".//op").get("role") == "Master"
+
+
+def test_cluster_down_gives_clear_message_fast(tools):
+    tools.down = True
+    ret = crm_state.resource_present("x", agent="ocf:heartbeat:Dummy")
+    assert ret["result"] is False
+    assert ret["comment"] == (
+        "resource x: cluster not running: cannot reach the Pacemaker CIB manager on this node "
+        "(Could not connect to the CIB: Transport endpoint is not connected)")
+    argv, env = tools.calls[0]
+    assert argv == ["cibadmin", "--query", "--timeout", "30"] and env is None
+    with pytest.raises(CommandExecutionError, match="^cluster not running"):
+        crm.query()
+
+
+def test_hung_cibadmin_is_reported_as_timeout(tools):
+    def hung(argv, **kwargs):
+        return {"retcode": 1, "pid": 1, "stderr": "",
+                "stdout": f"{argv} : Timed out after 35 seconds"}
+
+    crm.__salt__["cmd.run_all"] = hung
+    with pytest.raises(CommandExecutionError, match="did not answer within 35s on the live"):
+        crm.query()
+
+
+def test_wait_for_dc(tools):
+    assert crm.wait_for_dc(cib=CIB)["offline"] is True
+    tools.root.set("dc-uuid", "1")
+    tools.root.find("configuration/nodes").append(ET.Element("node", id="1", uname="n1"))
+    tools.root.set("have-quorum", "1")
+    assert crm.wait_for_dc(timeout=5)["dc"] == "n1"
+    tools.down = True
+    with pytest.raises(CommandExecutionError, match=r"^cluster not running: no DC elected "
+                                                    r"within 1s \(Could not connect"):
+        crm.wait_for_dc(timeout=1, interval=0.3)
+
+
+def test_verify_surfaces_pacemaker_text(tools):
+    tools.verify = {"retcode": int(fixture("verify_stonith_rc.txt")),
+                    "stdout": fixture("verify_stonith_stdout.txt"),
+                    "stderr": fixture("verify_stonith_stderr.txt")}
+    res = crm.verify(cib=str(FIX / "empty_query.xml"))
+    assert res["valid"] is False and res["retcode"] == 78
+    assert res["errors"] == [
+        "Resource start-up disabled since no STONITH resources have been defined",
+        "Either configure some or disable STONITH with the stonith-enabled option",
+        "NOTE: Clusters with shared data need STONITH to ensure data integrity",
+    ]
+    assert tools.calls[-1][0] == ["crm_verify", "-V", "--xml-file", str(FIX / "empty_query.xml")]
+
+
+def test_new_verify_errors_block_the_write_old_ones_do_not(tools):
+    calls = {"n": 0}
+    stonith = {"retcode": 78, "stdout": "", "stderr": fixture("verify_stonith_stderr.txt")}
+
+    def verify_new_cib_bad(argv, **kwargs):
+        if argv[0] == "crm_verify":
+            calls["n"] += 1
+            return dict(stonith, pid=1) if calls["n"] == 1 else {
+                "retcode": 0, "stdout": "", "stderr": "", "pid": 1}
+        return tools(argv, **kwargs)
+
+    crm.__salt__["cmd.run_all"] = verify_new_cib_bad
+    ret = crm_state.property_present("stonith-enabled", value=True, cib=CIB)
+    assert ret["result"] is False
+    assert "crm_verify rejects the new configuration, nothing written: Resource start-up " \
+           "disabled since no STONITH resources have been defined" in ret["comment"]
+    assert tools.count("cibadmin", "--replace") == 0
+    # errors that the current CIB already has do not block an unrelated change
+    tools.verify = stonith
+    crm.__salt__["cmd.run_all"] = tools
+    ret = crm_state.property_present("cluster-recheck-interval", value="5min", cib=CIB)
+    assert ret["result"] is True
+    assert "still has errors it had before" in ret["comment"]
+    assert tools.count("cibadmin", "--replace") == 1
+
+
+def test_secrets_never_in_changes_comment_argv_or_errors(tools):
+    ret = crm_state.stonith_present("fence1", agent="fence_ipmilan", cib=CIB,
+                                    params={"ip": "10.0.0.9", "password": "Pa55-word",
+                                            "username": "admin", "token": "t0k3n-value"},
+                                    hidden_params=["token"])
+    assert ret["result"] is True
+    assert ret["changes"]["new"]["params"] == {
+        "ip": "10.0.0.9", "password": "<hidden>", "username": "admin", "token": "<hidden>"}
+    flat = repr(ret) + repr(tools.calls)
+    assert "Pa55-word" not in flat and "t0k3n-value" not in flat
+    # an error text that echoes the secret is scrubbed
+    seen = []
+
+    def verify_echoes_secret(argv, **kwargs):
+        if argv[0] == "crm_verify":
+            seen.append(argv)
+            if len(seen) == 1:  # the new CIB: an error quoting the value
+                return {"retcode": 78, "stdout": "", "pid": 1,
+                        "stderr": "(x) error: bad value 'N3w-pass' for password\n"}
+        return tools(argv, **kwargs)
+
+    crm.__salt__["cmd.run_all"] = verify_echoes_secret
+    ret = crm_state.stonith_present("fence1", agent="fence_ipmilan", cib=CIB,
+                                    params={"ip": "10.0.0.9", "password": "N3w-pass",
+                                            "username": "admin", "token": "t0k3n-value"},
+                                    hidden_params=["token"])
+    assert ret["result"] is False
+    assert "N3w-pass" not in ret["comment"] and "bad value '<hidden>'" in ret["comment"]
+    assert "Pa55-word" not in crm.query(cib=CIB)
+
+
+def test_resource_absent_prunes_sets_and_drops_constraints_in_one_write(tools):
+    ret = crm_state.resource_absent("drbd_data", cib=CIB)
+    assert ret["result"] is True
+    assert set(ret["changes"]) == {"ms_drbd_data", "drbd_data", "ha_col", "ha_after_drbd"}
+    assert ret["changes"]["ha_col"]["new"]["sets"] == [
+        {"resources": ["ha_group"]}, {"role": "Master", "resources": ["ms_drbd_one"]}]
+    assert [w[0] for w in tools.written] == ["configuration"]
+    assert tools.root.find(".//resource_ref[@id='ms_drbd_data']") is None
+    assert crm_state.resource_absent("drbd_data", cib=CIB)["comment"] == \
+        "resource drbd_data is already absent"
+
+
+def test_constraint_absent_and_unknown_references(tools):
+    ret = crm_state.colocation_present("c2", rsc="ha_group", with_rsc="nope", cib=CIB)
+    assert ret["result"] is False
+    assert ret["comment"] == "colocation c2: rsc_colocation c2 references unknown resource(s): nope"
+    ret = crm_state.constraint_absent("ha_after_drbd", cib=CIB)
+    assert ret["changes"]["ha_after_drbd"]["new"] is None
+    assert tools.written[-1][0] == "constraints"
+
+
+def test_order_score_spelling_is_kind(tools):
+    order = tools.root.find(".//rsc_order")
+    del order.attrib["kind"]
+    order.set("score", "INFINITY")
+    ret = crm_state.order_present(
+        "ha_after_drbd", kind="Mandatory", cib=CIB,
+        resources=["ms_drbd_one:promote", "ms_drbd_data:promote", "ha_group:start"])
+    assert ret["changes"] == {}
+
+
+def test_location_rules(tools):
+    rules = [{"score": "-inf", "boolean_op": "or", "expressions": [
+        {"attribute": "#uname", "operation": "eq", "value": "n3"},
+        {"attribute": "pingd", "operation": "not_defined"}]}]
+    ret = crm_state.location_present("avoid_n3", rsc="ha_group", rules=rules, cib=CIB)
+    assert ret["changes"]["new"]["rules"][0]["score"] == "-INFINITY"
+    loc = tools.root.find(".//rsc_location[@id='avoid_n3']")
+    assert loc.find("rule").attrib == {"id": "avoid_n3-rule", "score": "-INFINITY",
+                                       "boolean-op": "or"}
+    assert [e.get("attribute") for e in loc.find("rule")] == ["#uname", "pingd"]
+    again = crm_state.location_present("avoid_n3", rsc="ha_group", rules=rules, cib=CIB)
+    assert again["changes"] == {}
+
+
+def test_bad_input_messages(tools):
+    r = crm_state.resource_present("x", agent="ocf:Dummy", cib=CIB)
+    assert r["comment"] == "resource x: agent 'ocf:Dummy': ocf agents are ocf:<provider>:<type>"
+    r = crm_state.resource_present("x", agent="foo:bar", cib=CIB)
+    assert "unknown class 'foo'" in r["comment"]
+    r = crm_state.resource_present("ha_col", agent="Dummy", cib=CIB)
+    assert r["comment"] == "resource ha_col: id 'ha_col' is already used by a <rsc_colocation> element"
+    r = crm_state.order_present("o", kind="sometimes", first="a", then="b", cib=CIB)
+    assert "allowed: Mandatory, Optional, Serialize" in r["comment"]
+    assert tools.count("cibadmin", "--replace") == 0
+
+
+def test_build_and_from_crmsh_are_plain_data():
+    xml = crm.build("primitive", "aoe_data", agent="ocf:heartbeat:AoEtarget",
+                    params={"device": "/dev/drbd2", "nic": "bond0", "shelf": 0, "slot": 0,
+                            "binary": "/usr/sbin/vblade"})
+    el = ET.fromstring(xml)
+    assert [nv.get("name") for nv in el.iter("nvpair")] == [
+        "device", "nic", "shelf", "slot", "binary"]
+    assert crm.from_crmsh(
+        "colocation ha_col inf: ha_group ms_drbd_one:Master ms_drbd_data:Master") == {
+        "state": "crm.colocation_present", "name": "ha_col", "score": "INFINITY",
+        "resources": ["ha_group", "ms_drbd_one:Master", "ms_drbd_data:Master"]}
+    assert crm.from_crmsh(
+        'ms ms_drbd_one drbd_one meta master-max="1" notify="true"') == {
+        "state": "crm.clone_present", "name": "ms_drbd_one", "resource": "drbd_one",
+        "promotable": True, "meta": {"master-max": "1", "notify": "true"}}
+    assert crm.from_crmsh(
+        'primitive lan_ip IPaddr params ip=10.0.0.1 nic="eth2" op monitor interval="40s" '
+        'timeout="20s"') == {
+        "state": "crm.resource_present", "name": "lan_ip", "agent": "IPaddr",
+        "params": {"ip": "10.0.0.1", "nic": "eth2"},
+        "ops": [{"name": "monitor", "interval": "40s", "timeout": "20s"}]}
