@@ -214,6 +214,11 @@ def parse_dump_xml(text):
         root = ET.fromstring(text)
     except ET.ParseError as exc:
         raise CommandExecutionError("cannot parse drbdadm dump-xml output: {}".format(exc))
+    if root.tag == "resource":
+        # `drbdadm dump-xml NAME` prints the bare <resource> element, no <config> wrapper
+        wrapper = ET.Element("config")
+        wrapper.append(root)
+        root = wrapper
     ret = {"file": root.get("file"), "global": {}, "common": {}, "resources": {}}
     glob = root.find("global")
     if glob is not None:

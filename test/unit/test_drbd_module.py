@@ -169,6 +169,16 @@ def test_dump_config_seed_9_with_config_file(host):
         "address": "192.168.100.11", "port": 7789, "family": "ipv4"}
 
 
+def test_dump_config_single_resource_has_no_config_wrapper(host):
+    seed84(host)
+    host.dump_xml = fixture("dump_xml_84_one_resource.xml")
+    conf = drbd.dump_config(name="one-disk")
+    assert host.calls[-1] == ["drbdadm", "dump-xml", "one-disk"]
+    assert list(conf["resources"]) == ["one-disk"]
+    assert conf["resources"]["one-disk"]["hosts"]["cloud-cc02"]["volumes"][0]["meta_index"] == 0
+    assert conf["common"] == {} and conf["file"] is None
+
+
 def test_dump_config_is_cached_in_context(host):
     seed84(host)
     drbd.dump_config()
