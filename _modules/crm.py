@@ -216,6 +216,15 @@ def _role(value):
     return ROLES.get(str(value).strip().lower(), str(value))
 
 
+def _valid_role(value, what):
+    role = ROLES.get(str(value).strip().lower())
+    if role is None:
+        raise CommandExecutionError(
+            f"{what}: role {value!r}; allowed: Started, Stopped, Promoted, Unpromoted "
+            "(Master, Slave)")
+    return role
+
+
 def _canon(key, value):
     value = _s(value)
     if value is None:
@@ -554,6 +563,9 @@ def _desired_primitive(spec, stonith=False):
         for k, v in op.items():
             if k in ("params", "meta"):
                 d[k] = _strdict(v, f"op {k}")
+            elif k == "role":
+                _valid_role(v, f"op {op.get('name')}")
+                d[k] = _s(v)
             elif k in OP_ATTRS:
                 d[k] = _s(v)
             else:
@@ -638,7 +650,7 @@ def _desired_sets(sets, role_root=None):
             if k == "resources":
                 d[k] = [str(r) for r in v]
             elif k == "role":
-                d[k] = _role(v)
+                d[k] = _valid_role(v, "resource set")
             else:
                 d[k] = _s(v)
         out.append(d)
@@ -665,9 +677,9 @@ def _desired_colocation(spec):
         d["rsc"] = str(spec["rsc"])
         d["with-rsc"] = str(spec["with_rsc"])
         if spec.get("rsc_role"):
-            d["rsc-role"] = _role(spec["rsc_role"])
+            d["rsc-role"] = _valid_role(spec["rsc_role"], "colocation rsc_role")
         if spec.get("with_rsc_role"):
-            d["with-rsc-role"] = _role(spec["with_rsc_role"])
+            d["with-rsc-role"] = _valid_role(spec["with_rsc_role"], "colocation with_rsc_role")
     else:
         raise CommandExecutionError("colocation: give rsc + with_rsc, resources or sets")
     if spec.get("node_attribute"):
@@ -726,7 +738,7 @@ def _desired_location(spec):
     else:
         raise CommandExecutionError("location: give rsc, rsc_pattern or sets")
     if spec.get("role"):
-        d["role"] = _role(spec["role"])
+        d["role"] = _valid_role(spec["role"], "location role")
     if spec.get("resource_discovery"):
         d["resource-discovery"] = str(spec["resource_discovery"])
     if spec.get("rules"):
@@ -947,6 +959,10 @@ def _apply_primitive(ctx, name, want, hidden):
 
 
 def _check_free_id(ctx, name, el):
+    if not re.match(r"^[A-Za-z_][A-Za-z0-9_.-]*$", name):
+        raise CommandExecutionError(
+            f"id {name!r} is not a valid XML ID (letters, digits, '_', '-', '.'; "
+            "not starting with a digit)")
     other = ctx.find_id(name)
     if other is not None and other is not el:
         raise CommandExecutionError(f"id {name!r} is already used by a <{other.tag}> element")
@@ -1162,24 +1178,26 @@ def _apply_property(ctx, section, properties, set_id=None):
         target = next((s for s in sets if s.get("id") == default_id), sets[0])
     if target is None:
         target = ET.SubElement(sec, tag, {"id": ctx.new_id(set_id or default_id)})
+    emptied = []
     for k in changes:
         v = properties[k]
         if k in cur:
             s, nv = cur[k]
             if v is None:
                 s.remove(nv)
+                emptied.append(s)
             else:
                 nv.set("value", v)
         elif v is not None:
             ET.SubElement(target, "nvpair", {
                 "id": ctx.new_id(f"{target.get('id')}-{k}"), "name": k, "value": v})
-    for s in list(sec):
-        if s.tag == tag and len(s) == 0 and s.get("id-ref") is None:
+    for s in emptied:
+        if len(s) == 0 and s in list(sec):
             sec.remove(s)
     return changes
 
 
-def _remove_resource(ctx, name, recursive=False):
+def _remove_resource(ctx, name, recursive=None):
     el = ctx.resource(name)
     if el is None:
         return {}
@@ -1196,7 +1214,11 @@ def _remove_resource(ctx, name, recursive=False):
         parent = pm.get(victim)
     removed = {victim.get("id")}
     changes[victim.get("id")] = {"old": _mask(_norm(victim), None), "new": None}
-    if victim.tag in ("group", "clone", "master") and victim is el and not recursive:
+    if recursive is None:
+        # a clone's child makes no sense alone (a drbd primitive would run unpromoted on
+        # one node); a group's members are kept, like crmsh's "delete group"
+        recursive = victim.tag != "group"
+    if victim.tag == "group" and victim is el and not recursive:
         for child in [c for c in el if c.tag in ("primitive", "group")]:
             _move_to_top(ctx, child, after=el)
             ctx.notes.append(f"{child.get('id')} kept as a top-level resource")
@@ -1205,8 +1227,6 @@ def _remove_resource(ctx, name, recursive=False):
             if d.tag in RESOURCE_TAGS and d is not victim:
                 removed.add(d.get("id"))
                 changes[d.get("id")] = {"old": _mask(_norm(d), None), "new": None}
-    if victim is not el and victim.tag == "group":
-        pass
     pm = ctx.parent_map()
     pm[victim].remove(victim)
     changes.update(_prune_constraints(ctx, removed))
@@ -1452,13 +1472,14 @@ def build(what, name, hidden_params=None, **spec):
     return ET.tostring(el, encoding="unicode")
 
 
-def remove(name, kind="resource", recursive=False, cib=None, test=False,
+def remove(name, kind="resource", recursive=None, cib=None, test=False,
            timeout=DEFAULT_TIMEOUT):
     """
     Remove a resource (and, in the same write, every constraint reference to it; containers
     left empty go too) or a constraint (``kind=constraint``). Returns like ``apply``.
 
-    A group or clone removed with ``recursive=False`` keeps its children as top-level resources.
+    ``recursive``: None (default) removes a clone with its child and a group without its
+    members (kept as top-level primitives, like crmsh); True/False force either way.
 
     CLI Example:
 

@@ -198,12 +198,15 @@ def _absent(name, kind, label, cib, recursive=False):
     return _finish(ret, f"{label} {name}", res, "removed")
 
 
-def resource_absent(name, recursive=False, cib=None):
+def resource_absent(name, recursive=None, cib=None):
     """
     Remove a resource and, in the same write, every constraint reference to it (constraints
     left with nothing to constrain are removed; resource sets lose just that member). A
-    group/clone left empty is removed too. Removing a group/clone keeps its children as
-    top-level resources unless ``recursive=True``.
+    group/clone left empty is removed too.
+
+    recursive
+        None (default): a clone goes with its child, a group releases its members (kept as
+        top-level primitives, like crmsh ``delete group``); True/False force either way.
     """
     return _absent(name, "resource", "resource", cib, recursive=recursive)
 

@@ -382,3 +382,27 @@ def test_build_and_from_crmsh_are_plain_data():
         "state": "crm.resource_present", "name": "lan_ip", "agent": "IPaddr",
         "params": {"ip": "10.0.0.1", "nic": "eth2"},
         "ops": [{"name": "monitor", "interval": "40s", "timeout": "20s"}]}
+
+
+def test_role_and_id_validation(tools):
+    r = crm_state.resource_present("x", agent="Dummy", cib=CIB,
+                                   ops=[{"name": "monitor", "interval": "9s", "role": "Boss"}])
+    assert r["result"] is False
+    assert r["comment"] == ("resource x: op monitor: role 'Boss'; allowed: Started, Stopped, "
+                            "Promoted, Unpromoted (Master, Slave)")
+    r = crm_state.resource_present("1st ip", agent="Dummy", cib=CIB)
+    assert r["result"] is False and "is not a valid XML ID" in r["comment"]
+    assert tools.count("cibadmin", "--replace") == 0
+
+
+def test_removing_a_clone_takes_its_child_removing_a_group_keeps_members(tools):
+    ret = crm_state.resource_absent("ms_drbd_one", cib=CIB)
+    assert {"ms_drbd_one", "drbd_one"} <= set(ret["changes"])
+    assert tools.root.find(".//primitive[@id='drbd_one']") is None
+    ret = crm_state.resource_absent("ha_group", cib=CIB)
+    assert "san_ip kept as a top-level resource" in ret["comment"]
+    res = tools.root.find("configuration/resources")
+    assert sorted(p.get("id") for p in res.findall("primitive")) == [
+        "fs_one", "lan_ip", "nfs_one", "san_ip"]
+    # ha_col / ha_after_drbd lost both ha_group and ms_drbd_one: only one ref left -> gone
+    assert [c.get("id") for c in tools.root.find("configuration/constraints")] == []
