@@ -1435,10 +1435,11 @@ def diff(what, name, cib=None, hidden_params=None, timeout=DEFAULT_TIMEOUT, **sp
                  **spec)["changes"]
 
 
-def build(what, name, hidden_params=None, **spec):
+def build(what, name, cib=None, hidden_params=None, **spec):
     """
-    The XML that ``apply`` would store for one object (ids generated), built against an
-    empty CIB in memory (no tool is run). Secrets are masked.
+    The XML that ``apply`` would store for a NEW object (ids generated), built in memory
+    against an empty CIB, or against ``cib`` (schema spelling, free ids) when given: then one
+    read, nothing written. Secrets are masked. Supports primitive/stonith and constraints.
 
     CLI Example:
 
@@ -1454,7 +1455,12 @@ def build(what, name, hidden_params=None, **spec):
     root = ET.fromstring(
         '<cib validate-with="pacemaker-3.9"><configuration><crm_config/><nodes/><resources/>'
         "<constraints/></configuration><status/></cib>")
+    if cib:
+        live = _read(cib)
+        root.set("validate-with", live.get("validate-with", ""))
     ctx = _Ctx(root)
+    if cib:
+        ctx.ids |= {e.get("id") for e in live.iter() if e.get("id")}
     if want["type"] == "primitive":
         el = ET.SubElement(ctx.section("resources"), "primitive", {"id": str(name)})
         _patch_primitive(ctx, el, want, None, hidden_params)
@@ -1682,11 +1688,12 @@ def wait_for_dc(timeout=60, interval=1, cib=None):
         time.sleep(float(interval))
 
 
-def from_crmsh(line):
+def from_crmsh(line, cib=None):
     """
     Translate one crmsh ``configure`` line (primitive, ms, clone, group, colocation, order,
     property) into the plain-data arguments of the matching ``crm`` state, e.g. to port
-    an old how-to to SLS. Returns ``{"state": "crm.<fn>", "name": ..., **args}``.
+    an old how-to to SLS. Returns ``{"state": "crm.<fn>", "name": ..., **args}``. Pure
+    parsing: ``cib`` is accepted like everywhere else but nothing is read.
 
     CLI Example:
 

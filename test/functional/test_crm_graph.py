@@ -337,6 +337,8 @@ def test_live_cluster_down_fails_fast(crm):
     t0 = time.monotonic()
     with pytest.raises(CommandExecutionError, match="cluster not running"):
         crm.mods["crm.query"]()
+    with pytest.raises(CommandExecutionError, match="^cluster not running"):
+        crm.mods["crm.verify"]()
     with pytest.raises(CommandExecutionError, match=re.escape("no DC elected within 2s")):
         crm.mods["crm.wait_for_dc"](timeout=2, interval=0.5)
     ret = crm.state("crm.resource_present", name="x", agent="ocf:heartbeat:Dummy")
