@@ -1,10 +1,10 @@
 """crm states against real pacemaker tools on an offline CIB file (``cib=``).
 
 The seed-000 graph (test/fixtures/crm/seed000_graph.yaml) is applied through the STATE
-functions loaded by Salt's real loader (execution module ``crm`` + ``cmd`` and state module
-``crm``, one shared ``__context__`` like a highstate). The ``salt_loaders`` fixture is not used:
-its Loaders() init loads all grains (minutes on this host) and proxies every state call
-through ``state.single`` (~10 s per call), far over this suite's budget.
+functions loaded by Salt's real loader (execution modules ``crm`` + ``cmd``, state module
+``crm``) sharing one ``__context__`` like a highstate: fast enough for many scenarios.
+``test_seed_graph_through_salt_state_single`` runs the whole graph twice through the
+``salt_loaders`` fixture too (``state.single`` per state, ~0.5 s per call here).
 """
 import copy
 import pathlib
@@ -344,3 +344,20 @@ def test_live_cluster_down_fails_fast(crm):
     ret = crm.state("crm.resource_present", name="x", agent="ocf:heartbeat:Dummy")
     assert ret["result"] is False and "cluster not running" in ret["comment"]
     assert time.monotonic() - t0 < 15
+
+
+def test_seed_graph_through_salt_state_single(salt_loaders, tmp_path, graph_cib):
+    """The same graph through Salt's state machinery (``state.single`` per state, so each
+    state is its own run with its own __context__): same CIB, then zero changes."""
+    path = tmp_path / "single.xml"
+    path.write_text(subprocess.run(["cibadmin", "--empty"], capture_output=True, text=True,
+                                   check=True).stdout)
+    for label, expect_changes in (("apply", True), ("re-apply", False)):
+        for entry in GRAPH:
+            ((fun, args),) = entry.items()
+            mod, func = fun.split(".")
+            ret = getattr(getattr(salt_loaders.states, mod), func)(cib=str(path), **args)
+            assert ret.result is True, (label, ret.filtered)
+            assert bool(ret.changes) is expect_changes, (label, ret.filtered)
+    ours, theirs = conf(path), conf(graph_cib[0])
+    assert ET.tostring(ours) == ET.tostring(theirs)
