@@ -73,7 +73,9 @@ if [ ! -f "$WH/.done" ]; then
     > "$LAB_DIR/base-wheels.log" 2>&1 || { tail -20 "$LAB_DIR/base-wheels.log"; exit 1; }
   touch "$WH/.done"
 fi
-$CH python3 -m venv /opt/salt
+# --system-site-packages: Debian's python3-mysqldb/python3-apt serve Salt's mysql/apt modules
+# in the minion too (salt-ssh's thin runs on /usr/bin/python3 and sees them anyway)
+$CH python3 -m venv --system-site-packages /opt/salt
 mkdir -p "$R/tmp/wheels"; mount --bind "$WH" "$R/tmp/wheels"
 $CH /opt/salt/bin/pip install -q --no-index --find-links /tmp/wheels --no-cache-dir \
   --disable-pip-version-check "salt==$SALT_VERSION"

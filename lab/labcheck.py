@@ -1,0 +1,90 @@
+"""Cluster probes shared by test/lab/ and bench/lab_*.py (pacemaker, VIP, ARP).
+
+Everything reads machine-readable output on a lab host over ssh: `crm_mon -1 -X`,
+`cibadmin -Q`, /sys/class/net. No assertions here: callers decide.
+"""
+import subprocess
+import time
+import xml.etree.ElementTree as ET
+
+
+def crm_status(ctl, topo, host):
+    p = ctl.ssh(topo, host, "crm_mon -1 -X", timeout=20)
+    if p.returncode != 0 or not p.stdout.strip():
+        return None
+    try:
+        return ET.fromstring(p.stdout)
+    except ET.ParseError:
+        return None
+
+
+def online_nodes(status):
+    if status is None or status.find("nodes") is None:
+        return []
+    return sorted(n.get("name") for n in status.find("nodes") if n.get("online") == "true")
+
+
+def vip_group(ctl, topo, host, vip):
+    """Id of the group holding the IPaddr2 primitive of `vip` (from the CIB), else None."""
+    p = ctl.ssh(topo, host, "cibadmin -Q", timeout=20)
+    if p.returncode != 0:
+        return None
+    cib = ET.fromstring(p.stdout)
+    for group in cib.iter("group"):
+        for prim in group.iter("primitive"):
+            if prim.get("type") == "IPaddr2" and any(
+                    nv.get("name") == "ip" and nv.get("value") == vip for nv in prim.iter("nvpair")):
+                return group.get("id")
+    return None
+
+
+def group_node(status, group_id):
+    """The node running every resource of the group Started, else None."""
+    if status is None:
+        return None
+    for g in status.iter("group"):
+        if g.get("id") != group_id:
+            continue
+        nodes = set()
+        for r in g.findall("resource"):
+            if r.get("role") != "Started" or r.get("active") != "true" or r.get("failed") == "true":
+                return None
+            nodes |= {n.get("name") for n in r.findall("node")}
+        return nodes.pop() if len(nodes) == 1 else None
+    return None
+
+
+def mac_of(ctl, topo, host):
+    return ctl.ssh(topo, host, "cat /sys/class/net/host0/address", check=True).stdout.strip().lower()
+
+
+def vip_mac_from(ctl, topo, host, vip):
+    """MAC answering ARP for the VIP, seen from a lab host (iputils arping)."""
+    p = ctl.ssh(topo, host, f"arping -c1 -w2 -I host0 {vip}", timeout=15)
+    for tok in p.stdout.replace("[", " ").replace("]", " ").split():
+        if tok.count(":") == 5:
+            return tok.lower()
+    return None
+
+
+def ping(addr):
+    """One ICMP echo from the host to a lab bridge address."""
+    return subprocess.run(["ping", "-c1", "-W1", addr], capture_output=True).returncode == 0
+
+
+def failover(ctl, topo, active, group, vip, timeout=180):
+    """SIGKILL the active front-end's systemd; seconds until the group is Started on the
+    other front-end and until the VIP answers with the survivor's MAC (None: not reached)."""
+    survivor = next(f for f in topo.frontends if f != active)
+    smac = mac_of(ctl, topo, survivor)
+    probe = topo.hypervisors[0] if topo.hypervisors else survivor
+    t0 = time.monotonic()
+    ctl.crash_host(active)
+    t_group = t_vip = None
+    while time.monotonic() - t0 < timeout and (t_group is None or t_vip is None):
+        if t_group is None and group_node(crm_status(ctl, topo, survivor), group) == survivor:
+            t_group = round(time.monotonic() - t0, 1)
+        if t_vip is None and ping(vip) and vip_mac_from(ctl, topo, probe, vip) == smac:
+            t_vip = round(time.monotonic() - t0, 1)
+        time.sleep(0.2)
+    return survivor, t_group, t_vip
