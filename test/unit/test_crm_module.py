@@ -406,3 +406,22 @@ def test_removing_a_clone_takes_its_child_removing_a_group_keeps_members(tools):
         "fs_one", "lan_ip", "nfs_one", "san_ip"]
     # ha_col / ha_after_drbd lost both ha_group and ms_drbd_one: only one ref left -> gone
     assert [c.get("id") for c in tools.root.find("configuration/constraints")] == []
+
+
+def test_test_mode_for_absent_and_properties(tools, opts):
+    opts["test"] = True
+    before = ET.tostring(tools.root)
+    ret = crm_state.resource_absent("ms_drbd_data", cib=CIB)
+    assert ret["result"] is None
+    assert ret["comment"] == "resource ms_drbd_data would be removed"
+    assert set(ret["changes"]) == {"ms_drbd_data", "drbd_data", "ha_col", "ha_after_drbd"}
+    ret = crm_state.property_present("props", properties={"no-quorum-policy": "stop",
+                                                          "stonith-enabled": "false"}, cib=CIB)
+    assert ret["result"] is None
+    assert ret["changes"] == {"no-quorum-policy": {"old": "ignore", "new": "stop"}}
+    ret = crm_state.property_absent("stonith-enabled", cib=CIB)
+    assert ret["result"] is None and ret["changes"] == {
+        "stonith-enabled": {"old": "false", "new": None}}
+    assert ET.tostring(tools.root) == before
+    assert tools.count("cibadmin", "--replace") == 0
+    assert tools.count("cibadmin", "--query") == 1
