@@ -684,7 +684,7 @@ def cluster_info(name, cache=False, **kwargs):
     return _info("cluster", name, cache, kwargs)
 
 
-def cluster_allocate(name, **kwargs):
+def cluster_allocate(name, cache=False, **kwargs):
     """Create a cluster, return its id.
 
     CLI Example: ``salt-call one.cluster_allocate prod``

@@ -217,6 +217,7 @@ def datastore_present(name, template, cluster=None, allow_driver_change=False, *
         ret["comment"] = f"datastore {name} (id {current['id']}) updated"
         return ret
     except CommandExecutionError as exc:
+        ret["changes"] = {}
         return _fail(ret, str(exc))
 
 
@@ -335,6 +336,7 @@ def host_present(name, im_mad, vm_mad, cluster=None, template=None, **kwargs):
         ret["comment"] = f"host {name} (id {current['id']}) updated"
         return ret
     except CommandExecutionError as exc:
+        ret["changes"] = {}
         return _fail(ret, str(exc))
 
 
@@ -478,6 +480,7 @@ def cluster_present(name, hosts=None, datastores=None, template=None, **kwargs):
                           else f"cluster {name} (id {cid}) updated")
         return ret
     except CommandExecutionError as exc:
+        ret["changes"] = {}
         return _fail(ret, str(exc))
 
 

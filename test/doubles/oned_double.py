@@ -667,11 +667,21 @@ class OnedDouble:
     def _vm_xml(self, vm, extended):
         head = (f"<ID>{vm['id']}</ID><UID>0</UID><GID>0</GID><UNAME>oneadmin</UNAME>"
                 f"<GNAME>oneadmin</GNAME><NAME>{_e(vm['name'])}</NAME>")
-        hist = ("<HISTORY_RECORDS><HISTORY><OID>{id}</OID><SEQ>0</SEQ>"
-                "<HOSTNAME>{h}</HOSTNAME><HID>0</HID><CID>0</CID><DS_ID>0</DS_ID>"
-                "<VM_MAD><![CDATA[kvm]]></VM_MAD><TM_MAD><![CDATA[linstor]]></TM_MAD>"
-                "<ACTION>0</ACTION></HISTORY></HISTORY_RECORDS>").format(
-                    id=vm["id"], h=_e(vm["hostname"]))
+        if extended:  # vm.xsd HISTORY (pyone HISTORYType)
+            hist = ("<HISTORY_RECORDS><HISTORY><OID>{id}</OID><SEQ>0</SEQ>"
+                    "<HOSTNAME>{h}</HOSTNAME><HID>0</HID><CID>0</CID>"
+                    "<STIME>1700000000</STIME><ETIME>0</ETIME>"
+                    "<VM_MAD><![CDATA[kvm]]></VM_MAD><TM_MAD><![CDATA[linstor]]></TM_MAD>"
+                    "<DS_ID>0</DS_ID><PSTIME>0</PSTIME><PETIME>0</PETIME><RSTIME>0</RSTIME>"
+                    "<RETIME>0</RETIME><ESTIME>0</ESTIME><EETIME>0</EETIME>"
+                    "<ACTION>0</ACTION><UID>-1</UID><GID>-1</GID><REQUEST_ID>-1</REQUEST_ID>"
+                    "</HISTORY></HISTORY_RECORDS>")
+        else:  # vm_pool.xsd HISTORY (pyone HISTORYType34)
+            hist = ("<HISTORY_RECORDS><HISTORY><OID>{id}</OID><SEQ>0</SEQ>"
+                    "<HOSTNAME>{h}</HOSTNAME><HID>0</HID><CID>0</CID><DS_ID>0</DS_ID>"
+                    "<VM_MAD><![CDATA[kvm]]></VM_MAD><TM_MAD><![CDATA[linstor]]></TM_MAD>"
+                    "<ACTION>0</ACTION></HISTORY></HISTORY_RECORDS>")
+        hist = hist.format(id=vm["id"], h=_e(vm["hostname"]))
         if extended:
             return (
                 f"<VM>{head}{_PERMS}<LAST_POLL>0</LAST_POLL><STATE>{vm['state']}</STATE>"
