@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2
 
 .PHONY: test venv lint pytest clean
 
@@ -17,7 +17,6 @@ $(VENV)/.done: requirements-test.txt
 lint: venv
 	$(VENV)/bin/yamllint -s .
 	git ls-files -co --exclude-standard -- '*.sls' | xargs -r $(VENV)/bin/salt-lint -x 204
-	$(PY) -m pyflakes _modules _states 2>/dev/null || true
 
 pytest: venv
 	$(PY) -m pytest $(PYTEST_ARGS)

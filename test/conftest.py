@@ -52,15 +52,31 @@ def fixtures_dir():
     return TEST / "fixtures"
 
 
+FORMULA_DIRS = ["opennebula", "pacemaker", "drbd", "storage", "_modules", "_states"]
+
+
+def formula_file_root(path):
+    """A file root holding only the formula (symlinks), never the repo root: the local
+    fileserver walks its roots, and .venv/.lab/.git would cost minutes per call."""
+    path = pathlib.Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    for name in FORMULA_DIRS:
+        link = path / name
+        if not link.exists():
+            link.symlink_to(REPO / name)
+    return path
+
+
 def minion_config(root_dir, minion_id="cloud-cc01", pillar=None, grains=None, extra=None):
     """A minion config that keeps everything under ``root_dir`` and loads our
     ``_modules``/``_states`` straight from the repo (no saltutil.sync needed)."""
     root_dir = pathlib.Path(root_dir)
+    file_root = formula_file_root(root_dir / "srv")
     conf = {
         "id": minion_id,
         "root_dir": str(root_dir),
         "file_client": "local",
-        "file_roots": {"base": [str(REPO), str(TEST / "salt")]},
+        "file_roots": {"base": [str(file_root), str(TEST / "salt")]},
         "pillar_roots": {"base": [str(root_dir / "pillar")]},
         "module_dirs": [str(REPO / "_modules")],
         "states_dirs": [str(REPO / "_states")],
