@@ -1,0 +1,210 @@
+"""_modules/one.py with Salt dunders mocked: templates, connection/credential handling and
+error paths (oned unreachable, bad auth, redaction)."""
+import socket
+import time
+from unittest.mock import MagicMock, patch
+
+import pyone
+import pytest
+import requests
+from salt.exceptions import CommandExecutionError
+
+from conftest import load_ext
+
+one = load_ext("modules", "one")
+SECRET = "pa55:word-XYZ"
+CONN = {"endpoint": "http://127.0.0.1:2633/RPC2", "username": "oneadmin", "password": SECRET}
+
+
+@pytest.fixture
+def configure_loader_modules():
+    return {one: {"__context__": {}, "__opts__": {"test": False}}}
+
+
+def _free_port():
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+def _server_raising(exc):
+    server = MagicMock()
+    server.hostpool.info.side_effect = exc
+    return server
+
+
+# ------------------------------------------------------------------ templates
+def test_normalize_template_like_oned_stores_it():
+    assert one.normalize_template({
+        "type": "system_ds", "tm_mad": "linstor", "linstor_auto_place": 2,
+        "bridge_list": ["alpha", "bravo"], "shared": True, "disk_type": "block",
+        "ratio": 1.5, "pci": {"vendor": "10de", "class": 302},
+    }) == {
+        "TYPE": "SYSTEM_DS", "TM_MAD": "linstor", "LINSTOR_AUTO_PLACE": "2",
+        "BRIDGE_LIST": "alpha bravo", "SHARED": "YES", "DISK_TYPE": "BLOCK", "RATIO": "1.5",
+        "PCI": {"VENDOR": "10de", "CLASS": "302"},
+    }
+
+
+@pytest.mark.parametrize("template,msg", [
+    ({"BAD-NAME": "x"}, "invalid template attribute name"),
+    ({"A": None}, "has no value"),
+    ({"A": "x]]>y"}, "cannot contain"),
+    ({"A": "ends\\"}, "end with a backslash"),
+    ({"A": object()}, "unsupported value type"),
+    ("A=1", "must be a dict"),
+])
+def test_normalize_template_rejects(template, msg):
+    with pytest.raises(CommandExecutionError, match=msg):
+        one.normalize_template(template)
+
+
+def test_template_string_quotes_every_value():
+    text = one.template_string({"note": 'say "hi" \\ there', "v": {"a": 1, "b": "x y"},
+                                "empty": ""}, name='ds "1"')
+    assert text == ('NAME = "ds \\"1\\""\nNOTE = "say \\"hi\\" \\ there"\n'
+                    'V = [\n  A = "1",\n  B = "x y" ]\nEMPTY = ""\n')
+
+
+def test_template_diff_only_desired_attributes_normalised():
+    current = {"TYPE": "SYSTEM_DS", "TM_MAD": "linstor", "SHARED": "YES",
+               "LINSTOR_AUTO_PLACE": "2", "PCI": {"VENDOR": "10de"}}
+    assert one.template_diff({"type": "system_ds", "linstor_auto_place": 2,
+                              "pci": {"vendor": "10de"}}, current) == {}
+    assert one.template_diff({"LINSTOR_AUTO_PLACE": 3, "BRIDGE_LIST": "a"}, current) == {
+        "LINSTOR_AUTO_PLACE": {"old": "2", "new": "3"},
+        "BRIDGE_LIST": {"old": None, "new": "a"}}
+    assert one.template_diff({"PCI": {"VENDOR": "8086"}}, current) == {
+        "PCI": {"old": {"VENDOR": "10de"}, "new": {"VENDOR": "8086"}}}
+
+
+# ------------------------------------------------------------------ transient states
+def test_transient_lcm_states_derived_from_pyone():
+    states = one.transient_lcm_states()
+    for name in ("PROLOG", "BOOT", "EPILOG", "MIGRATE", "SAVE_STOP", "SHUTDOWN", "HOTPLUG",
+                 "HOTPLUG_SNAPSHOT", "DISK_SNAPSHOT", "CLEANUP_RESUBMIT", "UNKNOWN",
+                 "PROLOG_MIGRATE_UNKNOWN", "BOOT_UNKNOWN"):
+        assert name in states["transient"], name
+    for name in ("RUNNING", "LCM_INIT", "CANCEL", "FAILURE", "PROLOG_FAILURE"):
+        assert name not in states["transient"], name
+    assert "PROLOG_FAILURE" in states["failed"] and "BOOT_FAILURE" in states["failed"]
+    assert len(states["transient"]) + len(states["failed"]) == len(pyone.LCM_STATE) - 4
+    assert one.TRANSIENT_LCM_STATES[pyone.LCM_STATE.PROLOG.value] == "PROLOG"
+
+
+def test_recover_policy_validated_before_connecting():
+    with patch.object(pyone, "OneServer") as server:
+        with pytest.raises(CommandExecutionError, match="allowed: report, failure, success"):
+            one.recover_transient(policy="delete", **CONN)
+    server.assert_not_called()
+
+
+# ------------------------------------------------------------------ connection arguments
+def test_credentials_required():
+    with pytest.raises(CommandExecutionError, match="no credentials"):
+        one.host_list(endpoint=CONN["endpoint"])
+    with pytest.raises(CommandExecutionError, match="both username and password"):
+        one.host_list(username="oneadmin")
+
+
+def test_unknown_argument_is_an_error_not_ignored():
+    with pytest.raises(CommandExecutionError, match="unknown argument.*one_auth\\b"):
+        one.host_list(one_auth="/x", **CONN)
+
+
+def test_one_auth_file(tmp_path):
+    missing = tmp_path / "nope"
+    with pytest.raises(CommandExecutionError, match=f"cannot read one_auth_file {missing}"):
+        one.host_list(one_auth_file=str(missing))
+    bad = tmp_path / "bad"
+    bad.write_text("just-a-token\n")
+    with pytest.raises(CommandExecutionError) as err:
+        one.host_list(one_auth_file=str(bad))
+    assert "must hold 'user:password'" in str(err.value)
+    assert "just-a-token" not in str(err.value)
+    good = tmp_path / "one_auth"
+    good.write_text(f"oneadmin:{SECRET}\nignored\n")
+    pool = MagicMock(HOST=[])
+    with patch.object(pyone, "OneServer", return_value=MagicMock(
+            **{"hostpool.info.return_value": pool})) as server:
+        assert one.host_list(one_auth_file=str(good)) == []
+    assert server.call_args.kwargs["session"] == f"oneadmin:{SECRET}"
+    assert server.call_args.args == ("http://127.0.0.1:2633/RPC2",)
+
+
+# ------------------------------------------------------------------ error paths
+def test_oned_unreachable_fails_fast_with_clear_message():
+    endpoint = f"http://127.0.0.1:{_free_port()}/RPC2"
+    start = time.monotonic()
+    with pytest.raises(CommandExecutionError) as err:
+        one.datastore_list(endpoint=endpoint, username="oneadmin", password=SECRET)
+    assert time.monotonic() - start < 5
+    assert str(err.value) == (f"one: cannot reach oned at {endpoint}: connection refused "
+                              "(one.datastorepool.info)")
+
+
+def test_bad_auth_message_has_no_credentials():
+    exc = pyone.OneAuthenticationException(
+        "[one.hostpool.info] User couldn't be authenticated, aborting call.")
+    with patch.object(pyone, "OneServer", return_value=_server_raising(exc)):
+        with pytest.raises(CommandExecutionError) as err:
+            one.host_list(**CONN)
+    assert str(err.value) == ("one: oned at http://127.0.0.1:2633/RPC2 rejected the credentials "
+                              "(authentication failed on one.hostpool.info)")
+    assert err.value.__cause__ is None and err.value.__suppress_context__
+
+
+@pytest.mark.parametrize("exc,expected", [
+    (pyone.OneException(f"odd answer for session oneadmin:{SECRET}"),
+     "one: one.hostpool.info failed: odd answer for session <hidden>"),
+    (requests.exceptions.ConnectTimeout("connect timeout"),
+     "one: oned at http://127.0.0.1:2633/RPC2 did not answer within 30s (one.hostpool.info)"),
+    (ValueError(f"password {SECRET} rejected"),
+     "one: one.hostpool.info failed: ValueError: password <hidden> rejected"),
+    (pyone.OneAuthorizationException("[one.hostpool.info] not authorized"),
+     "one: not authorized for one.hostpool.info on http://127.0.0.1:2633/RPC2: "
+     "[one.hostpool.info] not authorized"),
+])
+def test_errors_are_clear_and_redacted(exc, expected):
+    with patch.object(pyone, "OneServer", return_value=_server_raising(exc)):
+        with pytest.raises(CommandExecutionError) as err:
+            one.host_list(**CONN)
+    assert str(err.value) == expected
+    assert SECRET not in str(err.value)
+
+
+def test_endpoint_userinfo_never_shown():
+    endpoint = f"http://oneadmin:{SECRET}@127.0.0.1:{_free_port()}/RPC2"
+    with pytest.raises(CommandExecutionError) as err:
+        one.version(endpoint=endpoint, username="oneadmin", password="x")
+    assert SECRET not in str(err.value)
+    assert "cannot reach oned at http://127.0.0.1:" in str(err.value)
+
+
+def test_not_found_by_id_is_none():
+    server = MagicMock()
+    server.hostpool.info.return_value = MagicMock(HOST=[])
+    with patch.object(pyone, "OneServer", return_value=server):
+        assert one.host_info(5, **CONN) is None
+        assert one.host_info("alpha", **CONN) is None
+
+
+def test_cache_serves_repeated_reads_and_writes_invalidate():
+    host = MagicMock(ID=7, NAME="alpha", STATE=2, IM_MAD="kvm", VM_MAD="kvm", CLUSTER_ID=0,
+                     CLUSTER="default", VMS=MagicMock(ID=[]), TEMPLATE={})
+    server = MagicMock()
+    server.hostpool.info.return_value = MagicMock(HOST=[host])
+    server.host.info.return_value = host
+    with patch.object(pyone, "OneServer", return_value=server):
+        for _ in range(3):
+            assert one.host_info("alpha", cache=True, **CONN)["id"] == 7
+        assert server.hostpool.info.call_count == 1
+        one.host_update("alpha", {"A": 1}, cache=True, **CONN)
+        server.host.update.assert_called_once_with(7, 'A = "1"\n', 1)
+        assert one.host_info("alpha", cache=True, **CONN)["state"] == "MONITORED"
+        assert server.hostpool.info.call_count == 1
+        assert server.host.info.call_count == 1   # the written host re-read by id
+        one.host_info("alpha", **CONN)            # cache=False: a fresh pool read
+        assert server.hostpool.info.call_count == 2

@@ -1,0 +1,90 @@
+"""_states/one.py with __salt__ mocked (the template helpers are the real module's)."""
+from unittest.mock import MagicMock
+
+import pytest
+from conftest import load_ext
+from salt.exceptions import CommandExecutionError
+
+one_mod = load_ext("modules", "one")
+one_state = load_ext("states", "one")
+
+TEMPLATE = {"TYPE": "SYSTEM_DS", "TM_MAD": "linstor", "BRIDGE_LIST": "a b"}
+CONN = {"endpoint": "http://127.0.0.1:2633/RPC2", "one_auth_file": "/var/lib/one/.one/one_auth"}
+
+
+def _ds(**template):
+    tmpl = dict({"TYPE": "SYSTEM_DS", "TM_MAD": "linstor", "BRIDGE_LIST": "a b",
+                 "SHARED": "YES"}, **template)
+    return {"id": 100, "name": "sys", "type": "SYSTEM_DS", "ds_mad": "-", "tm_mad": "linstor",
+            "clusters": [0], "images": [], "template": tmpl}
+
+
+@pytest.fixture
+def salt_mock():
+    return {
+        "one.normalize_template": one_mod.normalize_template,
+        "one.template_diff": one_mod.template_diff,
+        "one.datastore_info": MagicMock(),
+        "one.datastore_allocate": MagicMock(return_value=100),
+        "one.datastore_update": MagicMock(return_value=100),
+        "one.lookup_id": MagicMock(return_value=None),
+    }
+
+
+@pytest.fixture
+def configure_loader_modules(salt_mock):
+    return {one_state: {"__salt__": salt_mock, "__opts__": {"test": False}}}
+
+
+def test_execution_error_becomes_result_false(salt_mock):
+    salt_mock["one.datastore_info"].side_effect = CommandExecutionError(
+        "one: cannot reach oned at http://127.0.0.1:2633/RPC2: connection refused "
+        "(one.datastorepool.info)")
+    ret = one_state.datastore_present("sys", TEMPLATE, **CONN)
+    assert ret == {"name": "sys", "result": False, "changes": {},
+                   "comment": "one: cannot reach oned at http://127.0.0.1:2633/RPC2: "
+                              "connection refused (one.datastorepool.info)"}
+    assert salt_mock["one.datastore_info"].call_args.kwargs == dict(CONN, cache=True)
+
+
+def test_test_mode_reads_but_never_writes(salt_mock):
+    salt_mock["one.datastore_info"].return_value = None
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(one_state.__opts__, "test", True)
+        ret = one_state.datastore_present("sys", TEMPLATE, **CONN)
+    assert ret["result"] is None
+    assert ret["changes"]["old"] is None
+    salt_mock["one.datastore_allocate"].assert_not_called()
+    salt_mock["one.datastore_update"].assert_not_called()
+
+
+def test_verification_failure_is_reported(salt_mock):
+    # oned accepted the update but still reports the old value
+    salt_mock["one.datastore_info"].return_value = _ds()
+    ret = one_state.datastore_present("sys", dict(TEMPLATE, BRIDGE_LIST="a b c"), **CONN)
+    assert ret["result"] is False
+    assert ret["comment"] == "verification failed: datastore sys still differs in ['BRIDGE_LIST']"
+    salt_mock["one.datastore_update"].assert_called_once_with(
+        100, {"BRIDGE_LIST": "a b c"}, merge=True, cache=True, **CONN)
+
+
+def test_no_change_has_empty_changes(salt_mock):
+    salt_mock["one.datastore_info"].return_value = _ds()
+    ret = one_state.datastore_present("sys", {"type": "system_ds", "tm_mad": "linstor",
+                                              "bridge_list": ["a", "b"]}, **CONN)
+    assert ret == {"name": "sys", "result": True, "changes": {},
+                   "comment": "datastore sys (id 100) is in the desired state"}
+
+
+def test_bad_template_fails_without_reading(salt_mock):
+    ret = one_state.datastore_present("sys", {"NAME": "other", "TM_MAD": "x"}, **CONN)
+    assert ret["result"] is False and "must not contain NAME" in ret["comment"]
+    ret = one_state.datastore_present("sys", {"A": None}, **CONN)
+    assert ret["result"] is False and "has no value" in ret["comment"]
+    salt_mock["one.datastore_info"].assert_not_called()
+
+
+def test_unknown_cluster(salt_mock):
+    ret = one_state.datastore_present("sys", TEMPLATE, cluster="prod", **CONN)
+    assert ret["result"] is False and ret["comment"] == "cluster 'prod' does not exist"
+    salt_mock["one.datastore_allocate"].assert_not_called()
