@@ -38,7 +38,6 @@ import logging
 import os
 import re
 import tempfile
-import uuid
 import xml.etree.ElementTree as ET
 
 import salt.utils.path
