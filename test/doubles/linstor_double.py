@@ -108,6 +108,8 @@ class _Reply(Exception):
 
 
 def _rc(code, message, obj_refs=None, cause=None, details=None):
+    if code >= 1 << 63:  # the controller serialises ret_code as a signed Java long
+        code -= 1 << 64
     entry = {"ret_code": code, "message": message}
     if obj_refs:
         entry["obj_refs"] = obj_refs
@@ -609,6 +611,7 @@ def _match(method, path, want_method, want_path):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as python-linstor expects
+    disable_nagle_algorithm = True  # headers+body of small replies: no 40 ms delayed-ACK stalls
     server_version = "LinstorRestDouble/1.0"
     double = None
 
@@ -633,8 +636,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self._headers_buffer.append(b"\r\n" + data)  # one write for status, headers and body
+        self.flush_headers()
 
     do_GET = do_POST = do_PUT = do_DELETE = _dispatch
 

@@ -6,6 +6,7 @@ open_system (linstorpool/thin_system) and open_image (linstorpool/thin_image) on
 resource groups for the image and system datastores (auto-place 2).
 """
 import importlib.util
+import logging
 import pathlib
 import re
 import sys
@@ -43,9 +44,39 @@ def double():
         yield dbl
 
 
-@pytest.fixture
-def ls(salt_loaders):
-    return salt_loaders
+@pytest.fixture(scope="module")
+def ls(tmp_path_factory):
+    """Salt's real loader with our _modules/_states, shared by this file's tests.
+
+    Not conftest's ``salt_loaders``: its file_roots include the repo root, and the
+    ``saltutil.sync_all`` done by every Loaders() walks .venv/ and .lab/ (GBs of lab
+    rootfs) once per test. Every test here starts a new run with ``context.clear()``.
+    """
+    import salt.config
+    from saltfactories.utils.functional import Loaders
+
+    root = tmp_path_factory.mktemp("salt")
+    for sub in ("files", "pillar", "cache", "pki", "sock"):
+        (root / sub).mkdir()
+    opts = salt.config.minion_config(None)
+    opts.update({
+        "id": "linstor-test", "root_dir": str(root), "file_client": "local",
+        "file_roots": {"base": [str(root / "files")]}, "pillar_roots": {"base": [str(root / "pillar")]},
+        "module_dirs": [str(TEST.parent / "_modules")], "states_dirs": [str(TEST.parent / "_states")],
+        "cachedir": str(root / "cache"), "pki_dir": str(root / "pki"), "sock_dir": str(root / "sock"),
+        "log_file": str(root / "minion.log"), "enable_fqdns_grains": False, "grains_cache": False,
+    })
+    loaders = Loaders(opts)
+    # failed states are expected here; salt.state logs each at ERROR into Salt's temporary
+    # handler, which flushes them onto an already closed stderr at exit ("Logging error")
+    state_log = logging.getLogger("salt.state")
+    level = state_log.level
+    state_log.setLevel(logging.CRITICAL)
+    try:
+        yield loaders
+    finally:
+        state_log.setLevel(level)
+        loaders.reset_state()
 
 
 def seed_high(ctrl, nodes=SEED_NODES, pools=SEED_POOLS, pool_props=None, rg=True):
@@ -372,3 +403,28 @@ def test_unreachable_controller_is_a_clear_failure(ls):
                  controllers="linstor://127.0.0.1:9")
     assert res["result"] is False
     assert "cannot connect to controller(s) linstor://127.0.0.1:9" in res["comment"]
+
+
+# --------------------------------------------------------------------------- scale
+def test_scale_200_nodes_x_2_pools_reapply_costs_one_list_per_kind(ls, double):
+    nodes = {f"node{i:03d}": (f"10.1.{i // 250}.{i % 250 + 1}", "Satellite") for i in range(200)}
+    high = seed_high(double.url, nodes=nodes, rg=False)
+    assert len(high) == 600
+
+    first = apply_high(ls, high)
+    assert [k for k, r in first.items() if r["result"] is not True] == []
+    assert sum(1 for r in first.values() if r["changes"]) == 600
+    assert sum(len(p) for p in double.pools.values()) == 600  # 400 + DfltDisklessStorPool each
+    full_lists = [q for m, p, q in double.requests if m == "GET" and POOL_LIST.match(p) and not q]
+    assert len(full_lists) == 1
+    # pool reads after writes are filtered re-reads, never 400 full list downloads
+    assert double.count("GET", POOL_LIST) <= 1 + 1 + 400
+
+    double.reset_requests()
+    second = apply_high(ls, high)
+    assert [k for k, r in second.items() if r["result"] is not True or r["changes"]] == []
+    assert double.writes() == []
+    assert double.count("GET", POOL_LIST) == 1  # one list serves 400 per-node pool reads
+    assert double.count("GET", "/v1/nodes") == 1
+    assert double.count("GET", "/v1/controller/version") == 2  # one connect for the whole run
+    assert len(double.requests) == 4
