@@ -8,26 +8,32 @@ re-read and verify -> report. No change: ``changes == {}`` and no config_version
 All ccs states of one state run form ONE change set: ``config_version`` goes up by exactly
 one however many of them changed something.
 
-Seed 002 (OpenNebula HA guide) as SLS:
+Seed 002 (OpenNebula HA guide) as SLS (full version with requisites:
+test/fixtures/ccs/seed002.sls). Give IDs a prefix and ``name:`` explicitly: Salt matches a
+requisite ``- ccs: opennebula`` by ID *or* name, i.e. the cluster, the failover domain and the
+service all at once (recursive requisite).
 
 .. code-block:: yaml
 
-    opennebula:
+    ccs-cluster-opennebula:
       ccs.cluster_present:
+        - name: opennebula
         - cman: {two_node: 1, expected_votes: 1}
-    one-server1:
+    ccs-node-one-server1:
       ccs.node_present:
+        - name: one-server1
         - nodeid: 1
-    opennebula-domain:
+    ccs-failoverdomain-opennebula:
       ccs.failoverdomain_present:
         - name: opennebula
         - ordered: true
         - nodes: {one-server1: 1, one-server2: 2}
-    10.10.11.12:
+    ccs-resource-ip:
       ccs.resource_present:
+        - name: 10.10.11.12
         - type: ip
         - attrs: {sleeptime: 10}
-    opennebula-service:
+    ccs-service-opennebula:
       ccs.service_present:
         - name: opennebula
         - domain: opennebula
@@ -36,18 +42,26 @@ Seed 002 (OpenNebula HA guide) as SLS:
           - ip: {ref: 10.10.11.12}
           - script: {ref: opennebula}
           - script: {ref: sunstone}
-    libvirt-kvm:
+    ccs-fencedev-libvirt-kvm:
       ccs.fencedev_present:
+        - name: libvirt-kvm
         - agent: fence_xvm
         - key_file: /etc/cluster/fence_xvm.key
         - multicast_address: 225.0.0.12
         - ipport: 1229
-    one-server1-fence:
+    ccs-fence-one-server1:
       ccs.fence_method_present:
         - node: one-server1
         - method: libvirt-kvm
         - device: libvirt-kvm
         - port: one1
+    ccs-activate:
+      ccs.synced:
+        - host: one-server1
+        - password: {{ ricci_password }}
+        - onchanges:
+          - ccs: ccs-cluster-opennebula
+          - ccs: ccs-service-opennebula
 """
 
 import uuid

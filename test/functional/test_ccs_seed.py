@@ -144,15 +144,14 @@ def snapshot(path):
 def ccs_loaders(tmp_path_factory):
     """Salt's real loader (like conftest's ``salt_loaders``), once for this file: setting it
     up costs seconds to minutes on a busy 2-core box, and the ccs states keep nothing in it
-    between runs (each ``state.high`` is a new State with its own context).
-    The fileserver is kept out of .venv/.git, which ``saltutil.sync_all`` would walk."""
+    between runs (each ``state.high`` is a new State with its own context)."""
     import salt.config
     from saltfactories.utils.functional import Loaders
 
     from conftest import minion_config
 
     root = tmp_path_factory.mktemp("ccs-salt")
-    conf = minion_config(root, extra={"file_ignore_regex": [r"/\.venv/", r"/\.git/"]})
+    conf = minion_config(root)
     opts = salt.config.minion_config(str(root / "conf" / "minion"))
     opts.update(conf)
     opts["grains"] = {}
@@ -409,3 +408,25 @@ def test_fence_virt_conf_template_reproduces_the_seed(tmp_path):
     )
     assert "interface" not in out["data"]
     assert 'key_file = "/etc/cluster/fence_xvm.key";' in out["data"]
+
+
+@pytest.mark.slow
+def test_salt_call_state_sls_seed(salt_call, tmp_path):
+    """The SLS shape the formula uses, through a real ``salt-call --local state.sls``:
+    seed 002 + its fencing in one run = config_version 1; the second run changes nothing."""
+    conf = tmp_path / "cluster" / "cluster.conf"
+    salt_call.configure(
+        pillar={"ccs_path": str(conf)}, extra={"file_roots": {"base": [str(FIXTURES)]}}
+    )
+    _, data = salt_call.run("state.sls", "seed002")
+    results = data["local"]
+    assert len(results) == 11
+    bad = {k: v["comment"] for k, v in results.items() if v["result"] is not True}
+    assert not bad
+    assert all(v["changes"] for v in results.values())
+    assert tree(conf) == tree(SEED_FENCED)
+    assert version(conf) == 1
+    before = snapshot(conf)
+    _, data = salt_call.run("state.sls", "seed002")
+    assert all(v["result"] is True and v["changes"] == {} for v in data["local"].values())
+    assert snapshot(conf) == before
