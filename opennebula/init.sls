@@ -21,3 +21,7 @@ include:
 {%- if model.is_hypervisor %}
   - opennebula.node
 {%- endif %}
+{%- set fence_xvm = model.settings.opennebula.ha.rgmanager.fence_xvm %}
+{%- if model.stack == "rgmanager" and fence_xvm.enabled and fence_xvm.host == model.id %}
+  - opennebula.ha.rgmanager.fence_virtd
+{%- endif %}

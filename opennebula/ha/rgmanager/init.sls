@@ -1,7 +1,9 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-{#- Seed 002: cman/rgmanager/ccs front-end HA (RedHat family 6; model.jinja refuses others). #}
-{%- from "opennebula/map.jinja" import model, opennebula with context %}
-opennebula-ha-rgmanager-pkgs:
-  pkg.installed:
-    - pkgs: {{ opennebula.lookup.rgmanager.pkgs | tojson }}
+{#- Seed 002: the OpenNebula front-end made HA by the Red Hat cluster suite (cman/corosync,
+    rgmanager, ccs, ricci) on RedHat-family 6. build_model.jinja refuses this stack on
+    other families. #}
+include:
+  - opennebula.ha.rgmanager.package
+  - opennebula.ha.rgmanager.config
+  - opennebula.ha.rgmanager.service
