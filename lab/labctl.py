@@ -624,12 +624,14 @@ def accept_minions(topo, timeout=120):
         if pend & want:
             salt_key("-A", "-y")
         if want <= acc:
-            p = run([salt_bin("salt"), "-c", MASTER_DIR / "conf", "-L", ",".join(sorted(want)),
-                     "test.ping", "--out=json", "--static", "-t", "5"], check=False)
+            # bounded: a minion that authenticated mid-publish makes the CLI wait for
+            # find_job rounds (30 s+); a fresh ping a moment later answers at once
             try:
+                p = run([salt_bin("salt"), "-c", MASTER_DIR / "conf", "-L", ",".join(sorted(want)),
+                         "test.ping", "--out=json", "--static", "-t", "5"], check=False, timeout=10)
                 if set(k for k, v in json.loads(p.stdout).items() if v is True) >= want:
                     return round(now() - t, 1)
-            except ValueError:
+            except (ValueError, subprocess.TimeoutExpired):
                 pass
         time.sleep(1)
     raise SystemExit(f"lab: minions {sorted(want)} not all accepted+answering after {timeout}s")

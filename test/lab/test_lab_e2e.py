@@ -3,7 +3,8 @@
 Order matters (one lab, tests run top to bottom):
   1. salt-ssh: fresh hosts, first highstate succeeds everywhere, second has zero changes
   2. salt-master: fresh hosts again, the same two checks through salt-master/minions
-  3. cluster: crm_mon -1 -X both front-ends online, the VIP group Started on one node,
+  3. cluster: crm_mon -1 -X both front-ends online with a DC and quorum, the VIP group
+     Started on one node,
      VIP answering (ping + arping MAC of the active node from the hypervisor, curl the proxy)
   4. MariaDB master-master replication caught up (both directions, marker rows)
   5. MooseFS: files written from the hypervisor before the drill
@@ -75,14 +76,32 @@ def test_master_second_highstate_zero_changes(lab):
 
 # ------------------------------------------------------------------ cluster checks
 def cluster(lab):
-    lab.require_states(*CLUSTER_SLS)
+    # the group holds systemd:opennebula: its unit (the oned test double in the lab) comes
+    # from opennebula.service
+    lab.require_states(*CLUSTER_SLS, "opennebula.service")
     vip = lab.topo.vips["lan"]
     group = lab.check.vip_group(lab.ctl, lab.topo, lab.topo.frontends[0], vip)
     assert group, f"no group holds an IPaddr2 primitive with ip={vip} in the CIB"
     return group, vip
 
 
-def test_cluster_online_group_on_one_node(lab):
+def test_cluster_both_frontends_online(lab):
+    lab.require_states("pacemaker.config", "pacemaker.service")
+    t = lab.topo
+
+    def ready():
+        st = lab.crm_status(t.frontends[0])
+        dc = st.find("summary/current_dc") if st is not None else None
+        online = lab.check.online_nodes(st)
+        if online == sorted(t.frontends) and dc is not None and dc.get("with_quorum") == "true":
+            return online, dc.get("name")
+        return None
+
+    (online, dc), secs = lab.wait_for(ready, 120, what="both front-ends online with a DC and quorum")
+    lab.figure("cluster membership", f"online {online}, DC {dc}, quorum (settled {secs}s after highstate)")
+
+
+def test_cluster_group_on_one_node(lab):
     group, vip = cluster(lab)
     t = lab.topo
 

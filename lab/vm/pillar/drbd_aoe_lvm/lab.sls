@@ -1,0 +1,104 @@
+# VM lab, VARIANT=drbd_aoe_lvm: seed 000 (two front-ends on DRBD 8.4 under Pacemaker, the
+# VM volume group on DRBD exported over AoE to the hypervisor, /srv/cloud/one on DRBD
+# exported over NFS). QEMU TCG guests (lab/vm/vmctl.py), plain YAML, no Jinja: vmctl reads
+# cluster:networks/frontends/hypervisors and drbd:resources from here.
+# Guest NICs: eth0 = san, eth1 = lan (net.ifnames=0, one bridge per network in the lab's
+# netns). Front-end disks: vda root, vdb/vdc the DRBD backing disks in drbd:resources minor
+# order, then the seed disk.
+---
+cluster:
+  name: one-vmlab
+  domain: lab.local
+  # Private ranges used only inside the lab's network namespace (onelabvm).
+  networks:
+    san: 10.237.11.0/24
+    lan: 10.237.10.0/24
+  network_domains:
+    san: san.lab.local
+    lan: lan.lab.local
+  frontends:
+    one-fe1: {san: 10.237.11.11, lan: 10.237.10.11}
+    one-fe2: {san: 10.237.11.12, lan: 10.237.10.12}
+  hypervisors:
+    one-hv1: {san: 10.237.11.31, lan: 10.237.10.31}
+  vips:
+    lan: 10.237.10.10
+    san: 10.237.11.10
+  vip_name: one-cc
+
+opennebula:
+  # No OpenNebula packages reach the lab: the oned XML-RPC test double
+  # (test/doubles/oned_double.py, put in place by the VM's seed disk) is the `opennebula`
+  # systemd unit baked into the image (lab/vm/image-files/opennebula.service).
+  install_packages: false
+  ha:
+    stack: pacemaker
+  oneadmin:
+    uid: 1001
+    gid: 1001
+    group: cloud
+  db:
+    backend: mariadb
+    replication: master-master
+  proxy:
+    server: lighttpd
+    self_signed: true
+
+storage:
+  variant: drbd_aoe_lvm
+  drbd_aoe_lvm:
+    one_disk: one-disk
+    data_disk: data-disk
+    one_mount: /srv/cloud/one
+    one_fstype: ext4
+    mkfs_one_disk: true
+    vg: one-data
+    aoe:
+      shelf: 0
+      slot: 0
+      # the SAN NIC of the front-ends (eth0 = san in the VM lab)
+      nic: eth0
+    nfs_export_options: rw,sync,no_root_squash,no_subtree_check
+
+drbd:
+  syntax: '8.4'
+  initial_primary: one-fe1
+  network: san
+  common:
+    protocol: C
+    resync_rate: 100M
+    # lab: fast peer-loss detection (ping-int 2 + ping-timeout 2 s: ~4 s, measured in the
+    # qemu-drbd recipe; the default 10 s ping-int takes ~20 s)
+    net: {ping-int: 2, ping-timeout: 20, connect-int: 2}
+    disk: {on-io-error: detach}
+    startup: {wfc-timeout: 120, degr-wfc-timeout: 120}
+  resources:
+    # Internal meta-data on dedicated virtio disks (lab/vm/vmctl.py: 256 MiB raw files):
+    # simpler than seed 000's indexed /dev/sda3[N], same DRBD semantics.
+    one-disk:
+      minor: 1
+      port: 7788
+      disk: /dev/vdb
+      meta_disk: internal
+      wipe_backing_device: false
+    data-disk:
+      minor: 2
+      port: 7789
+      disk: /dev/vdc
+      meta_disk: internal
+      wipe_backing_device: false
+
+pacemaker:
+  corosync:
+    transport: knet
+    rings: [san, lan]
+    # TCG guests on a loaded host: a short token would fail over on scheduling stalls
+    token: 3000
+  stonith:
+    # no fence device in the VM lab (no libvirt/IPMI on the host side)
+    enabled: false
+    i_understand_no_fencing: true
+  properties:
+    no-quorum-policy: ignore
+  rsc_defaults:
+    resource-stickiness: 1000
