@@ -66,11 +66,16 @@ $CH apt-get install -y -q --no-install-recommends $PKGS >> "$LAB_DIR/base-apt.lo
 $CH apt-get clean
 
 echo "base: salt $SALT_VERSION wheels (built on the host) -> /opt/salt"
-WH=$LAB_DIR/wheels/salt-$SALT_VERSION
+# The client libraries our one/linstor modules drive (pyone, python-linstor): the hosts reach
+# no package index, so they come with the wheels and go into the system python's
+# /usr/local/lib/python3/dist-packages, seen by the /opt/salt venv (system-site-packages)
+# and by salt-ssh's thin on /usr/bin/python3 alike.
+CLIENT_LIBS="pyone python-linstor"
+WH=$LAB_DIR/wheels/salt-$SALT_VERSION-clients
 if [ ! -f "$WH/.done" ]; then
   mkdir -p "$WH"
   "$VENV/bin/pip" wheel -q --disable-pip-version-check --wheel-dir "$WH" "salt==$SALT_VERSION" \
-    > "$LAB_DIR/base-wheels.log" 2>&1 || { tail -20 "$LAB_DIR/base-wheels.log"; exit 1; }
+    $CLIENT_LIBS > "$LAB_DIR/base-wheels.log" 2>&1 || { tail -20 "$LAB_DIR/base-wheels.log"; exit 1; }
   touch "$WH/.done"
 fi
 # --system-site-packages: Debian's python3-mysqldb/python3-apt serve Salt's mysql/apt modules
@@ -79,6 +84,9 @@ $CH python3 -m venv --system-site-packages /opt/salt
 mkdir -p "$R/tmp/wheels"; mount --bind "$WH" "$R/tmp/wheels"
 $CH /opt/salt/bin/pip install -q --no-index --find-links /tmp/wheels --no-cache-dir \
   --disable-pip-version-check "salt==$SALT_VERSION"
+PYV=$($CH python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+$CH /opt/salt/bin/pip install -q --no-index --find-links /tmp/wheels --no-cache-dir \
+  --disable-pip-version-check --target "/usr/local/lib/python$PYV/dist-packages" $CLIENT_LIBS
 umount "$R/tmp/wheels"; rmdir "$R/tmp/wheels"
 for b in salt-call salt-minion; do ln -sf /opt/salt/bin/$b "$R/usr/local/bin/$b"; done
 $CH /usr/local/bin/salt-call --version
