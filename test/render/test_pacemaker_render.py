@@ -1,0 +1,165 @@
+"""pacemaker/ renders (real `salt-call --local state.show_sls`, pillar.example-derived): which
+state ids exist per role/stack/variant, the one-CIB-writer rule, `cib:` on every graph state
+exactly when pacemaker:lookup:cib is set, and every id under pacemaker/ starting with
+`pacemaker-`. Rendered through `opennebula.ha` (what the formula includes) so the stack
+selection is the real one."""
+import base64
+
+import pytest
+
+from conftest import deep_merge
+from conftest import example_pillar as _example_pillar
+
+pytestmark = pytest.mark.render
+
+
+def example_pillar():
+    """pillar.example + test secrets, with an authkey long enough for knet (>= 128 bytes; the
+    shared test secret is shorter and renders the failing authkey state instead)."""
+    p = _example_pillar()
+    p["secrets"]["corosync_authkey"] = base64.b64encode(bytes(range(200))).decode()
+    return p
+
+GRAPH_BASE = ["pacemaker-resources-wait-for-dc", "pacemaker-resources-properties",
+              "pacemaker-resources-rsc-defaults", "pacemaker-resources-group-ha_group",
+              "pacemaker-resources-primitive-san_ip", "pacemaker-resources-primitive-lan_ip",
+              "pacemaker-resources-primitive-OpenNebula", "pacemaker-resources-primitive-lighttpd",
+              "pacemaker-resources-stonith-fence_cc01", "pacemaker-resources-stonith-fence_cc02"]
+NODE_BASE = ["pacemaker-package-installed", "pacemaker-config-corosync-conf",
+             "pacemaker-config-authkey-file", "pacemaker-config-authkey",
+             "pacemaker-service-corosync-restart-foreign", "pacemaker-service-corosync-reload",
+             "pacemaker-service-authkey-changed-warning",
+             "pacemaker-service-corosync-running", "pacemaker-service-pacemaker-running"]
+VARIANT_EXTRA = {
+    "drbd_aoe_lvm": ["pacemaker-resources-primitive-drbd_one", "pacemaker-resources-clone-ms_drbd_one",
+                     "pacemaker-resources-primitive-drbd_data", "pacemaker-resources-clone-ms_drbd_data",
+                     "pacemaker-resources-primitive-fs_one", "pacemaker-resources-primitive-nfs_server",
+                     "pacemaker-resources-primitive-nfs_one", "pacemaker-resources-primitive-aoe_data",
+                     "pacemaker-resources-colocation-ha_col", "pacemaker-resources-order-ha_after_drbd"],
+    "nfs": ["pacemaker-resources-primitive-nfs_server", "pacemaker-resources-primitive-nfs_export"],
+    "linstor": ["pacemaker-resources-primitive-linstor_controller"],
+    "moosefs": [],
+    "ssh": [],
+}
+
+
+def show(salt_call, pillar, minion_id="cloud-cc01", sls="opennebula.ha", grains=None):
+    salt_call.configure(minion_id=minion_id, pillar=pillar, grains=grains)
+    proc, data = salt_call.run("state.show_sls", sls, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    return data["local"]
+
+
+def args_of(body):
+    """{state fun: {arg: value}} of one high-data entry."""
+    out = {}
+    for key, value in body.items():
+        if key.startswith("__"):
+            continue
+        out[key] = {k: v for item in value if isinstance(item, dict) for k, v in item.items()}
+        out[key]["__fun__"] = next(v for v in value if isinstance(v, str))
+    return out
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANT_EXTRA))
+def test_frontend_ids_per_variant(salt_call, variant):
+    pillar = deep_merge(example_pillar(), {"storage": {"variant": variant}})
+    ids = set(show(salt_call, pillar))
+    expected = set(NODE_BASE + GRAPH_BASE + VARIANT_EXTRA[variant])
+    assert ids == expected, (sorted(ids - expected), sorted(expected - ids))
+
+
+def test_second_frontend_gets_no_graph_but_a_note(salt_call):
+    ids = set(show(salt_call, example_pillar(), minion_id="cloud-cc02"))
+    assert ids == set(NODE_BASE + ["pacemaker-resources-not-cib-writer"])
+
+
+def test_cib_writer_can_be_moved(salt_call):
+    pillar = deep_merge(example_pillar(), {"pacemaker": {"lookup": {"cib_writer": "cloud-cc02"}}})
+    assert "pacemaker-resources-group-ha_group" in show(salt_call, pillar, minion_id="cloud-cc02")
+    assert "pacemaker-resources-not-cib-writer" in show(salt_call, pillar, minion_id="cloud-cc01")
+
+
+@pytest.mark.parametrize("minion_id", ["cloud-01"])
+def test_hypervisor_has_no_pacemaker_ids(salt_call, minion_id):
+    pillar = example_pillar()
+    assert show(salt_call, pillar, minion_id=minion_id) == {}
+    assert show(salt_call, pillar, minion_id=minion_id, sls="pacemaker") == {}
+
+
+@pytest.mark.parametrize("stack", ["raft", "none"])
+def test_other_stacks_have_no_pacemaker_ids(salt_call, stack):
+    pillar = example_pillar()
+    pillar["storage"]["variant"] = "moosefs"
+    pillar["opennebula"]["ha"]["stack"] = stack
+    pillar["opennebula"]["db"]["replication"] = "none"
+    if stack == "raft":
+        pillar["cluster"]["frontends"]["cloud-cc03"] = {"san": "192.168.100.13", "lan": "10.10.11.23"}
+    else:
+        pillar["cluster"]["frontends"].pop("cloud-cc02")
+    ids = show(salt_call, pillar)
+    assert not [i for i in ids if i.startswith("pacemaker-")], sorted(ids)
+    assert show(salt_call, pillar, sls="pacemaker") == {}
+
+
+def test_short_authkey_renders_a_failing_state_instead_of_the_file(salt_call):
+    high = show(salt_call, _example_pillar(), sls="pacemaker.config")
+    assert set(high) == {"pacemaker-config-corosync-conf", "pacemaker-config-authkey"}
+    assert "test" in high["pacemaker-config-authkey"]
+
+
+def test_every_id_under_pacemaker_starts_with_pacemaker(salt_call):
+    ids = show(salt_call, example_pillar(),
+               sls="pacemaker,pacemaker.clean,pacemaker.package.clean")
+    assert len(ids) > 30
+    assert all(i.startswith("pacemaker-") for i in ids), sorted(ids)
+
+
+def test_offline_cib_reaches_every_graph_state(salt_call):
+    pillar = deep_merge(example_pillar(), {"pacemaker": {"lookup": {"cib": "/srv/staging/cib.xml"}}})
+    high = show(salt_call, pillar, sls="pacemaker.resources,pacemaker.resources.clean")
+    crm = 0
+    for sid, body in high.items():
+        for mod, args in args_of(body).items():
+            if mod == "crm":
+                crm += 1
+                assert args.get("cib") == "/srv/staging/cib.xml", sid
+            if mod == "loop":
+                assert args["kwargs"] == {"timeout": 120, "cib": "/srv/staging/cib.xml"}
+    assert crm >= 25
+
+
+def test_live_cluster_graph_has_no_cib_argument(salt_call):
+    high = show(salt_call, example_pillar(), sls="pacemaker.resources")
+    for sid, body in high.items():
+        for mod, args in args_of(body).items():
+            assert "cib" not in args, sid
+            if mod == "loop":
+                assert args["kwargs"] == {"timeout": 120}
+
+
+def test_graph_states_form_one_require_chain(salt_call):
+    high = show(salt_call, example_pillar(), sls="pacemaker.resources")
+    prev = "pacemaker-resources-wait-for-dc"
+    chain = [prev]
+    follows = {}
+    for sid, body in high.items():
+        for mod, args in args_of(body).items():
+            if mod == "crm":
+                (req,) = args["require"]
+                follows[req] = sid
+    while prev in follows:
+        prev = follows[prev]
+        chain.append(prev)
+    assert len(chain) == 1 + sum(1 for b in high.values() if "crm" in b)
+    assert chain.index("pacemaker-resources-stonith-fence_cc02") < chain.index("pacemaker-resources-properties")
+    assert chain[-3:] == ["pacemaker-resources-group-ha_group", "pacemaker-resources-colocation-ha_col",
+                          "pacemaker-resources-order-ha_after_drbd"]
+
+
+def test_stonith_password_is_a_hidden_param(salt_call):
+    high = show(salt_call, example_pillar(), sls="pacemaker.resources")
+    args = args_of(high["pacemaker-resources-stonith-fence_cc01"])["crm"]
+    assert args["__fun__"] == "stonith_present"
+    assert args["hidden_params"] == ["password"]
+    assert args["params"]["password"] == "test-only-ipmi"
