@@ -1,5 +1,86 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-{%- from "opennebula/map.jinja" import model, opennebula with context %}
-opennebula-node-placeholder:
-  test.nop: []
+{#- KVM hypervisor node (seed 003), on cluster:hypervisors only:
+    * packages: opennebula-node-kvm (lookup pkgs_node, from the OpenNebula repository) when
+      opennebula:install_packages, else plain libvirt + KVM (lookup libvirt:pkgs);
+    * libvirt qemu.conf: only the keys user/group/dynamic_ownership (opennebula:node), edited in
+      place (file.keyvalue), the rest of the distribution file untouched;
+    * AppArmor: instead of disabling it (seed 003), the libvirt-qemu local abstraction
+      (lookup libvirt:apparmor_local, TOFS node-apparmor-libvirt-qemu.jinja) allows
+      storage:datastores_path; per-VM profiles include it from the next VM start;
+    * kvmrc: the node's copy under /var/tmp/one (when present) gets LIBVIRT_URI/QEMU_PROTOCOL;
+      the master copy lives on the front-ends (opennebula.node.kvmrc, pushed by onehost sync);
+    * libvirtd restarted when qemu.conf or the AppArmor rule changes (running VMs keep running). #}
+{%- from "opennebula/node/map.jinja" import model, opennebula, node with context %}
+{%- from "storage/map.jinja" import storage with context %}
+{%- from "opennebula/lib/libtofs.jinja" import files_switch with context %}
+{%- set L = node.lookup %}
+{%- if model.is_hypervisor %}
+{%-   if opennebula.install_packages and not model.is_frontend %}
+opennebula-node-repo:
+  pkgrepo.managed:
+    - name: deb {{ opennebula.repo.url | replace("{version}", opennebula.version) }} stable opennebula
+    - file: /etc/apt/sources.list.d/opennebula.list
+    - key_url: {{ opennebula.repo.key_url }}
+    - aptkey: false
+    - require_in:
+      - pkg: opennebula-node-pkgs
+{%-   endif %}
+{%-   if node.pkgs %}
+
+opennebula-node-pkgs:
+  pkg.installed:
+    - pkgs: {{ node.pkgs | tojson }}
+{%-   endif %}
+
+opennebula-node-qemu-conf:
+  file.keyvalue:
+    - name: {{ L.libvirt.qemu_conf }}
+    - key_values: {{ node.qemu_conf | tojson }}
+    - separator: ' = '
+    - uncomment: '#'
+    - append_if_not_found: true
+{%-   if node.pkgs %}
+    - require:
+      - pkg: opennebula-node-pkgs
+{%-   endif %}
+{%-   if node.apparmor_allow and L.libvirt.apparmor_local %}
+
+opennebula-node-apparmor-datastores:
+  file.managed:
+    - name: {{ L.libvirt.apparmor_local }}
+    - source: {{ files_switch(["node-apparmor-libvirt-qemu.jinja"], lookup="node-apparmor") }}
+    - template: jinja
+    - mode: '0644'
+    - makedirs: true
+    - context:
+        datastores_path: {{ storage.datastores_path | tojson }}
+{%-     if node.pkgs %}
+    - require:
+      - pkg: opennebula-node-pkgs
+{%-     endif %}
+{%-   endif %}
+{%-   if L.kvmrc.node_path %}
+
+opennebula-node-kvmrc:
+  file.keyvalue:
+    - name: {{ L.kvmrc.node_path }}
+    - key_values: {{ node.kvmrc | tojson }}
+    - separator: '='
+    - uncomment: '#'
+    - append_if_not_found: true
+    - ignore_if_missing: true
+{%-   endif %}
+{%-   if L.libvirt.service %}
+
+opennebula-node-libvirtd:
+  service.running:
+    - name: {{ L.libvirt.service }}
+    - enable: true
+    - watch:
+      - file: opennebula-node-qemu-conf
+{%-     if node.apparmor_allow and L.libvirt.apparmor_local %}
+      - file: opennebula-node-apparmor-datastores
+{%-     endif %}
+{%-   endif %}
+{%- endif %}

@@ -1,7 +1,21 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-{%- from "storage/map.jinja" import model, storage with context %}
-{%- if model.roles %}
-storage-nfs-placeholder:
-  test.nop: []
+{#- storage:variant nfs (seed 003): one NFSv4 export of storage:nfs:export_path, mounted by
+    every front-end and hypervisor on storage:datastores_path.
+      storage.nfs.server     dedicated server (storage:nfs:server = a minion id, usually one
+                             of cluster:storage_servers): nfs-kernel-server, oneadmin with the
+                             fixed uid/gid, /etc/exports.d/opennebula.exports, exportfs -ra
+      storage.nfs.ha_server  storage:nfs:server = frontends (Pacemaker): the NFS server
+                             package on the front-ends, disabled at boot; Pacemaker's
+                             nfsserver/exportfs resources serve nfs.export (storage/nfs/map.jinja)
+                             from the DRBD-backed export_path on the san VIP
+      storage.nfs.client     front-ends (dedicated server) and hypervisors: nfs4 mount on
+                             datastores_path from the server (or the VIP), persisted in fstab
+    All of them get storage.nfs.common: NEED_IDMAPD=yes and the idmapd Domain
+    (storage:nfs:idmapd_domain, default cluster:domain), identical everywhere or NFSv4 shows
+    every file as nobody:nogroup. #}
+{%- from "storage/nfs/map.jinja" import nfs with context %}
+{%- if nfs.role %}
+include:
+  - storage.nfs.{{ nfs.role }}
 {%- endif %}

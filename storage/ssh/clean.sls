@@ -1,4 +1,5 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-storage-ssh-clean-placeholder:
+{#- Keeps storage:datastores_path: it holds VM disks and images. #}
+storage-ssh-clean-keep-datastores:
   test.nop: []

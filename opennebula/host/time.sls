@@ -1,0 +1,41 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+{#- Time sync with chrony on every node: cluster:time:servers (`server ... iburst`) and
+    cluster:time:pools (`pool ... iburst`); with neither, lookup chrony:default_pools.
+    Corosync, DRBD, Kerberos-less NFSv4 and OpenNebula's monitoring all assume the nodes
+    agree on the time. cluster:time:enabled false leaves time sync to the site. #}
+{%- from "opennebula/host/map.jinja" import model, host with context %}
+{%- from "opennebula/lib/libtofs.jinja" import files_switch with context %}
+{%- set L = host.lookup.chrony %}
+{%- if host.time.enabled %}
+{%-   if L.pkgs %}
+opennebula-host-time-pkgs:
+  pkg.installed:
+    - pkgs: {{ L.pkgs | tojson }}
+{%-   endif %}
+
+opennebula-host-time-conf:
+  file.managed:
+    - name: {{ L.conf }}
+    - source: {{ files_switch(["host-chrony.conf.jinja"], lookup="host-chrony") }}
+    - template: jinja
+    - mode: '0644'
+    - makedirs: true
+    - context:
+        servers: {{ host.time.servers | tojson }}
+        pools: {{ (host.time.pools or ([] if host.time.servers else L.default_pools)) | tojson }}
+        chrony: {{ L | tojson }}
+{%-   if L.pkgs %}
+    - require:
+      - pkg: opennebula-host-time-pkgs
+{%-   endif %}
+{%-   if L.service %}
+
+opennebula-host-time-service:
+  service.running:
+    - name: {{ L.service }}
+    - enable: true
+    - watch:
+      - file: opennebula-host-time-conf
+{%-   endif %}
+{%- endif %}

@@ -1,0 +1,73 @@
+"""opennebula.host rendered by a real `salt-call --local state.show_sls`: hosts names per
+network, short-name network, bonds per minion, chrony sources, non-Debian bond refusal."""
+import pytest
+
+from conftest import example_pillar
+
+
+def show(salt_call, minion, pillar, grains=None, sls="opennebula.host"):
+    salt_call.configure(minion_id=minion, pillar=pillar, grains=grains)
+    proc, data = salt_call.run("state.show_sls", sls, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    return data["local"]
+
+
+def arg(state, key):
+    for item in next(v for k, v in state.items() if not k.startswith("__")):
+        if isinstance(item, dict) and key in item:
+            return item[key]
+    raise KeyError(key)
+
+
+@pytest.mark.render
+def test_hosts_short_names_on_lan_and_time_pools(salt_call):
+    p = example_pillar()
+    p["cluster"]["hosts"] = {"short_names": "lan"}
+    p["cluster"]["time"] = {"pools": ["pool.lan.local"]}
+    sls = show(salt_call, "cloud-01", p)
+    assert arg(sls["opennebula-host-hosts-cloud-cc01-lan"], "hostnames") == ["cloud-cc01.lan.local", "cloud-cc01"]
+    assert arg(sls["opennebula-host-hosts-cloud-cc01-san"], "hostnames") == ["cloud-cc01.san.local"]
+    # hypervisors have no lan address: short name stays on their first network
+    assert arg(sls["opennebula-host-hosts-cloud-01-san"], "hostnames") == ["cloud-01.san.local", "cloud-01"]
+    assert arg(sls["opennebula-host-hosts-vip-lan"], "hostnames") == ["cloud-cc.lan.local", "cloud-cc"]
+    assert {"opennebula-host-hosts-loopback-cloud-01", "opennebula-host-hosts-loopback-cloud-01.san.local"} <= set(sls)
+    assert not [i for i in sls if i.startswith("opennebula-host-bond-")]  # no bond for cloud-01
+    ctx = arg(sls["opennebula-host-time-conf"], "context")
+    assert ctx["servers"] == [] and ctx["pools"] == ["pool.lan.local"]
+    assert arg(sls["opennebula-host-time-service"], "name") == "chrony"
+
+
+@pytest.mark.render
+def test_time_default_pool_and_disabled(salt_call):
+    p = example_pillar()
+    sls = show(salt_call, "cloud-cc01", p)
+    assert arg(sls["opennebula-host-time-conf"], "context")["pools"] == ["2.debian.pool.ntp.org"]
+    p["cluster"]["time"] = {"enabled": False}
+    sls = show(salt_call, "cloud-cc01", p)
+    assert not [i for i in sls if i.startswith("opennebula-host-time-")]
+
+
+@pytest.mark.render
+def test_bond_seed000_context(salt_call):
+    p = example_pillar()
+    p["cluster"]["bonds"] = {"cloud-cc01": {"bond0": {"mode": "balance-rr", "miimon": 100, "downdelay": 200,
+                                                      "updelay": 200, "slaves": ["eth0", "eth1"], "network": "san"}}}
+    sls = show(salt_call, "cloud-cc01", p)
+    ctx = arg(sls["opennebula-host-bond-bond0-config"], "context")
+    assert ctx["address"] == "192.168.100.11/24" and ctx["slaves"] == ["eth0", "eth1"]
+    assert (ctx["mode"], ctx["miimon"], ctx["downdelay"], ctx["updelay"], ctx["mtu"]) == ("balance-rr", 100, 200, 200, None)
+    assert arg(sls["opennebula-host-bond-bond0-up"], "name") == "ifup bond0"
+    assert arg(sls["opennebula-host-bond-pkgs"], "pkgs") == ["ifupdown", "ifenslave"]
+    # the other front-end gets no bond
+    assert not [i for i in show(salt_call, "cloud-cc02", p) if i.startswith("opennebula-host-bond-")]
+
+
+@pytest.mark.render
+def test_bond_refused_outside_ifupdown(salt_call):
+    p = example_pillar()
+    p["opennebula"]["ha"]["stack"] = "rgmanager"
+    p["storage"]["variant"] = "ssh"
+    p["cluster"]["bonds"] = {"cloud-cc01": {"bond0": {"slaves": ["eth0", "eth1"], "network": "san"}}}
+    sls = show(salt_call, "cloud-cc01", p, grains={"os_family": "RedHat", "os": "CentOS"})
+    assert "Debian ifupdown only" in arg(sls["opennebula-host-bond-unsupported"], "name")
+    assert arg(sls["opennebula-host-time-service"], "name") == "chronyd"

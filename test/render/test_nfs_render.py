@@ -1,0 +1,76 @@
+"""storage.nfs / storage.ssh rendered by a real `salt-call --local state.show_sls`: which role
+each minion plays, where clients mount from, the export line, the ssh baseline."""
+import pytest
+
+from conftest import example_pillar
+
+
+def pillar(variant="nfs", server="stor01"):
+    p = example_pillar()
+    p["storage"]["variant"] = variant
+    p["storage"]["nfs"]["server"] = server
+    p["cluster"]["storage_servers"] = {"stor01": {"san": "192.168.100.41"}}
+    return p
+
+
+def show(salt_call, minion, p, sls="storage"):
+    salt_call.configure(minion_id=minion, pillar=p)
+    proc, data = salt_call.run("state.show_sls", sls, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    return data["local"]
+
+
+def arg(state, key):
+    for item in next(v for k, v in state.items() if not k.startswith("__")):
+        if isinstance(item, dict) and key in item:
+            return item[key]
+    raise KeyError(key)
+
+
+@pytest.mark.render
+def test_nfs_dedicated_server(salt_call):
+    sls = show(salt_call, "stor01", pillar())
+    export = arg(sls["storage-nfs-server-exports"], "context")["export"]
+    assert export == {"directory": "/storage", "clientspec": "192.168.100.0/24",
+                      "options": ["rw", "async", "no_root_squash", "insecure", "no_subtree_check",
+                                  "anonuid=1001", "anongid=1001"]}
+    assert arg(sls["storage-nfs-server-exports"], "name") == "/etc/exports.d/opennebula.exports"
+    assert arg(sls["storage-nfs-server-exportfs"], "name") == "exportfs -ra"
+    assert "opennebula-oneadmin-user" in sls and "storage-nfs-client-mount" not in sls
+    assert arg(sls["storage-nfs-common-idmapd-domain"], "repl") == "Domain = lan.local"
+
+
+@pytest.mark.render
+@pytest.mark.parametrize("minion", ["cloud-01", "cloud-cc01"])
+def test_nfs_clients_of_dedicated_server(salt_call, minion):
+    sls = show(salt_call, minion, pillar())
+    m = sls["storage-nfs-client-mount"]
+    assert arg(m, "device") == "192.168.100.41:/storage"
+    assert arg(m, "name") == "/var/lib/one/datastores"
+    assert arg(m, "fstype") == "nfs4"
+    assert arg(m, "opts") == ["rw", "_netdev", "rsize=1048576", "wsize=1048576", "auto"]
+    assert "storage-nfs-server-exports" not in sls
+
+
+@pytest.mark.render
+def test_nfs_ha_on_frontends(salt_call):
+    p = pillar(server="frontends")
+    p["cluster"]["domain"] = "example.org"
+    p["storage"]["nfs"]["idmapd_domain"] = ""
+    fe = show(salt_call, "cloud-cc01", p)
+    assert "storage-nfs-ha-server-disabled" in fe
+    assert not [i for i in fe if i.startswith(("storage-nfs-server-", "storage-nfs-client-"))]
+    assert arg(fe["storage-nfs-common-idmapd-domain"], "repl") == "Domain = example.org"
+    hv = show(salt_call, "cloud-01", p)
+    assert arg(hv["storage-nfs-client-mount"], "device") == "192.168.100.10:/storage"  # san VIP
+    assert not [i for i in show(salt_call, "stor01", p) if i.startswith("storage-nfs-")]
+
+
+@pytest.mark.render
+def test_ssh_baseline(salt_call):
+    p = pillar(variant="ssh")
+    for minion in ["cloud-cc01", "cloud-01"]:
+        d = show(salt_call, minion, p)["storage-ssh-datastores-dir"]
+        assert arg(d, "name") == "/var/lib/one/datastores"
+        assert arg(d, "user") == "oneadmin" and arg(d, "group") == "cloud"
+    assert not [i for i in show(salt_call, "stor01", p) if i.startswith("storage-")]

@@ -1,0 +1,118 @@
+"""opennebula.node (hypervisors) and opennebula.node.kvmrc (front-ends): rendered by a real
+`salt-call --local`, and applied for real into tmp copies of qemu.conf / kvmrc / the AppArmor
+local abstraction (lookup overrides; packages, repo and libvirtd switched off)."""
+import pytest
+
+from conftest import example_pillar
+
+# The user/group/dynamic_ownership block of Debian 12's /etc/libvirt/qemu.conf (libvirt 9.0.0),
+# including the indented examples that a naive "uncomment" would turn into settings.
+QEMU_CONF = """# The user for QEMU processes run by the system instance. It can be
+# specified as a user name or as a user id. The qemu driver will try to
+# parse this value first as a name and then, if the name doesn't exist,
+# as a user id.
+#
+# Since a sequence of digits is a valid user name, a leading plus sign
+# can be used to ensure that a user id will not be interpreted as a user
+# name.
+#
+# Some examples of valid values are:
+#
+#       user = "qemu"   # A user named "qemu"
+#       user = "+0"     # Super user (uid=0)
+#       user = "100"    # A user named "100" or a user with uid=100
+#
+#user = "libvirt-qemu"
+
+# The group for QEMU processes run by the system instance. It can be
+# specified in a similar way to user.
+#group = "libvirt-qemu"
+
+# Whether libvirt should dynamically change file ownership
+# to match the configured user/group above. Defaults to 1.
+# Set to 0 to disable file ownership changes.
+#dynamic_ownership = 1
+"""
+KVMRC = "export LANG=C\n\nexport LIBVIRT_URI=qemu:///system\n\nexport QEMU_PROTOCOL=qemu+ssh\n\n#export FORCE_DESTROY=yes\n"
+
+
+def show(salt_call, minion, p, sls="opennebula.node"):
+    salt_call.configure(minion_id=minion, pillar=p)
+    proc, data = salt_call.run("state.show_sls", sls, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    return data["local"]
+
+
+def arg(state, key):
+    for item in next(v for k, v in state.items() if not k.startswith("__")):
+        if isinstance(item, dict) and key in item:
+            return item[key]
+    raise KeyError(key)
+
+
+@pytest.mark.render
+def test_node_render_packages_and_values(salt_call):
+    p = example_pillar()
+    sls = show(salt_call, "cloud-01", p)
+    assert arg(sls["opennebula-node-pkgs"], "pkgs") == ["opennebula-node-kvm"]
+    assert "opennebula-node-repo" in sls
+    assert arg(sls["opennebula-node-qemu-conf"], "key_values") == {
+        "user": '"oneadmin"', "group": '"oneadmin"', "dynamic_ownership": 0}
+    assert arg(sls["opennebula-node-qemu-conf"], "name") == "/etc/libvirt/qemu.conf"
+    assert arg(sls["opennebula-node-apparmor-datastores"], "name") == "/etc/apparmor.d/local/abstractions/libvirt-qemu"
+    assert arg(sls["opennebula-node-kvmrc"], "key_values") == {
+        "export LIBVIRT_URI": "qemu+ssh:///system", "export QEMU_PROTOCOL": "qemu+ssh"}
+    assert arg(sls["opennebula-node-libvirtd"], "name") == "libvirtd"
+
+    p["opennebula"]["install_packages"] = False
+    p["opennebula"]["node"].update({"migrate_over_ssh": False, "apparmor_allow": False})
+    sls = show(salt_call, "cloud-01", p)
+    assert arg(sls["opennebula-node-pkgs"], "pkgs") == ["libvirt-daemon-system", "qemu-system-x86"]
+    assert "opennebula-node-repo" not in sls and "opennebula-node-apparmor-datastores" not in sls
+    assert arg(sls["opennebula-node-kvmrc"], "key_values")["export QEMU_PROTOCOL"] == "qemu+tls"
+
+
+@pytest.mark.render
+def test_node_nothing_on_frontend_kvmrc_there(salt_call):
+    p = example_pillar()
+    assert show(salt_call, "cloud-cc01", p) == {}
+    sls = show(salt_call, "cloud-cc01", p, sls="opennebula.node.kvmrc")
+    assert arg(sls["opennebula-kvmrc-frontend"], "name") == "/var/lib/one/remotes/etc/vmm/kvm/kvmrc"
+    assert show(salt_call, "cloud-01", p, sls="opennebula.node.kvmrc") == {}
+
+
+@pytest.mark.render
+def test_node_apply_into_tmp_idempotent(salt_call, tmp_path):
+    (tmp_path / "qemu.conf").write_text(QEMU_CONF)
+    (tmp_path / "kvmrc").write_text(KVMRC)
+    p = example_pillar()
+    p["opennebula"]["install_packages"] = False
+    p["opennebula"]["lookup"] = {
+        "libvirt": {"qemu_conf": str(tmp_path / "qemu.conf"), "service": "", "pkgs": [],
+                    "apparmor_local": str(tmp_path / "apparmor" / "libvirt-qemu")},
+        "kvmrc": {"node_path": str(tmp_path / "kvmrc")},
+    }
+    salt_call.configure(minion_id="cloud-01", pillar=p)
+    proc, data = salt_call.run("state.apply", "opennebula.node", check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert all(r["result"] is True for r in data["local"].values())
+
+    # libvirt's qemu.conf: key = value, strings quoted; the last assignment wins
+    settings = {}
+    for line in (tmp_path / "qemu.conf").read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            k, v = (x.strip() for x in line.split("=", 1))
+            settings[k] = v
+    assert settings == {"user": '"oneadmin"', "group": '"oneadmin"', "dynamic_ownership": "0"}
+    assert '#       user = "qemu"   # A user named "qemu"' in (tmp_path / "qemu.conf").read_text()
+
+    kvmrc = (tmp_path / "kvmrc").read_text().splitlines()
+    assert "export LIBVIRT_URI=qemu+ssh:///system" in kvmrc and "export QEMU_PROTOCOL=qemu+ssh" in kvmrc
+    assert "export LANG=C" in kvmrc and "#export FORCE_DESTROY=yes" in kvmrc
+
+    rules = [l.strip() for l in (tmp_path / "apparmor" / "libvirt-qemu").read_text().splitlines()
+             if l.strip() and not l.startswith("#")]
+    assert rules == ["/var/lib/one/datastores/ r,", "/var/lib/one/datastores/** rwk,"]
+
+    proc, data = salt_call.run("state.apply", "opennebula.node", check=False)
+    assert {k: r["changes"] for k, r in data["local"].items() if r["changes"]} == {}
