@@ -1,0 +1,81 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+{#- mfsmount of storage:datastores_path on front-ends and hypervisors.
+
+    fstab: `HOST:PORT:/ <datastores_path> moosefs rw,_netdev,mfsdelayedinit 0 0` (Debian's
+    moosefs-client ships /sbin/mount.moosefs -> mfsmount; there is no mount.fuse). The entry is
+    matched on the mount point, so a new master_host rewrites the line instead of adding one.
+    mfsdelayedinit: the mount exists even while the master is unreachable (boot order,
+    master maintenance) and I/O waits for it, instead of OpenNebula writing into the empty
+    local directory below a failed mount.
+    Mounting: `mount <path>` only when <path> is no mount point. Salt never unmounts or
+    remounts a mounted datastore (mount.mounted would, on option changes, under running VMs):
+    changed options take effect at the next manual remount / reboot.
+    On the master's node only (one writer for the whole file system):
+      storage-moosefs-client-goal    `mfssetgoal -r GOAL` unless `mfsgetgoal` already says GOAL
+                                     (new files inherit the directory's goal)
+      storage-moosefs-client-owner   the file system root owned by oneadmin (uid/gid from
+                                     opennebula:oneadmin), so oned can create datastores in it -#}
+{%- from "storage/moosefs/map.jinja" import moosefs with context %}
+{%- set L = moosefs.lookup %}
+{%- set mnt = moosefs.mount %}
+
+{%- if L.manage_packages %}
+storage-moosefs-client-package:
+  pkg.installed:
+    - pkgs: {{ L.client_pkgs | tojson }}
+    - require_in:
+      - mount: storage-moosefs-client-fstab
+{%- endif %}
+
+storage-moosefs-client-mountpoint:
+  file.directory:
+    - name: {{ mnt.path }}
+    - makedirs: true
+    - unless: mountpoint -q {{ mnt.path }}
+
+storage-moosefs-client-fstab:
+  mount.fstab_present:
+    - name: {{ mnt.device }}
+    - fs_file: {{ mnt.path }}
+    - fs_vfstype: {{ mnt.fstype }}
+    - fs_mntops: {{ mnt.opts }}
+    - fs_freq: 0
+    - fs_passno: 0
+    - config: {{ L.fstab }}
+    - match_on: name
+    - mount: false
+    - require:
+      - file: storage-moosefs-client-mountpoint
+{%- if L.mount %}
+
+storage-moosefs-client-mounted:
+  cmd.run:
+    - name: mount -T {{ L.fstab }} {{ mnt.path }}
+    - unless: mountpoint -q {{ mnt.path }}
+    - require:
+      - mount: storage-moosefs-client-fstab
+{%-   if moosefs.is_master and L.manage_services %}
+      - service: storage-moosefs-master-service
+{%-   endif %}
+{%-   if moosefs.is_master %}
+
+storage-moosefs-client-goal:
+  cmd.run:
+    - name: mfssetgoal -r {{ moosefs.goal }} {{ mnt.path }}
+    - unless: {{ ("mfsgetgoal " ~ mnt.path ~ " | grep -qx '" ~ mnt.path ~ ": " ~ moosefs.goal ~ "'") | tojson }}
+    - onlyif: mountpoint -q {{ mnt.path }}
+    - timeout: {{ L.goal_timeout }}
+    - require:
+      - cmd: storage-moosefs-client-mounted
+
+storage-moosefs-client-owner:
+  file.directory:
+    - name: {{ mnt.path }}
+    - user: {{ moosefs.owner.uid }}
+    - group: {{ moosefs.owner.gid }}
+    - onlyif: mountpoint -q {{ mnt.path }}
+    - require:
+      - cmd: storage-moosefs-client-mounted
+{%-   endif %}
+{%- endif %}

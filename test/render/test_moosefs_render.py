@@ -1,0 +1,113 @@
+"""storage.moosefs rendered per role by the real `salt-call --local state.show_sls`
+(seed 001): master, metalogger, chunkserver (+client on a hypervisor), client only, dedicated
+storage server (chunkserver, no mount). The metalogger config is applied for real into a
+private directory and read back."""
+import pytest
+
+from conftest import deep_merge, example_pillar
+
+pytestmark = pytest.mark.render
+
+
+def mfs_pillar(**storage):
+    p = example_pillar()
+    p["cluster"]["storage_servers"] = {"stor01": {"san": "192.168.100.41"}}
+    return deep_merge(p, {"storage": deep_merge({
+        "variant": "moosefs",
+        "moosefs": {"chunkservers": ["cloud-01", "stor01"]},
+    }, storage)})
+
+
+def show(salt_call, minion, pillar, sls="storage.moosefs"):
+    salt_call.configure(minion_id=minion, pillar=pillar)
+    proc, data = salt_call.run("state.show_sls", sls, check=False)
+    assert proc.returncode == 0 and isinstance(data["local"], dict), proc.stdout[-3000:]
+    out = {}
+    for sid, body in data["local"].items():
+        mod = next(k for k in body if not k.startswith("__"))
+        args = {}
+        for item in body[mod]:
+            if isinstance(item, dict):
+                args.update(item)
+            else:
+                args["fun"] = item
+        out[sid] = dict(args, mod=mod)
+    return out
+
+
+def ids(states, role):
+    return sorted(s for s in states if s.startswith(f"storage-moosefs-{role}-"))
+
+
+def test_master_frontend(salt_call):
+    st = show(salt_call, "cloud-cc01", mfs_pillar(moosefs={"cgiserv": True}))
+    assert ids(st, "master") == sorted([
+        "storage-moosefs-master-package", "storage-moosefs-master-cgiserv-package",
+        "storage-moosefs-master-cgiserv-service", "storage-moosefs-master-conf-dir",
+        "storage-moosefs-master-data-dir", "storage-moosefs-master-cfg",
+        "storage-moosefs-master-exports", "storage-moosefs-master-metadata-created",
+        "storage-moosefs-master-metadata-recovery", "storage-moosefs-master-service",
+    ])
+    assert not ids(st, "metalogger") and not ids(st, "chunkserver")
+    # the master is also a client, and the one goal/owner writer
+    assert {"storage-moosefs-client-goal", "storage-moosefs-client-owner"} <= set(st)
+    assert st["storage-moosefs-client-goal"]["name"] == "mfssetgoal -r 2 /var/lib/one/datastores"
+    assert st["storage-moosefs-master-service"]["name"] == "moosefs-master"
+    assert st["storage-moosefs-master-service"]["reload"] is True
+    created = st["storage-moosefs-master-metadata-created"]
+    assert created["force"] is False and created["source"] == "/var/lib/mfs/metadata.mfs.empty"
+    assert created["unless"][0]["fun"] == "file.find"
+    assert st["storage-moosefs-master-cfg"]["context"]["moosefs"]["listen_host"] == "192.168.100.11"
+    assert st["storage-moosefs-master-cgiserv-service"]["name"] == "moosefs-cgiserv"
+
+
+def test_metalogger_config_applied(salt_call, tmp_path):
+    pillar = mfs_pillar(lookup={"moosefs": {
+        "conf_dir": str(tmp_path / "etc"), "data_dir": str(tmp_path / "data"),
+        "manage_packages": False, "manage_services": False}})
+    salt_call.configure(minion_id="cloud-cc02", pillar=pillar)
+    proc, data = salt_call.run("state.apply", "storage.moosefs.metalogger")
+    assert all(r["result"] for r in data["local"].values()), data
+    cfg = (tmp_path / "etc" / "mfsmetalogger.cfg").read_text()
+    # under pacemaker too: the master's own address, not the san VIP (the master does not move)
+    assert "MASTER_HOST = 192.168.100.11\n" in cfg and "MASTER_PORT = 9419" in cfg
+    assert f"DATA_PATH = {tmp_path / 'data'}" in cfg
+
+
+def test_metalogger_frontend(salt_call):
+    st = show(salt_call, "cloud-cc02", mfs_pillar())
+    assert ids(st, "metalogger") == sorted([
+        "storage-moosefs-metalogger-package", "storage-moosefs-metalogger-conf-dir",
+        "storage-moosefs-metalogger-data-dir", "storage-moosefs-metalogger-cfg",
+        "storage-moosefs-metalogger-service",
+    ])
+    assert not ids(st, "master") and not ids(st, "chunkserver")
+    assert "storage-moosefs-client-mounted" in st and "storage-moosefs-client-goal" not in st
+
+
+def test_chunkserver_hypervisor(salt_call):
+    st = show(salt_call, "cloud-01", mfs_pillar(moosefs={"hdds": ["/srv/mfs/a", "*/srv/mfs/b -5GiB"]}))
+    assert "storage-moosefs-chunkserver-hdd-/srv/mfs/a" in st
+    assert "storage-moosefs-chunkserver-hdd-/srv/mfs/b" in st
+    assert st["storage-moosefs-chunkserver-hdd-/srv/mfs/b"]["user"] == "mfs"
+    assert st["storage-moosefs-chunkserver-cfg"]["context"]["address"] == "192.168.100.31"
+    fstab = st["storage-moosefs-client-fstab"]
+    assert (fstab["name"], fstab["fs_file"], fstab["fs_vfstype"], fstab["match_on"]) == (
+        "192.168.100.11:9421:/", "/var/lib/one/datastores", "moosefs", "name")
+    assert st["storage-moosefs-client-mounted"]["unless"] == "mountpoint -q /var/lib/one/datastores"
+    assert not ids(st, "master") and "storage-moosefs-client-goal" not in st
+
+
+def test_client_only_hypervisor_and_master_host_override(salt_call):
+    st = show(salt_call, "cloud-02", mfs_pillar(moosefs={"master_host": "mfsmaster.san.local"}))
+    assert not ids(st, "chunkserver") and not ids(st, "master") and not ids(st, "metalogger")
+    assert ids(st, "client") == sorted([
+        "storage-moosefs-client-package", "storage-moosefs-client-mountpoint",
+        "storage-moosefs-client-fstab", "storage-moosefs-client-mounted",
+    ])
+    assert st["storage-moosefs-client-fstab"]["name"] == "mfsmaster.san.local:9421:/"
+
+
+def test_dedicated_storage_server_is_chunkserver_only(salt_call):
+    st = show(salt_call, "stor01", mfs_pillar())
+    assert ids(st, "chunkserver") and not ids(st, "client") and not ids(st, "master")
