@@ -1,0 +1,140 @@
+"""End-to-end checks of seed 003 (VARIANT=nfs) on the VM tier of the lab.
+
+`make lab-vm-test VARIANT=nfs` (LAB=1, root): a dedicated NFSv4 server VM (one-nfs1), one
+front-end (one-fe1, stack none) and one hypervisor (one-hv1) as QEMU TCG guests, the formula
+applied with salt-ssh. Skipped unless LAB=1 and VARIANT=nfs.
+
+  1. fresh VMs, first highstate succeeds everywhere; second highstate has zero changes
+  2. the export on the server, the NFSv4 mount of storage:datastores_path on the clients
+  3. a file written by oneadmin on the hypervisor is read on the front-end with oneadmin's
+     name as owner (idmapd Domain identical everywhere: else NFSv4 shows nobody:nogroup)
+  4. libvirt on the hypervisor configured for qemu+ssh (qemu.conf user/group = oneadmin,
+     libvirtd running, `virsh -c qemu:///system` answers; oneadmin ssh between nodes)
+"""
+import os
+import pathlib
+import sys
+import time
+
+import pytest
+
+VARIANT = "nfs"
+ON = os.environ.get("LAB") == "1" and os.environ.get("VARIANT") == VARIANT
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not ON, reason=f"VM lab e2e: run `make lab-vm-test VARIANT={VARIANT}` (LAB=1, root)"),
+]
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+STATE = {}
+
+
+def _figure(lab, label, value):
+    lab.figure(label, value)
+    for m in list(sys.modules.values()):
+        if str(getattr(m, "__file__", "")).endswith("test/lab/conftest.py") and hasattr(m, "FIGURES"):
+            m.FIGURES.append((f"[vm {VARIANT}] {label}", value))
+
+
+@pytest.fixture(scope="module")
+def vm():
+    if os.geteuid() != 0:
+        pytest.skip("VM lab needs root")
+    sys.path.insert(0, str(REPO / "lab" / "vm"))
+    import vmlab
+
+    lab = vmlab.VMLab(VARIANT)
+    lab.wait_for = vmlab.wait_for
+    yield lab
+    if os.environ.get("LAB_KEEP") != "1":
+        lab.down()
+
+
+def _assert_ok(summ):
+    bad = {h: (s["error"] or s["failed"] or "no states")
+           for h, s in summ.items() if s["error"] or s["failed"] or not s["states"]}
+    assert not bad, f"highstate failed: {bad}"
+
+
+def _need(*keys):
+    missing = [k for k in keys if k not in STATE]
+    if missing:
+        pytest.skip(f"an earlier step did not pass ({', '.join(missing)})")
+
+
+def test_first_highstate(vm):
+    t0 = time.monotonic()
+    vm.up(fresh=os.environ.get("LAB_VM_REUSE") != "1")
+    _figure(vm, "VMs up", f"{round(time.monotonic() - t0, 1)}s")
+    secs, summ, _ = vm.highstate("first")
+    _figure(vm, "first highstate", f"{secs}s wall; per host "
+            f"{ {h: (s['states'], round(s['duration_s'], 1)) for h, s in summ.items()} } (states, state s)")
+    _assert_ok(summ)
+    STATE["first"] = True
+
+
+def test_second_highstate_zero_changes(vm):
+    _need("first")
+    secs, summ, _ = vm.highstate("second")
+    counts = {h: len(s["changed"]) for h, s in summ.items()}
+    _figure(vm, "second highstate", f"{secs}s wall; changes per host {counts}")
+    _assert_ok(summ)
+    changed = {h: s["changed"] for h, s in summ.items() if s["changed"]}
+    assert not changed, f"not idempotent, states with changes: {changed}"
+
+
+def test_export_and_mounts(vm):
+    _need("first")
+    t = vm.topo
+    NF = t.pillar["storage"]["nfs"]
+    path = t.pillar["storage"].get("datastores_path", "/var/lib/one/datastores")
+    server = NF["server"]
+    e = vm.ssh(server, "exportfs -v")
+    assert NF["export_path"] in e.stdout, f"{NF['export_path']} not exported on {server}: {e.stdout}{e.stderr}"
+    mounts = {}
+    for h in t.frontends + t.hypervisors:
+        p = vm.ssh(h, f"findmnt -n -o SOURCE,FSTYPE {path}")
+        mounts[h] = p.stdout.strip()
+        assert p.returncode == 0 and "nfs4" in p.stdout, f"{path} not an nfs4 mount on {h}: {p.stdout}{p.stderr}"
+    _figure(vm, "nfs", f"export {NF['export_path']} on {server}; mounts {mounts}")
+    STATE["path"] = path
+
+
+def test_oneadmin_file_owner_across_nodes(vm):
+    _need("path")
+    t = vm.topo
+    hv, fe = t.hypervisors[0], t.frontends[0]
+    f = f"{STATE['path']}/lab-e2e-{int(time.time())}"
+    vm.ssh(hv, f"su -s /bin/sh oneadmin -c 'echo written-by-oneadmin > {f}' && sync", check=True)
+    p = vm.ssh(fe, f"stat -c '%U:%G %u:%g' {f} && cat {f}", check=True)
+    owner = vm.ssh(hv, "id -un oneadmin; id -gn oneadmin", check=True).stdout.split()
+    _figure(vm, "oneadmin file across nodes", f"written on {hv}, seen on {fe} as {p.stdout.split()[0:2]}")
+    assert p.stdout.split()[0] == f"{owner[0]}:{owner[1]}", f"owner on {fe}: {p.stdout} (want {owner})"
+    assert "written-by-oneadmin" in p.stdout
+
+
+def test_libvirt_ready_for_qemu_ssh(vm):
+    _need("first")
+    hv = vm.topo.hypervisors[0]
+    conf = vm.ssh(hv, "grep -E '^(user|group|dynamic_ownership)\\b' /etc/libvirt/qemu.conf").stdout
+    active = vm.ssh(hv, "systemctl is-active libvirtd").stdout.strip()
+    virsh = vm.ssh(hv, "virsh -c qemu:///system version --daemon 2>&1 | head -3", timeout=60)
+    _figure(vm, "libvirt", f"qemu.conf {conf.split()}; libvirtd {active}; virsh rc={virsh.returncode}")
+    assert "oneadmin" in conf, f"qemu.conf user/group not oneadmin: {conf}"
+    assert active == "active"
+    assert virsh.returncode == 0, virsh.stdout + virsh.stderr
+    fe = vm.topo.frontends[0]
+    s = vm.ssh(fe, f"su -s /bin/sh oneadmin -c 'ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new "
+                   f"-o UserKnownHostsFile=/dev/null {hv} virsh -c qemu:///system list --all'", timeout=90)
+    _figure(vm, "qemu+ssh as oneadmin", f"{fe} -> {hv}: rc={s.returncode} {s.stdout.strip()[:100]} {s.stderr.strip()[:200]}")
+    assert s.returncode == 0, f"oneadmin ssh {fe} -> {hv} virsh failed: {s.stdout}{s.stderr}"
+
+
+def test_final_highstate_zero_changes(vm):
+    _need("first")
+    secs, summ, _ = vm.highstate("final")
+    counts = {h: len(s["changed"]) for h, s in summ.items()}
+    _figure(vm, "final highstate", f"{secs}s; changes per host {counts}")
+    _assert_ok(summ)
+    assert not any(counts.values()), f"not converged: {({h: s['changed'] for h, s in summ.items() if s['changed']})}"
