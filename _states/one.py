@@ -512,3 +512,56 @@ def cluster_absent(name, **kwargs):
     except CommandExecutionError as exc:
         ret["changes"] = {}
         return _fail(ret, str(exc))
+
+
+# --------------------------------------------------------------------------------------
+# transient VMs after a failover
+# --------------------------------------------------------------------------------------
+def transient_recovered(name, policy="report", include_failed=False, **kwargs):
+    """After a front-end failover, VMs stuck in transient states are dealt with per
+    ``policy`` (``one.recover_transient``): ``report`` only lists them (result True, no
+    changes), ``success`` / ``failure`` / ``retry`` recover them (``onevm recover``).
+
+    name
+        a label (the state id); not sent to oned
+    include_failed
+        also recover VMs in ``*_FAILURE`` states (always listed in the comment)
+
+    No transient VM: result True, ``changes == {}``. Test mode: result None and the VMs that
+    would be recovered. A VM oned refuses to recover: result False, its error in the comment.
+    """
+    ret = _ret(name)
+    conn = _conn(kwargs)
+    if policy not in ("report", "success", "failure", "retry"):
+        return _fail(ret, f"policy {policy!r} not allowed; allowed: report, success, failure, "
+                          "retry")
+    try:
+        found = _one("recover_transient", policy="report", **conn)
+        targets = found["transient"] + (found["failed"] if include_failed else [])
+        listed = ", ".join(f"{v['id']} ({v['name']}: {v['lcm_state']})"
+                           for v in found["transient"] + found["failed"]) or "none"
+        if policy == "report" or not targets:
+            ret["result"] = True
+            ret["comment"] = (f"no VM to recover (transient/failed: {listed})" if not targets
+                              else f"policy report: VMs in transient/failed states: {listed}")
+            return ret
+        ids = sorted(v["id"] for v in targets)
+        if __opts__["test"]:
+            ret["result"] = None
+            ret["changes"] = {"recovered": {"old": None, "new": ids, "policy": policy}}
+            ret["comment"] = f"VMs {ids} would be recovered as {policy}"
+            return ret
+        done = _one("recover_transient", policy=policy, include_failed=include_failed,
+                    vm_ids=ids, **conn)
+        if done["recovered"]:
+            ret["changes"] = {"recovered": {"old": None, "new": done["recovered"],
+                                            "policy": policy}}
+        if done["errors"]:
+            errs = "; ".join(f"VM {e['id']}: {e['error']}" for e in done["errors"])
+            return _fail(ret, f"recover {policy} failed for {errs}")
+        ret["result"] = True
+        ret["comment"] = f"VMs {done['recovered']} recovered as {policy}"
+        return ret
+    except CommandExecutionError as exc:
+        ret["changes"] = {}
+        return _fail(ret, str(exc))

@@ -1,0 +1,4 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+opennebula-recover-clean-nothing:
+  test.nop: []

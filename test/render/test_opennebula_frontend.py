@@ -1,0 +1,365 @@
+"""opennebula front-end SLS through the real `salt-call --local`:
+
+* opennebula.config APPLIED into a tmp dir (lookup overrides the paths, owner root): oned.conf
+  per storage variant carries the drivers that variant needs (seed 004's linstor lines
+  verbatim), the DB password stays out of salt-call's output, a second apply changes nothing;
+  raft: FEDERATION SERVER_ID per front-end + RAFT block + VIP hooks.
+* opennebula.proxy APPLIED (self-signed certificate made by openssl, lighttpd/nginx config);
+  the lighttpd config checked by the real `lighttpd -tt` when lighttpd is installed.
+* opennebula.service / opennebula.db / opennebula.ha.raft / opennebula.register rendered
+  (state.show_sls): services per stack, replication settings per front-end, guards.
+"""
+import json
+import pathlib
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import deep_merge, example_pillar, require_tools
+
+DB_PASSWORD = "test-only-db-password"
+ONE_AUTH = "oneadmin:test-only-one-auth"
+
+
+def local_pillar(tmp_path, variant="drbd_aoe_lvm", stack="pacemaker", **over):
+    """pillar.example (+ test secrets) with every path of the front-end SLS under tmp_path."""
+    p = example_pillar()
+    p["storage"]["variant"] = variant
+    p["opennebula"]["ha"]["stack"] = stack
+    if stack == "raft":
+        p["cluster"]["frontends"]["cloud-cc03"] = {"san": "192.168.100.13", "lan": "10.10.11.23"}
+        p["opennebula"]["db"]["replication"] = "none"
+    if stack == "none":
+        p["cluster"]["frontends"].pop("cloud-cc02")
+        (p["cluster"].get("bonds") or {}).pop("cloud-cc02", None)
+        p["opennebula"]["db"]["replication"] = "none"
+    if stack != "pacemaker" and variant == "nfs":
+        p["cluster"]["storage_servers"] = {"stor01": {"san": "192.168.100.41"}}
+        p["storage"]["nfs"]["server"] = "stor01"
+    p = deep_merge(p, {"opennebula": {
+        "install_packages": False,
+        "oneadmin": {"group": "root", "home": str(tmp_path / "home")},
+        "lookup": {
+            "oned_conf": str(tmp_path / "etc/one/oned.conf"),
+            "oneadmin_user": "root",
+            "proxy": {
+                "cert_dir": str(tmp_path / "ssl"),
+                "pkgs": {"lighttpd": [], "nginx": []},
+                "conf": {"lighttpd": str(tmp_path / "lighttpd/60-opennebula.conf"),
+                         "nginx": str(tmp_path / "nginx/opennebula.conf")},
+            },
+        },
+    }})
+    return deep_merge(p, over)
+
+
+def apply(salt_call, sls, minion="cloud-cc01", pillar=None):
+    salt_call.configure(minion_id=minion, pillar=pillar)
+    proc, data = salt_call.run("state.apply", sls, check=False)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    rets = data["local"]
+    assert all(r["result"] is True for r in rets.values()), json.dumps(rets, indent=1)[-4000:]
+    return proc, rets
+
+
+def show(salt_call, sls, minion="cloud-cc01", pillar=None, grains=None):
+    salt_call.configure(minion_id=minion, pillar=pillar, grains=grains)
+    proc, data = salt_call.run("state.show_sls", sls, check=False)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    return data["local"]
+
+
+def args(high, sid):
+    """{arg: value} of one state id from state.show_sls."""
+    chunk = high[sid]
+    fun = next(k for k in chunk if not k.startswith("__"))
+    out = {"_fun": f"{fun}.{next(a for a in chunk[fun] if isinstance(a, str))}"}
+    for a in chunk[fun]:
+        if isinstance(a, dict):
+            out.update(a)
+    return out
+
+
+def oned_value(text, vector, attr):
+    m = re.search(r"^" + vector + r"\s*=\s*\[(.*?)\]", text, re.S | re.M)
+    assert m, f"no {vector} in oned.conf"
+    v = re.search(r"\b" + attr + r'\s*=\s*(?:"([^"]*)"|([^",\s]+))', m.group(1))
+    return (v.group(1) if v.group(1) is not None else v.group(2)) if v else None
+
+
+def driver_lists(text):
+    tm = oned_value(text, "TM_MAD", "ARGUMENTS")
+    ds = re.search(r'DATASTORE_MAD\s*=\s*\[.*?ARGUMENTS\s*=\s*"([^"]*)"', text, re.S).group(1)
+    tm_d = re.search(r"-d (\S+)", tm).group(1).split(",")
+    ds_d = re.search(r"-d (\S+)", ds).group(1).split(",")
+    ds_s = re.search(r"-s (\S+)", ds).group(1).split(",")
+    return tm_d, ds_d, ds_s
+
+
+SEED004_TM_CONF = """TM_MAD_CONF = [
+    name = "linstor", ln_target = "NONE", clone_target = "SELF", shared = "yes", ALLOW_ORPHANS="yes"
+]"""
+SEED004_DS_CONF = """DS_MAD_CONF = [
+    NAME = "linstor", REQUIRED_ATTRS = "BRIDGE_LIST", PERSISTENT_ONLY = "NO", MARKETPLACE_ACTIONS = "export"
+]"""
+
+VARIANT_DRIVERS = {  # variant -> (TM -d, DATASTORE -d, DATASTORE -s) it must have
+    "ssh": (["ssh"], ["fs"], ["ssh"]),
+    "nfs": (["shared"], ["fs"], ["shared"]),
+    "moosefs": (["shared"], ["fs"], ["shared"]),
+    "drbd_aoe_lvm": (["fs_lvm", "lvm"], ["fs", "lvm"], ["fs_lvm"]),
+    "linstor": (["linstor"], ["linstor"], ["linstor"]),
+}
+VARIANT_STACK = {"ssh": "none", "nfs": "raft", "moosefs": "pacemaker",
+                 "drbd_aoe_lvm": "pacemaker", "linstor": "pacemaker"}
+
+
+# --------------------------------------------------------------------------- oned.conf
+@pytest.mark.render
+@pytest.mark.parametrize("variant", list(VARIANT_DRIVERS))
+def test_oned_conf_drivers_per_variant(salt_call, tmp_path, variant):
+    pillar = local_pillar(tmp_path, variant, VARIANT_STACK[variant])
+    proc, rets = apply(salt_call, "opennebula.config", pillar=pillar)
+    conf = tmp_path / "etc/one/oned.conf"
+    text = conf.read_text()
+    tm_d, ds_d, ds_s = driver_lists(text)
+    need_tm, need_ds, need_sys = VARIANT_DRIVERS[variant]
+    assert set(need_tm) <= set(tm_d) and set(need_ds) <= set(ds_d) and set(need_sys) <= set(ds_s)
+    assert oned_value(text, "VM_MAD", "NAME") == "kvm"
+    assert oned_value(text, "IM_MAD", "NAME") == "monitord"
+    if variant == "linstor":
+        # seed 004: linstor appended to TM_MAD -d and to both DATASTORE_MAD lists
+        assert tm_d[-1] == "linstor" and ds_d[-1] == "linstor" and ds_s[-1] == "linstor"
+        assert SEED004_TM_CONF in text
+        assert SEED004_DS_CONF in text
+    else:
+        assert "linstor" not in tm_d + ds_d + ds_s
+        assert 'NAME = "linstor"' not in text and 'name = "linstor"' not in text
+    # every TM driver the variant uses has its TM_MAD_CONF (oned refuses datastores otherwise)
+    for tm in need_tm:
+        assert re.search(r'TM_MAD_CONF = \[\s*name = "%s"' % tm, text, re.I), tm
+    # the mysql DB: password in the file, file 0640 root:<group>, nothing of it in the output
+    assert oned_value(text, "DB", "BACKEND") == "mysql"
+    assert oned_value(text, "DB", "PASSWD") == DB_PASSWORD
+    assert oct(conf.stat().st_mode & 0o777) == "0o640"
+    assert DB_PASSWORD not in proc.stdout + proc.stderr
+    assert ONE_AUTH not in proc.stdout + proc.stderr
+    one_auth = tmp_path / "home/.one/one_auth"
+    assert one_auth.read_text().strip() == ONE_AUTH
+    assert oct(one_auth.stat().st_mode & 0o777) == "0o600"
+    assert oct((tmp_path / "home/.one").stat().st_mode & 0o777) == "0o700"
+    if variant == "drbd_aoe_lvm":
+        # second apply: nothing changes, still no password in the output
+        proc2, rets2 = apply(salt_call, "opennebula.config", pillar=pillar)
+        assert {k: v["changes"] for k, v in rets2.items() if v["changes"]} == {}
+        assert DB_PASSWORD not in proc2.stdout + proc2.stderr
+
+
+@pytest.mark.render
+def test_oned_conf_sqlite_single_frontend(salt_call, tmp_path):
+    pillar = local_pillar(tmp_path, "ssh", "none")
+    pillar["opennebula"]["db"]["backend"] = "sqlite"
+    apply(salt_call, "opennebula.config", pillar=pillar)
+    text = (tmp_path / "etc/one/oned.conf").read_text()
+    assert oned_value(text, "DB", "BACKEND") == "sqlite"
+    assert "PASSWD" not in text
+    assert oned_value(text, "FEDERATION", "SERVER_ID") == "-1"
+    assert "RAFT_LEADER_HOOK" not in text
+
+
+@pytest.mark.render
+def test_raft_server_ids_differ_and_hooks_move_the_vips(salt_call, tmp_path):
+    pillar = local_pillar(tmp_path, "ssh", "raft", opennebula={"ha": {"raft": {
+        "vip_interfaces": {"lan": "eth1"}, "election_timeout_ms": 3000}}})
+    seen = {}
+    for fe in ["cloud-cc01", "cloud-cc02", "cloud-cc03"]:
+        apply(salt_call, "opennebula.config", minion=fe, pillar=pillar)
+        text = (tmp_path / "etc/one/oned.conf").read_text()
+        seen[fe] = oned_value(text, "FEDERATION", "SERVER_ID")
+        assert oned_value(text, "FEDERATION", "MODE") == "STANDALONE"
+        assert oned_value(text, "RAFT", "ELECTION_TIMEOUT_MS") == "3000"
+        assert oned_value(text, "RAFT", "BROADCAST_TIMEOUT_MS") == "500"
+        assert oned_value(text, "RAFT", "XMLRPC_TIMEOUT_MS") == "1000"
+        hooks = "eth1 10.10.11.12/24 eth0 192.168.100.10/24"
+        assert oned_value(text, "RAFT_LEADER_HOOK", "ARGUMENTS") == "leader " + hooks
+        assert oned_value(text, "RAFT_FOLLOWER_HOOK", "ARGUMENTS") == "follower " + hooks
+    assert seen == {"cloud-cc01": "0", "cloud-cc02": "1", "cloud-cc03": "2"}
+
+
+@pytest.mark.render
+def test_raft_zone_servers_registered_from_the_first_frontend(salt_call, tmp_path):
+    pillar = local_pillar(tmp_path, "ssh", "raft")
+    high = show(salt_call, "opennebula.ha.raft", pillar=pillar)
+    ids = sorted(i for i in high if i.startswith("opennebula-ha-raft-zone-server-"))
+    assert ids == [f"opennebula-ha-raft-zone-server-cloud-cc0{i}" for i in (1, 2, 3)]
+    a = args(high, "opennebula-ha-raft-zone-server-cloud-cc02")
+    assert "--name cloud-cc02" in a["name"] and "http://192.168.100.12:2633/RPC2" in a["name"]
+    assert "<NAME>cloud-cc02</NAME>" in a["unless"]
+    high2 = show(salt_call, "opennebula.ha.raft", minion="cloud-cc02", pillar=pillar)
+    assert not any(i.startswith("opennebula-ha-raft-zone-server-") for i in high2)
+    assert any(i.startswith("opennebula-ha-raft-") for i in high2)
+
+
+# --------------------------------------------------------------------------- services
+@pytest.mark.render
+def test_services_disabled_under_pacemaker_never_started(salt_call, tmp_path):
+    high = show(salt_call, "opennebula.service", pillar=local_pillar(tmp_path))
+    svc = {sid: args(high, sid) for sid in high if "service" in high[sid]}
+    assert {a["name"]: a["_fun"] for a in svc.values()} == {
+        "opennebula": "service.disabled", "opennebula-scheduler": "service.disabled",
+        "opennebula-sunstone": "service.disabled", "opennebula-fireedge": "service.disabled",
+        "lighttpd": "service.disabled"}
+    assert "opennebula-service-oned-listening" not in high
+
+
+@pytest.mark.render
+@pytest.mark.parametrize("stack", ["raft", "none"])
+def test_services_enabled_and_running_under_raft_and_none(salt_call, tmp_path, stack):
+    high = show(salt_call, "opennebula.service", pillar=local_pillar(tmp_path, "ssh", stack))
+    oned = args(high, "opennebula-service-oned")
+    assert (oned["_fun"], oned["name"], oned["enable"]) == ("service.running", "opennebula", True)
+    assert {"file": "opennebula-config-oned"} in oned["watch"]
+    proxy = args(high, "opennebula-service-proxy")
+    assert (proxy["_fun"], proxy["name"], proxy["enable"]) == ("service.running", "lighttpd", True)
+    assert "opennebula-service-oned-listening" in high
+    assert not any(sid.endswith("-disabled") for sid in high)
+
+
+# --------------------------------------------------------------------------- database
+@pytest.mark.render
+def test_db_master_master_per_frontend(salt_call, tmp_path):
+    pillar = local_pillar(tmp_path)
+    per = {}
+    for fe, peer in [("cloud-cc01", "192.168.100.12"), ("cloud-cc02", "192.168.100.11")]:
+        high = show(salt_call, "opennebula.db", minion=fe, pillar=pillar)
+        per[fe] = args(high, "opennebula-db-replication-conf")["context"]
+        start = args(high, "opennebula-db-replication-start")
+        assert "SHOW SLAVE STATUS" in start["unless"]
+        assert f"--host={peer}" in start["onlyif"] and f"--host={peer}" in start["name"]
+        assert start["output_loglevel"] == "quiet" and start["hide_output"] is True
+        # no password on any command line (they are logged): environment/stdin only
+        for sid in high:
+            a = args(high, sid)
+            for key in ("name", "unless", "onlyif"):
+                assert "test-only-replication-password" not in str(a.get(key, ""))
+                assert DB_PASSWORD not in str(a.get(key, ""))
+        ruser = args(high, "opennebula-db-replication-user")
+        assert f"'replicauser'@'{peer}'" in ruser["stdin"]
+        assert "REPLICATION SLAVE" in ruser["stdin"]
+        assert ruser["stdin"].startswith("SET sql_log_bin = 0;")
+        user = args(high, "opennebula-db-user")
+        assert user["env"] == [{"MYSQL_PWD": DB_PASSWORD}]
+        assert user["output_loglevel"] == "quiet"
+        assert args(high, "opennebula-db-service")["_fun"] == "service.running"
+    assert per["cloud-cc01"] == {"server_id": 10, "offset": 1, "bind_address": "192.168.100.11",
+                                 "log_bin": "/var/log/mysql/mysql-bin.log"}
+    assert per["cloud-cc02"] == {"server_id": 20, "offset": 2, "bind_address": "192.168.100.12",
+                                 "log_bin": "/var/log/mysql/mysql-bin.log"}
+
+
+@pytest.mark.render
+def test_db_single_server_and_sqlite(salt_call, tmp_path):
+    high = show(salt_call, "opennebula.db", pillar=local_pillar(tmp_path, "ssh", "raft"))
+    assert "opennebula-db-user" in high and "opennebula-db-database" in high
+    assert not any("replication" in sid for sid in high)
+    p = local_pillar(tmp_path, "ssh", "none")
+    p["opennebula"]["db"]["backend"] = "sqlite"
+    salt_call.configure(minion_id="cloud-cc01", pillar=p)
+    proc, data = salt_call.run("state.show_sls", "opennebula.db", check=False)
+    assert not any(str(sid).startswith("opennebula-db-") for sid in (data or {}).get("local") or {})
+
+
+# --------------------------------------------------------------------------- register guards
+@pytest.mark.render
+def test_register_targets_one_frontend(salt_call, tmp_path):
+    # pacemaker: every front-end renders, each state guarded by the VIP being local
+    for fe in ["cloud-cc01", "cloud-cc02"]:
+        high = show(salt_call, "opennebula.register", minion=fe, pillar=local_pillar(tmp_path))
+        hosts = [sid for sid in high if sid.startswith("opennebula-register-host-")]
+        assert hosts == ["opennebula-register-host-cloud-01", "opennebula-register-host-cloud-02"]
+        for sid in hosts + ["opennebula-register-datastore-lvm_system"]:
+            a = args(high, sid)
+            assert a["onlyif"] == "ip -o addr show to 192.168.100.10/32 | grep -q ."
+            assert a["one_auth_file"] == str(tmp_path / "home/.one/one_auth")
+            assert a["endpoint"] == "http://127.0.0.1:2633/RPC2"
+        lvm = args(high, "opennebula-register-datastore-lvm_system")["template"]
+        assert lvm == {"TYPE": "SYSTEM_DS", "TM_MAD": "fs_lvm", "VG_NAME": "one-data",
+                       "BRIDGE_LIST": "cloud-cc01 cloud-cc02"}
+    # raft: the first front-end only, no guard
+    pillar = local_pillar(tmp_path, "nfs", "raft")
+    high = show(salt_call, "opennebula.register", pillar=pillar)
+    assert "onlyif" not in args(high, "opennebula-register-host-cloud-01")
+    high = show(salt_call, "opennebula.register", minion="cloud-cc02", pillar=pillar)
+    assert not any(sid.startswith("opennebula-register-") for sid in high)
+    # switched off
+    off = local_pillar(tmp_path, "ssh", "none", opennebula={"register": {"hosts": False,
+                                                                          "datastores": False}})
+    salt_call.configure(minion_id="cloud-cc01", pillar=off)
+    proc, data = salt_call.run("state.show_sls", "opennebula.register", check=False)
+    assert not any(str(s).startswith("opennebula-register-") for s in (data or {}).get("local") or {})
+
+
+# --------------------------------------------------------------------------- proxy
+def _proxy_pillar(tmp_path, server, stack="pacemaker"):
+    return local_pillar(tmp_path, "ssh" if stack != "pacemaker" else "drbd_aoe_lvm", stack,
+                        opennebula={"proxy": {"server": server}})
+
+
+@pytest.mark.render
+def test_lighttpd_proxy_self_signed(salt_call, tmp_path):
+    pillar = _proxy_pillar(tmp_path, "lighttpd")
+    apply(salt_call, "opennebula.proxy", pillar=pillar)
+    conf = (tmp_path / "lighttpd/60-opennebula.conf").read_text()
+    assert '$SERVER["socket"] == "10.10.11.12:443"' in conf  # pacemaker: the LAN VIP
+    assert '"port" => 9869' in conf
+    cert, key = tmp_path / "ssl/opennebula.crt", tmp_path / "ssl/opennebula.key"
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+    out = subprocess.run(["openssl", "x509", "-in", str(cert), "-noout", "-subject", "-ext",
+                          "subjectAltName"], capture_output=True, text=True, check=True).stdout
+    assert "CN = cloud-cc.lan.local" in out and "IP Address:10.10.11.12" in out
+    before = cert.read_bytes()
+    proc, rets = apply(salt_call, "opennebula.proxy", pillar=pillar)
+    assert {k: v["changes"] for k, v in rets.items() if v["changes"]} == {}
+    assert cert.read_bytes() == before
+    if shutil.which("lighttpd"):
+        main = tmp_path / "lighttpd.conf"
+        main.write_text(
+            f'server.document-root = "{tmp_path}"\nserver.port = 8080\n'
+            f'server.bind = "127.0.0.1"\ninclude "{tmp_path}/lighttpd/60-opennebula.conf"\n')
+        res = subprocess.run(["lighttpd", "-tt", "-f", str(main)], capture_output=True, text=True)
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert "WARNING" not in res.stdout + res.stderr, res.stdout + res.stderr
+
+
+@require_tools("lighttpd")
+def test_lighttpd_accepts_the_generated_config(salt_call, tmp_path):
+    """The same check as above, but required (CI installs lighttpd + lighttpd-mod-openssl)."""
+    pillar = _proxy_pillar(tmp_path, "lighttpd", "raft")
+    apply(salt_call, "opennebula.proxy", pillar=pillar)
+    conf = (tmp_path / "lighttpd/60-opennebula.conf").read_text()
+    assert '$SERVER["socket"] == "0.0.0.0:443"' in conf  # raft: the VIP moves under it
+    # on top of the distro's own main config (Debian: lighttpd.conf + conf-enabled/), as it
+    # runs on a front-end; -tt loads the modules and the certificate; unknown keys only warn
+    main = tmp_path / "lighttpd.conf"
+    base = "/etc/lighttpd/lighttpd.conf"
+    main.write_text((f'include "{base}"\n' if pathlib.Path(base).exists() else
+                     f'server.document-root = "{tmp_path}"\nserver.port = 8080\n')
+                    + f'include "{tmp_path}/lighttpd/60-opennebula.conf"\n')
+    res = subprocess.run(["lighttpd", "-tt", "-f", str(main)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "WARNING" not in res.stdout + res.stderr, res.stdout + res.stderr
+
+
+@pytest.mark.render
+def test_nginx_proxy_with_pillar_certificate(salt_call, tmp_path):
+    pillar = _proxy_pillar(tmp_path, "nginx", "none")
+    pillar["opennebula"]["proxy"]["self_signed"] = False
+    proc, rets = apply(salt_call, "opennebula.proxy", pillar=pillar)
+    assert "test-only-key" not in proc.stdout + proc.stderr
+    conf = (tmp_path / "nginx/opennebula.conf").read_text()
+    assert "listen 0.0.0.0:443 ssl;" in conf
+    assert "proxy_pass         http://127.0.0.1:9869;" in conf
+    assert (tmp_path / "ssl/opennebula.key").read_text().strip() == "test-only-key"
+    assert oct((tmp_path / "ssl/opennebula.key").stat().st_mode & 0o777) == "0o600"
