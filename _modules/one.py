@@ -23,6 +23,7 @@ Direct CLI calls default to ``cache=False`` (a daemon minion keeps ``__context__
 Transient VM states (``recover_transient``) are derived from pyone's own ``LCM_STATE`` enum:
 see ``TRANSIENT_LCM_STATES`` / ``transient_lcm_states()``.
 """
+import ipaddress
 import logging
 import re
 import xmlrpc.client
@@ -816,6 +817,50 @@ def recover_transient(policy="report", vm_ids=None, include_failed=False, **kwar
         except CommandExecutionError as exc:
             result["errors"].append({"id": item["id"], "error": str(exc)})
     return result
+
+
+# --------------------------------------------------------------------------------------
+# where the one states run: the holder of the front-end VIP (opennebula/register/active.jinja)
+# --------------------------------------------------------------------------------------
+def _local_addresses():
+    """Every address configured on this host, from ``ip -o addr show`` (one spawn)."""
+    ret = __salt__["cmd.run_all"](["ip", "-o", "addr", "show"], python_shell=False,
+                                  ignore_retcode=True)
+    if ret["retcode"] != 0:
+        raise CommandExecutionError(
+            f"one: ip -o addr show failed (rc {ret['retcode']}): "
+            f"{(ret.get('stderr') or ret.get('stdout') or '').strip()[:200]}")
+    addrs = set()
+    for line in (ret.get("stdout") or "").splitlines():
+        tokens = line.split()
+        for i, tok in enumerate(tokens[:-1]):
+            if tok in ("inet", "inet6"):
+                try:
+                    addrs.add(ipaddress.ip_address(tokens[i + 1].split("/")[0]))
+                except ValueError:
+                    pass
+    return addrs
+
+
+def vip_local(vip, cache=False):
+    """True when the address ``vip`` is configured on this host (the active front-end under
+    pacemaker/rgmanager holds the VIP). One ``ip -o addr show`` per call, or per state run
+    with ``cache=True`` (what the one states' ``active_vip`` guard uses: N guarded states
+    cost one spawn, not N shells).
+
+    CLI Example: ``salt-call one.vip_local 192.168.100.10``
+    """
+    try:
+        want = ipaddress.ip_address(str(vip).split("/")[0])
+    except ValueError:
+        raise CommandExecutionError(f"one: vip_local: {vip!r} is not an IP address") from None
+    if cache:
+        addrs = __context__.get("one.local_addresses")
+        if addrs is None:
+            addrs = __context__["one.local_addresses"] = _local_addresses()
+    else:
+        addrs = _local_addresses()
+    return want in addrs
 
 
 def version(**kwargs):

@@ -51,6 +51,27 @@ def _conn(kwargs):
     return {k: v for k, v in kwargs.items() if not k.startswith("__")}
 
 
+def _inactive(ret, kwargs):
+    """``active_vip`` (every state): act only where that address is configured, i.e. on the
+    active front-end under pacemaker/rgmanager (opennebula/register/active.jinja). Elsewhere
+    the state succeeds with no changes. Checked through ``one.vip_local`` with the run cache:
+    N guarded states cost one ``ip -o addr show``, and no per-state ``onlyif`` (Salt looks up
+    ``one.mod_run_check`` for every state carrying one, a loader directory rescan each)."""
+    vip = kwargs.pop("active_vip", None)
+    if not vip:
+        return False
+    try:
+        if __salt__["one.vip_local"](vip, cache=True):
+            return False
+    except CommandExecutionError as exc:
+        _fail(ret, str(exc))
+        return True
+    ret["result"] = True
+    ret["comment"] = (f"not the active front-end ({vip} is not configured here): "
+                      "nothing to do")
+    return True
+
+
 def _secret(attr):
     return bool(_SECRET_ATTR.search(str(attr).upper()))
 
@@ -136,6 +157,8 @@ def datastore_present(name, template, cluster=None, allow_driver_change=False, *
         (re-pointing the drivers of a datastore that holds images can orphan them).
     """
     ret = _ret(name)
+    if _inactive(ret, kwargs):
+        return ret
     conn = _conn(kwargs)
     try:
         desired = _one("normalize_template", template)
@@ -224,6 +247,8 @@ def datastore_present(name, template, cluster=None, allow_driver_change=False, *
 def datastore_absent(name, **kwargs):
     """No datastore called ``name``. Refuses (result False) while it still holds images."""
     ret = _ret(name)
+    if _inactive(ret, kwargs):
+        return ret
     conn = _conn(kwargs)
     try:
         current = _one("datastore_info", name, cache=True, **conn)
@@ -268,6 +293,8 @@ def host_present(name, im_mad, vm_mad, cluster=None, template=None, **kwargs):
     host with ``one.host_absent`` and re-create it).
     """
     ret = _ret(name)
+    if _inactive(ret, kwargs):
+        return ret
     conn = _conn(kwargs)
     try:
         desired = _one("normalize_template", template) if template else {}
@@ -358,6 +385,8 @@ def _host_problems(after, im_mad, vm_mad, cid, desired):
 def host_absent(name, **kwargs):
     """No host called ``name`` (oned refuses to delete a host that runs VMs)."""
     ret = _ret(name)
+    if _inactive(ret, kwargs):
+        return ret
     conn = _conn(kwargs)
     try:
         current = _one("host_info", name, cache=True, **conn)
@@ -401,6 +430,8 @@ def cluster_present(name, hosts=None, datastores=None, template=None, **kwargs):
         optional dict of cluster template attributes (RESERVED_CPU...), merged (type 1).
     """
     ret = _ret(name)
+    if _inactive(ret, kwargs):
+        return ret
     conn = _conn(kwargs)
     hosts = list(hosts or [])
     datastores = list(datastores or [])
@@ -487,6 +518,8 @@ def cluster_present(name, hosts=None, datastores=None, template=None, **kwargs):
 def cluster_absent(name, **kwargs):
     """No cluster called ``name``. oned refuses while it has hosts, datastores or vnets."""
     ret = _ret(name)
+    if _inactive(ret, kwargs):
+        return ret
     conn = _conn(kwargs)
     try:
         current = _one("cluster_info", name, cache=True, **conn)
@@ -531,6 +564,8 @@ def transient_recovered(name, policy="report", include_failed=False, **kwargs):
     would be recovered. A VM oned refuses to recover: result False, its error in the comment.
     """
     ret = _ret(name)
+    if _inactive(ret, kwargs):
+        return ret
     conn = _conn(kwargs)
     if policy not in ("report", "success", "failure", "retry"):
         return _fail(ret, f"policy {policy!r} not allowed; allowed: report, success, failure, "

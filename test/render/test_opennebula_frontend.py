@@ -281,7 +281,7 @@ def test_register_targets_one_frontend(salt_call, tmp_path):
         assert hosts == ["opennebula-register-host-cloud-01", "opennebula-register-host-cloud-02"]
         for sid in hosts + ["opennebula-register-datastore-lvm_system"]:
             a = args(high, sid)
-            assert a["onlyif"] == "ip -o addr show to 192.168.100.10/32 | grep -q ."
+            assert a["active_vip"] == "192.168.100.10" and "onlyif" not in a
             assert a["one_auth_file"] == str(tmp_path / "home/.one/one_auth")
             assert a["endpoint"] == "http://127.0.0.1:2633/RPC2"
         lvm = args(high, "opennebula-register-datastore-lvm_system")["template"]
@@ -290,7 +290,7 @@ def test_register_targets_one_frontend(salt_call, tmp_path):
     # raft: the first front-end only, no guard
     pillar = local_pillar(tmp_path, "nfs", "raft")
     high = show(salt_call, "opennebula.register", pillar=pillar)
-    assert "onlyif" not in args(high, "opennebula-register-host-cloud-01")
+    assert "active_vip" not in args(high, "opennebula-register-host-cloud-01")
     high = show(salt_call, "opennebula.register", minion="cloud-cc02", pillar=pillar)
     assert not any(sid.startswith("opennebula-register-") for sid in high)
     # switched off

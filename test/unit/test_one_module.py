@@ -208,3 +208,35 @@ def test_cache_serves_repeated_reads_and_writes_invalidate():
         assert server.host.info.call_count == 1   # the written host re-read by id
         one.host_info("alpha", **CONN)            # cache=False: a fresh pool read
         assert server.hostpool.info.call_count == 2
+
+
+# ------------------------------------------------------------------ active front-end guard
+IP_O_ADDR = (
+    "1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever\n"
+    "2: eth0    inet 192.168.100.11/24 brd 192.168.100.255 scope global eth0\\ valid_lft forever\n"
+    "2: eth0    inet 192.168.100.10/24 scope global secondary eth0\\ valid_lft forever\n"
+    "2: eth0    inet6 fd00::10/64 scope global \\       valid_lft forever preferred_lft forever\n"
+)
+
+
+def test_vip_local_one_spawn_per_run_with_cache():
+    run_all = MagicMock(return_value={"retcode": 0, "stdout": IP_O_ADDR, "stderr": ""})
+    with patch.object(one, "__salt__", {"cmd.run_all": run_all}, create=True):
+        assert one.vip_local("192.168.100.10", cache=True) is True
+        assert one.vip_local("192.168.100.12", cache=True) is False
+        assert one.vip_local("fd00::10", cache=True) is True
+        assert one.vip_local("192.168.100.10/32", cache=True) is True
+        assert run_all.call_count == 1
+        assert run_all.call_args.args[0] == ["ip", "-o", "addr", "show"]
+        assert run_all.call_args.kwargs["python_shell"] is False
+        assert one.vip_local("192.168.100.10") is True  # no cache: reads again
+        assert run_all.call_count == 2
+
+
+def test_vip_local_errors():
+    with pytest.raises(CommandExecutionError, match="not an IP address"):
+        one.vip_local("cloud-vip")
+    run_all = MagicMock(return_value={"retcode": 1, "stdout": "", "stderr": "boom"})
+    with patch.object(one, "__salt__", {"cmd.run_all": run_all}, create=True):
+        with pytest.raises(CommandExecutionError, match="ip -o addr show failed"):
+            one.vip_local("192.168.100.10")

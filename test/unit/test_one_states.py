@@ -88,3 +88,20 @@ def test_unknown_cluster(salt_mock):
     ret = one_state.datastore_present("sys", TEMPLATE, cluster="prod", **CONN)
     assert ret["result"] is False and ret["comment"] == "cluster 'prod' does not exist"
     salt_mock["one.datastore_allocate"].assert_not_called()
+
+
+def test_active_vip_guard_skips_elsewhere_and_checks_once_per_run(salt_mock):
+    # not the active front-end: result True, nothing read from oned
+    salt_mock["one.vip_local"] = MagicMock(return_value=False)
+    ret = one_state.datastore_present("sys", TEMPLATE, active_vip="192.168.100.10", **CONN)
+    assert ret["result"] is True and ret["changes"] == {}
+    assert "not the active front-end" in ret["comment"]
+    assert salt_mock["one.vip_local"].call_args.args == ("192.168.100.10",)
+    assert salt_mock["one.vip_local"].call_args.kwargs == {"cache": True}
+    salt_mock["one.datastore_info"].assert_not_called()
+    # the active one: the argument is consumed (never passed on as a connection argument)
+    salt_mock["one.vip_local"].return_value = True
+    salt_mock["one.datastore_info"].return_value = _ds()
+    ret = one_state.datastore_present("sys", TEMPLATE, active_vip="192.168.100.10", **CONN)
+    assert ret["result"] is True and ret["changes"] == {}
+    assert salt_mock["one.datastore_info"].call_args.kwargs == dict(CONN, cache=True)
