@@ -10,7 +10,7 @@
 # small initramfs (MODULES=list: virtio + ext4) and aoetools' initramfs hook diverted (it
 # waits 180 s for a NIC) -> apt-get install packages.txt + linux-image-cloud-amd64 (no
 # recommends, no daemon started) -> salt $SALT_VERSION in /opt/salt from wheels built ON THE
-# HOST (--no-index in the chroot) -> lab tweaks (lab-seed unit, oned double unit, services
+# HOST (--no-index in the chroot) -> lab tweaks (lab-seed unit, formula-managed services
 # disabled: the formula enables what it manages) -> mkfs.ext4 -d.
 # The VMs reach no registry: every package the formula installs must be in packages.txt.
 set -euo pipefail
@@ -84,21 +84,29 @@ umount "$R/var/cache/apt/archives"
 $CH apt-get clean
 step "apt ($(echo $PKGS | wc -w) pkgs + kernel)"
 
-# salt from wheels built on the host (shared with the container tier's cache when present)
-WH=$LAB_DIR/wheels/salt-$SALT_VERSION
+# salt from wheels built on the host, plus the client libraries our one/linstor modules drive
+# (pyone, python-linstor) into the system python's dist-packages: seen by salt-ssh's thin on
+# /usr/bin/python3 and by the /opt/salt venv (system-site-packages). Same wheel cache as the
+# container tier (lab/build-base.sh).
+CLIENT_LIBS="pyone python-linstor"
+WH=$LAB_DIR/wheels/salt-$SALT_VERSION-clients
 if [ ! -f "$WH/.done" ]; then
   mkdir -p "$WH"
   "$VENV/bin/pip" wheel -q --disable-pip-version-check --wheel-dir "$WH" "salt==$SALT_VERSION" \
-    > "$LOG/wheels.log" 2>&1 || { tail -20 "$LOG/wheels.log"; exit 1; }
+    $CLIENT_LIBS > "$LOG/wheels.log" 2>&1 || { tail -20 "$LOG/wheels.log"; exit 1; }
   touch "$WH/.done"
 fi
 $CH python3 -m venv --system-site-packages /opt/salt
 mkdir -p "$R/tmp/wheels"; mount --bind "$WH" "$R/tmp/wheels"
 $CH /opt/salt/bin/pip install -q --no-index --find-links /tmp/wheels --no-cache-dir \
   --disable-pip-version-check "salt==$SALT_VERSION"
+PYV=$($CH python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+$CH /opt/salt/bin/pip install -q --no-index --find-links /tmp/wheels --no-cache-dir \
+  --disable-pip-version-check --target "/usr/local/lib/python$PYV/dist-packages" $CLIENT_LIBS
 umount "$R/tmp/wheels"; rmdir "$R/tmp/wheels"
 ln -sf /opt/salt/bin/salt-call "$R/usr/local/bin/salt-call"
 $CH /usr/local/bin/salt-call --version >/dev/null
+$CH python3 -c 'import pyone, linstor' 
 step "salt $SALT_VERSION"
 
 # lab tweaks
@@ -113,15 +121,14 @@ echo '/dev/vda / ext4 defaults,noatime 0 1' > "$R/etc/fstab"
 echo onelab > "$R/etc/hostname"
 install -m 755 "$HERE/image-files/onelab-seed" "$R/usr/local/sbin/onelab-seed"
 install -m 644 "$HERE/image-files/onelab-seed.service" "$R/etc/systemd/system/onelab-seed.service"
-install -m 755 "$HERE/image-files/oned-double-run" "$R/usr/local/sbin/oned-double-run"
-install -m 644 "$HERE/image-files/opennebula.service" "$R/etc/systemd/system/opennebula.service"
 $CH systemctl enable onelab-seed.service systemd-networkd ssh >/dev/null 2>&1
 $CH systemctl mask systemd-networkd-wait-online.service >/dev/null 2>&1
-# the formula enables/starts what it manages; the image only has the packages
+# the services the formula manages start disabled (it enables/starts them, or leaves them to
+# Pacemaker); everything else keeps Debian's package defaults (e.g. rpcbind.socket, which
+# ocf:heartbeat:nfsserver's rpc.statd needs). networking (ifupdown): networkd configures
+# the lab NICs instead.
 for u in networking corosync pacemaker mariadb lighttpd chrony nfs-server nfs-kernel-server \
-         nfs-client.target rpcbind.service rpcbind.socket vblade drbd libvirtd libvirtd.socket \
-         libvirtd-ro.socket libvirtd-admin.socket virtlogd virtlogd.socket virtlockd virtlockd.socket \
-         libvirt-guests lvm2-monitor blk-availability; do
+         vblade drbd libvirtd; do
   $CH systemctl disable "$u" >/dev/null 2>&1 || true
 done
 for u in apt-daily.timer apt-daily-upgrade.timer man-db.timer e2scrub_all.timer e2scrub_reap.service \

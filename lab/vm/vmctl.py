@@ -18,7 +18,7 @@ Layout (everything under .lab/vm/, git-ignored):
   image/      base.raw + vmlinuz + initrd.img (cached, stamped)
   hosts/<h>/  root.qcow2 (overlay on base.raw), drbd-<res>.raw (front-ends), seed.img (ext4
               "labseed" made with mkfs.ext4 -d: hostname, networkd per MAC, ssh host key,
-              authorized_keys, /etc/hosts, oned double), qemu.pid (PID + start time),
+              authorized_keys, /etc/hosts), qemu.pid (PID + start time),
               console.log
   ssh/        lab key, known_hosts (host keys generated here: no trust on first use)
   salt-ssh/   master + roster from lab/templates/ (the container tier's templates)
@@ -293,7 +293,6 @@ def make_seed(topo, host):
     for other in topo.hosts:
         hosts.append(f"{topo.ip(other)} {other}")
     (sd / "hosts").write_text("\n".join(hosts) + "\n")
-    shutil.copy(REPO / "test" / "doubles" / "oned_double.py", sd / "oned_double.py")
     img = h / "seed.img"
     img.unlink(missing_ok=True)
     run(["truncate", "-s", "16M", img])
@@ -426,9 +425,10 @@ def vms_up(topo):
 
 # ---------------------------------------------------------------- salt-ssh
 def fileroot():
-    """Symlink farm onto the repo's formula dirs (see labctl.fileroot: never the repo root)."""
+    """Symlink farm onto the repo's formula dirs (see labctl.fileroot: never the repo root).
+    test/ stays in: lab/salt/lab/oned_double.sls installs salt://test/doubles/oned_double.py."""
     FILEROOT.mkdir(parents=True, exist_ok=True)
-    skip = {"lab", "test", "bench", "build", "dist", "docs"}
+    skip = {"lab", "bench", "build", "dist", "docs"}
     want = {p.name for p in REPO.iterdir() if not p.name.startswith(".") and p.name not in skip}
     for link in FILEROOT.iterdir():
         if link.name not in want or not link.is_symlink():
