@@ -7,13 +7,15 @@ include:
   - opennebula.host
   - storage
 {%- if model.is_frontend %}
-  - opennebula.ha
   - opennebula.package
   - opennebula.oneadmin
   - opennebula.db
   - opennebula.config
+  - opennebula.node.kvmrc
   - opennebula.proxy
   - opennebula.service
+{#- the HA stack last: its cluster resources start services that must be installed first #}
+  - opennebula.ha
   - opennebula.register
 {%- elif model.is_hypervisor %}
   - opennebula.oneadmin

@@ -20,7 +20,8 @@
     front-end's storage-network address; the replication user for the peer's address; then,
     once, CHANGE MASTER TO the peer at the peer's current binlog position + START SLAVE: only
     when SHOW SLAVE STATUS is empty and only once the peer answers with the replication
-    credentials (until then the state is skipped and converges on a later run). #}
+    credentials: waited for up to lookup db:peer_wait seconds (both front-ends' first
+    highstates run side by side), else the state is skipped and converges on a later run. #}
 {%- from "opennebula/map.jinja" import model, opennebula with context %}
 {%- from "opennebula/lib/libtofs.jinja" import files_switch with context %}
 {%- set L = opennebula.lookup %}
@@ -59,6 +60,18 @@ opennebula-db-replication-conf:
         log_bin: {{ L.db.log_bin }}
     - require:
       - pkg: opennebula-db-server-pkgs
+
+{#- the binlog directory must exist (owned by the server's user) before the server starts
+    with log_bin, or mariadbd stops at "mysql-bin.index not found" #}
+opennebula-db-binlog-dir:
+  file.directory:
+    - name: {{ L.db.log_bin.rsplit("/", 1)[0] }}
+    - user: {{ L.db.get("user", "mysql") }}
+    - group: {{ L.db.get("group", "adm") }}
+    - mode: '2750'
+    - makedirs: true
+    - require:
+      - pkg: opennebula-db-server-pkgs
 {%-   endif %}
 
 opennebula-db-service:
@@ -68,6 +81,7 @@ opennebula-db-service:
     - require:
       - pkg: opennebula-db-server-pkgs
 {%-   if db.replication == "master-master" %}
+      - file: opennebula-db-binlog-dir
     - watch:
       - file: opennebula-db-replication-conf
 {%-   endif %}
@@ -123,7 +137,7 @@ opennebula-db-replication-start:
         printf "CHANGE MASTER TO MASTER_HOST='%s', MASTER_USER='%s', MASTER_PASSWORD='%s', MASTER_LOG_FILE='%s', MASTER_LOG_POS=%s; START SLAVE;\n" \
           '{{ peer_ip }}' '{{ q(ruser) }}' "$pw" "$file" "$pos" | {{ mysql }}
     - unless: {{ ("env -u MYSQL_PWD " ~ mysql ~ " -NBe 'SHOW SLAVE STATUS' | grep -q .") | yaml_dquote }}
-    - onlyif: {{ (L.db.client ~ " --host=" ~ peer_ip ~ " --user='" ~ q(ruser) ~ "' --connect-timeout=5 -NBe 'SHOW MASTER STATUS' | grep -q .") | yaml_dquote }}
+    - onlyif: {{ ("env -u MYSQL_PWD " ~ mysql ~ " -NBe 'SHOW SLAVE STATUS' | grep -q . && exit 1; end=$(($(date +%s) + " ~ L.db.peer_wait ~ ")); until " ~ L.db.client ~ " --host=" ~ peer_ip ~ " --user='" ~ q(ruser) ~ "' --connect-timeout=5 -NBe 'SHOW MASTER STATUS' | grep -q .; do [ $(date +%s) -lt $end ] || exit 1; sleep 2; done") | yaml_dquote }}
     - env:
       - MYSQL_PWD: {{ rpw | yaml_dquote }}
     - output_loglevel: quiet

@@ -29,7 +29,17 @@ opennebula-host-time-conf:
     - require:
       - pkg: opennebula-host-time-pkgs
 {%-   endif %}
-{%-   if L.service %}
+{#- Salt's `virtual` grain for containers: "container" (LXC, Docker, Podman), "systemd-nspawn"
+    (systemd-detect-virt's own word), "openvzve" #}
+{%-   if L.service and grains.get("virtual") in ["container", "systemd-nspawn", "openvzve"] %}
+
+{#- A container shares its host's clock and may not set it (chrony's unit has
+    ConditionCapability=CAP_SYS_TIME, so systemd never starts it there): enable the unit
+    for the day this root runs on hardware, but do not demand it running. #}
+opennebula-host-time-service:
+  service.enabled:
+    - name: {{ L.service }}
+{%-   elif L.service %}
 
 opennebula-host-time-service:
   service.running:

@@ -137,17 +137,18 @@ def test_a_mangled_config_is_what_corosync_t_refuses(salt_call, out):
 
 
 def test_short_authkey_fails_without_writing_or_printing_it(salt_call, out):
+    """A key corosync/knet would refuse fails the render (model validation), before any
+    state runs: nothing is written and the key is not printed."""
     short = base64.b64encode(b"x" * 50).decode()
     pillar = loopback_pillar(out)
     pillar["secrets"]["corosync_authkey"] = short
-    proc, states = apply(salt_call, pillar)
-    ret = states["pacemaker-config-authkey"]
-    assert ret["result"] is False and ret["changes"] == {}
-    assert "at least 128 bytes" in ret["comment"]
-    assert short not in proc.stdout
+    salt_call.configure(minion_id="cloud-cc01", pillar=pillar)
+    proc, data = salt_call.run("state.apply", "pacemaker.config", check=False)
+    assert proc.returncode != 0
+    assert "the corosync authkey must be base64 of at least 128 bytes" in proc.stdout
+    assert short not in proc.stdout and short not in proc.stderr
     assert not (out / "corosync" / "authkey").exists()
-    # corosync.conf is still written (it holds no secret); the service states require both
-    assert states["pacemaker-config-corosync-conf"]["result"] is True
+    assert not (out / "corosync" / "corosync.conf").exists()
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="chown root needs root")

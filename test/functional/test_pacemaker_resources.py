@@ -214,7 +214,9 @@ def test_fencing_disabled_by_pillar_warns_and_verifies(tmp_path):
                  "pacemaker": {"services": ["opennebula", "fireedge"],
                                "vip_nics": {"lan": "eth2"}}},
      ["san_ip", "lan_ip", "linstor_controller", "OpenNebula", "fireedge", "nginx"]),
-    ("nfs", {}, ["san_ip", "lan_ip", "nfs_server", "nfs_export", "OpenNebula", "lighttpd"]),
+    ("nfs", {"cluster": {"storage_servers": {"nfs01": {"san": "192.168.100.41"}}},
+             "storage": {"nfs": {"server": "nfs01"}}},
+     ["san_ip", "lan_ip", "OpenNebula", "lighttpd"]),
 ])
 def test_variant_graph_is_vips_and_services(tmp_path, variant, overrides, group):
     site = Site(tmp_path, deep_merge({"storage": {"variant": variant}}, overrides))
@@ -229,10 +231,8 @@ def test_variant_graph_is_vips_and_services(tmp_path, variant, overrides, group)
         assert agent(prims["fireedge"]) == "systemd:opennebula-fireedge"
         assert agent(prims["nginx"]) == "systemd:nginx"
         assert params(prims["lan_ip"])["nic"] == "eth2"
-    if variant == "nfs":
-        assert params(prims["nfs_export"]) == {
-            "clientspec": "192.168.100.0/24", "directory": "/storage", "fsid": "1",
-            "options": "rw,async,no_root_squash,insecure,no_subtree_check"}
+    if variant == "nfs":  # the export lives on the dedicated server, not in the cluster
+        assert "nfs_export" not in prims and "nfs_server" not in prims
     assert crm_verify(site.cib).returncode == 0
     assert changed(site.apply()) == {}
 

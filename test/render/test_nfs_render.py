@@ -53,17 +53,15 @@ def test_nfs_clients_of_dedicated_server(salt_call, minion):
 
 
 @pytest.mark.render
-def test_nfs_ha_on_frontends(salt_call):
+def test_nfs_on_frontends_is_refused(salt_call):
+    """An export from the front-ends with nothing replicating it would lose data on
+    failover: the model refuses it and points at drbd_aoe_lvm (seed 000's HA NFS)."""
     p = pillar(server="frontends")
-    p["cluster"]["domain"] = "example.org"
-    p["storage"]["nfs"]["idmapd_domain"] = ""
-    fe = show(salt_call, "cloud-cc01", p)
-    assert "storage-nfs-ha-server-disabled" in fe
-    assert not [i for i in fe if i.startswith(("storage-nfs-server-", "storage-nfs-client-"))]
-    assert arg(fe["storage-nfs-common-idmapd-domain"], "repl") == "Domain = example.org"
-    hv = show(salt_call, "cloud-01", p)
-    assert arg(hv["storage-nfs-client-mount"], "device") == "192.168.100.10:/storage"  # san VIP
-    assert not [i for i in show(salt_call, "stor01", p) if i.startswith("storage-nfs-")]
+    salt_call.configure(minion_id="cloud-cc01", pillar=p)
+    proc, _ = salt_call.run("state.show_highstate", check=False)
+    assert proc.returncode != 0
+    assert "storage:nfs:server: 'frontends' would export a directory nothing replicates" in proc.stdout
+    assert "drbd_aoe_lvm" in proc.stdout
 
 
 @pytest.mark.render

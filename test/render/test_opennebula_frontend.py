@@ -35,7 +35,7 @@ def local_pillar(tmp_path, variant="drbd_aoe_lvm", stack="pacemaker", **over):
         p["cluster"]["frontends"].pop("cloud-cc02")
         (p["cluster"].get("bonds") or {}).pop("cloud-cc02", None)
         p["opennebula"]["db"]["replication"] = "none"
-    if stack != "pacemaker" and variant == "nfs":
+    if variant == "nfs":
         p["cluster"]["storage_servers"] = {"stor01": {"san": "192.168.100.41"}}
         p["storage"]["nfs"]["server"] = "stor01"
     p = deep_merge(p, {"opennebula": {

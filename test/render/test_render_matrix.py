@@ -22,9 +22,9 @@ def matrix_pillar(variant, stack):
     if stack == "none":
         for fe in ["cloud-cc02"]:
             p["cluster"]["frontends"].pop(fe)
+            p["cluster"].get("bonds", {}).pop(fe, None)
         p["opennebula"]["db"]["replication"] = "none"
-    if stack != "pacemaker":
-        p["storage"]["nfs"]["server"] = "stor01"
+    p["storage"]["nfs"]["server"] = "stor01"
     return p
 
 
@@ -46,7 +46,7 @@ def expected(variant, stack, role):
             present.append(f"storage-{variant}-")
     else:
         absent += ["pacemaker-", "drbd-", "opennebula-package-frontend", "opennebula-ha-", "opennebula-node-"]
-        serves = (variant == "nfs" and stack != "pacemaker") or variant in ["moosefs", "linstor"]
+        serves = variant in ["nfs", "moosefs", "linstor"]
         (present if serves else absent).append(f"storage-{variant}-")
     return present, absent
 
