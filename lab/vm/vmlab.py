@@ -72,6 +72,8 @@ class VMLab:
         secs, summ, raw = self.ctl.highstate(self.topo, hosts=hosts, sls=sls, extra=extra)
         self.results[label] = (secs, summ, raw)
         self.ctl.print_summary(label, secs, summ)
+        # the raw return, for the slowest-states / error-text analysis after a run
+        (self.ctl.VMLAB / f"highstate-{self.variant}-{label}.json").write_text(json.dumps(raw, indent=1))
         self.ctl.save_timing(["highstate", self.variant, label], {
             "seconds": secs, "ok": self.ctl.ok(summ),
             "changed": {h: len(s["changed"]) for h, s in summ.items()},
