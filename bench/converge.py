@@ -152,7 +152,8 @@ def salt_call_apply(conf_dir, env, sls=SLS, timeout=900):
     if not isinstance(data, dict) or not isinstance(data.get("local"), dict):
         raise RuntimeError(f"salt-call state.apply {sls} rc={proc.returncode}\n"
                            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return wall, {v["__id__"]: v for v in data["local"].values()}
+    return wall, {v["__id__"]: dict(v, __module__=key.split("_|-", 1)[0])
+                  for key, v in data["local"].items()}
 
 
 class Converge:
@@ -188,9 +189,7 @@ class Converge:
         wall, states = salt_call_apply(self.root / "salt" / "conf", self.env)
         by_sub, secs = collections.Counter(), collections.Counter()
         for sid, ret in states.items():
-            sub = ("crm" if sid.startswith("pacemaker-") else "linstor"
-                   if sid.startswith("storage-linstor-") else "one"
-                   if sid.startswith("opennebula-register-") else "other")
+            sub = ret["__module__"] if ret["__module__"] in ("crm", "linstor", "one") else "other"
             by_sub[sub] += 1
             secs[sub] += float(ret.get("duration") or 0) / 1000
         return {
@@ -212,7 +211,7 @@ class Converge:
 def report(label, r, tools):
     print(f"\n== {label}: wall {r['wall']:.2f}s (salt-call incl. start + render), "
           f"states {r['state_seconds']:.2f}s, {len(r['states'])} states "
-          f"({', '.join(f'{k} {v}' for k, v in sorted(r['states_by_subsystem'].items()))}), "
+          f"(by state module: {', '.join(f'{k} {v}' for k, v in sorted(r['states_by_subsystem'].items()))}), "
           f"{r['changed']} changed, {len(r['failed'])} failed")
     print("   state seconds per subsystem: " + ", ".join(
         f"{k} {v:.2f}s" for k, v in sorted(r["seconds_by_subsystem"].items())))

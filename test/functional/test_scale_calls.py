@@ -48,7 +48,7 @@ def test_reapply_reads_each_subsystem_once_at_2_plus_200(tmp_path):
         reg = [k for k in first["states"] if k.startswith("opennebula-register-")]
         assert sum(k.startswith("opennebula-register-host-") for k in reg) == N
         assert sum(k.startswith("opennebula-register-datastore-") for k in reg) == 2
-        assert first["states_by_subsystem"]["linstor"] == 1 + 3 * (N + 2) + 1
+        assert first["states_by_subsystem"]["linstor"] == 3 * (N + 2) + 1  # nodes, pools, rg
         assert len(c.linstor.nodes) == N + 2
         assert sum(len(p) - 1 for p in c.linstor.pools.values()) == 2 * (N + 2)  # - diskless
         assert len(c.oned.hosts) == N
