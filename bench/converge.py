@@ -239,10 +239,9 @@ def main(argv=None):
         sys.exit("cibadmin not on PATH (apt-get install pacemaker-cli-utils)")
     labels = ("pass 1 (apply)", "pass 2 (re-apply, unchanged)")
     walls = collections.defaultdict(list)
+    base = pathlib.Path(args.keep or tempfile.mkdtemp(prefix="converge-bench-"))
     for rnd in range(max(1, args.repeat)):
-        work = pathlib.Path(args.keep or tempfile.mkdtemp(prefix="converge-bench-"))
-        if args.repeat > 1:
-            work = work / f"round{rnd}"
+        work = base / f"round{rnd}" if args.repeat > 1 else base
         try:
             with Converge(args.hypervisors, work) as c:
                 print(f"\nconverge: 2 front-ends + {args.hypervisors} hypervisors (linstor), "
@@ -257,6 +256,8 @@ def main(argv=None):
         finally:
             if not args.keep:
                 shutil.rmtree(work, ignore_errors=True)
+    if not args.keep:
+        shutil.rmtree(base, ignore_errors=True)
     if args.repeat > 1:
         print(f"\nbest of {args.repeat}: " + "; ".join(
             f"{label}: wall {min(w for w, _ in walls[label]):.2f}s, "
