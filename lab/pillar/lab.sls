@@ -35,6 +35,10 @@ opennebula:
     uid: 1001
     gid: 1001
     group: cloud
+  node:
+    # qemu.conf's group must exist: the formula creates only oneadmin:group (no OpenNebula
+    # packages here to create a group `oneadmin`); libvirtd refuses to start otherwise
+    qemu_group: cloud
   db:
     backend: mariadb
     replication: master-master
@@ -45,7 +49,11 @@ opennebula:
 storage:
   variant: moosefs
   moosefs:
-    master: one-fe1
+    # not the first front-end, where Pacemaker first starts ha_group: the fault drill crashes
+    # the group's node, and mfsmaster is no cluster resource (seed 001). With the master on
+    # the crashed node every MooseFS client's systemd daemon-reload hangs (fstab generator
+    # inside the stalled FUSE mount) until it is back, stalling Pacemaker's systemd resources.
+    master: one-fe2
     # one chunkserver (the hypervisor) in the default topology: one copy
     goal: 1
 

@@ -3,7 +3,8 @@
 Order matters (one lab, tests run top to bottom):
   1. salt-ssh: fresh hosts, first highstate succeeds everywhere, second has zero changes
   2. salt-master: fresh hosts again, the same two checks through salt-master/minions
-  3. cluster: crm_mon -1 -X both front-ends online with a DC and quorum, the VIP group
+  3. names: every host resolves every other host's SAN and LAN names (getent hosts)
+  3b. cluster: crm_mon -1 -X both front-ends online with a DC and quorum, the VIP group
      Started on one node,
      VIP answering (ping + arping MAC of the active node from the hypervisor, curl the proxy)
   4. MariaDB master-master replication caught up (both directions, marker rows)
@@ -72,6 +73,38 @@ def test_master_first_highstate(lab):
 
 def test_master_second_highstate_zero_changes(lab):
     _second(lab, "master", "master-second")
+
+
+# ------------------------------------------------------------------ names (/etc/hosts)
+def test_every_host_resolves_every_other_host(lab):
+    """`getent hosts` on every host: each other host's name on every network
+    (<host>.<network domain>) and its short name give that host's address there."""
+    lab.require_states("opennebula.host.hosts")
+    t = lab.topo
+    c = t.pillar["cluster"]
+    doms = c.get("network_domains") or {}
+    want = {}  # name -> address
+    for host in t.hosts:
+        for net in t.networks:
+            if net in t.addrs[host]:
+                want[f"{host}.{doms.get(net, c.get('domain'))}"] = t.addrs[host][net]
+        short_net = "san" if "san" in t.addrs[host] else sorted(t.addrs[host])[0]
+        want[host] = t.addrs[host][short_net]
+    bad = {}
+    for host in t.hosts:
+        names = [n for n in want if n.split(".")[0] != host]
+        p = lab.ssh(host, "getent hosts " + " ".join(names), timeout=30)
+        got = {}
+        for line in p.stdout.splitlines():
+            parts = line.split()
+            for n in parts[1:]:
+                if n in names:
+                    got[n] = parts[0]
+        wrong = {n: (got.get(n), want[n]) for n in names if got.get(n) != want[n]}
+        if wrong:
+            bad[host] = wrong
+    assert not bad, f"names not resolving to their address (got, want): {bad}"
+    lab.figure("names", f"{len(t.hosts)} hosts resolve {len(want)} names of the others (getent hosts)")
 
 
 # ------------------------------------------------------------------ cluster checks
@@ -157,8 +190,13 @@ def replication_caught_up(lab):
         lab.ssh(src, "mysql -e \"CREATE DATABASE IF NOT EXISTS lab_e2e; CREATE TABLE IF NOT EXISTS "
                      "lab_e2e.marks (k VARCHAR(64) PRIMARY KEY, src VARCHAR(64)); "
                      f"INSERT INTO lab_e2e.marks VALUES ('{mark}', '{src}')\"", check=True)
-        lab.wait_for(lambda: mark in lab.ssh(dst, f"mysql -NBe \"SELECT k FROM lab_e2e.marks WHERE k='{mark}'\"").stdout,
-                 60, what=f"row written on {src} replicated to {dst}")
+        # not raising: the caller's wait goes on (a slave that lost its master retries the
+        # connection every MASTER_CONNECT_RETRY = 60 s)
+        t0 = time.monotonic()
+        while mark not in lab.ssh(dst, f"mysql -NBe \"SELECT k FROM lab_e2e.marks WHERE k='{mark}'\"").stdout:
+            if time.monotonic() - t0 > 60:
+                return None
+            time.sleep(0.5)
     return True
 
 
@@ -184,7 +222,7 @@ def mfs_mount(lab, host):
 
 
 def test_moosefs_write_before_drill(lab):
-    lab.require_states("storage.moosefs")
+    lab.require_states("storage.moosefs.client")
     t = lab.topo
     client = t.hypervisors[0] if t.hypervisors else t.frontends[0]
     mnt = mfs_mount(lab, client)
@@ -215,10 +253,21 @@ def test_failover_crash_active_frontend(lab):
     assert t_vip is not None, f"VIP {vip} not answered by {survivor} within 180s"
 
 
+def mfs_master(lab):
+    st = lab.topo.pillar.get("storage", {}).get("moosefs", {})
+    return st.get("master") or lab.topo.frontends[0]
+
+
 def test_moosefs_intact_after_failover(lab):
     if "mfs_dir" not in STATE or "crashed" not in STATE:
-        lab.require_states("storage.moosefs", *CLUSTER_SLS)
+        lab.require_states("storage.moosefs.client", *CLUSTER_SLS)
         pytest.skip("MooseFS write or failover step did not pass")
+    if STATE["crashed"] == mfs_master(lab):
+        # seed 001's design: mfsmaster is no cluster resource; it stays on its front-end and
+        # the metalogger on the other one only serves a manual `mfsmaster -a` recovery. With
+        # that node down every mfsmount waits for it: the files are checked after the rejoin.
+        pytest.skip(f"the crashed node {STATE['crashed']} runs the MooseFS master (not HA by "
+                    "design, storage/moosefs/init.sls): files checked after its rejoin")
     _, secs = lab.wait_for(lambda: mfs_intact(lab), 180, interval=2, what="MooseFS files intact after failover")
     lab.figure("moosefs after failover", f"files intact ({secs}s after the group moved)")
 
@@ -244,7 +293,10 @@ def test_crashed_frontend_rejoins_and_highstate_converges(lab):
         lab.wait_for(lambda: replication_caught_up(lab), 180, interval=2,
                  what="replication caught up after rejoin")
     if "mfs_dir" in STATE:
-        assert mfs_intact(lab), "MooseFS files changed after the rejoin"
+        _, msecs = lab.wait_for(lambda: mfs_intact(lab), 180, interval=2,
+                                what="MooseFS files intact after the rejoin")
+        lab.figure("moosefs after rejoin", f"files written before the drill intact ({msecs}s after "
+                   "the rejoin)")
     secs, summ, _ = lab.highstate("ssh", "after-rejoin")
     counts = {h: len(s["changed"]) for h, s in summ.items()}
     lab.figure("highstate after rejoin (ssh)", f"{secs}s, changes per host {counts}")
