@@ -10,7 +10,9 @@
       storage:datastores_path; per-VM profiles include it from the next VM start;
     * kvmrc: the node's copy under /var/tmp/one (when present) gets LIBVIRT_URI/QEMU_PROTOCOL;
       the master copy lives on the front-ends (opennebula.node.kvmrc, pushed by onehost sync);
-    * libvirtd restarted when qemu.conf or the AppArmor rule changes (running VMs keep running). #}
+    * libvirtd restarted when qemu.conf or the AppArmor rule changes (running VMs keep running);
+      socket-activated libvirtd (lookup libvirt:socket): socket running, service enabled,
+      try-restart on those changes. #}
 {%- from "opennebula/node/map.jinja" import model, opennebula, node with context %}
 {%- from "storage/map.jinja" import storage with context %}
 {%- from "opennebula/lib/libtofs.jinja" import files_switch with context %}
@@ -71,7 +73,37 @@ opennebula-node-kvmrc:
     - append_if_not_found: true
     - ignore_if_missing: true
 {%-   endif %}
-{%-   if L.libvirt.service %}
+{%-   if L.libvirt.service and L.libvirt.get("socket") %}
+
+{#- Socket activation (Debian: libvirtd.socket, LIBVIRTD_ARGS="--timeout 120"): libvirtd
+    exits after 120 s without VMs or clients, so `running` is no stable state of the service
+    (every highstate would start it again). The socket is kept running, the service enabled
+    (VM autostart at boot), and a changed qemu.conf/AppArmor rule restarts libvirtd only
+    where it runs (`try-restart`; otherwise its next activation reads the new config). #}
+opennebula-node-libvirtd-socket:
+  service.running:
+    - name: {{ L.libvirt.socket }}
+    - enable: true
+    - require:
+      - file: opennebula-node-qemu-conf
+
+opennebula-node-libvirtd:
+  service.enabled:
+    - name: {{ L.libvirt.service }}
+    - require:
+      - file: opennebula-node-qemu-conf
+
+opennebula-node-libvirtd-restart:
+  cmd.run:
+    - name: systemctl try-restart {{ L.libvirt.service }}
+    - onchanges:
+      - file: opennebula-node-qemu-conf
+{%-     if node.apparmor_allow and L.libvirt.apparmor_local %}
+      - file: opennebula-node-apparmor-datastores
+{%-     endif %}
+    - require:
+      - service: opennebula-node-libvirtd
+{%-   elif L.libvirt.service %}
 
 opennebula-node-libvirtd:
   service.running:

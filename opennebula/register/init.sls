@@ -17,7 +17,7 @@
                     LINSTOR_AUTO_PLACE = place_count, LINSTOR_STORAGE_POOL, BRIDGE_LIST =
                     the LINSTOR satellites #}
 {%- from "opennebula/map.jinja" import model, opennebula with context %}
-{%- from "opennebula/register/active.jinja" import active_here, active_guard with context %}
+{%- from "opennebula/register/active.jinja" import active_here, active_guard, active_vip with context %}
 {%- set R = opennebula.register %}
 {%- set ST = model.settings.storage %}
 {%- set one_auth_file = opennebula.oneadmin.home ~ "/.one/one_auth" %}
@@ -31,7 +31,30 @@ include:
 {{- active_guard() }}
     - require:
       - file: opennebula-config-one-auth
+{%-     if active_vip %}
+      - cmd: opennebula-register-wait-for-active
+{%-     endif %}
 {%-   endmacro %}
+{%-   if active_vip %}
+{%-     set L = opennebula.lookup %}
+{%-     set here = "ip -o addr show to " ~ active_vip ~ "/32 | grep -q ." %}
+{%-     set oned_up = "ss -Hltn 'sport = :" ~ L.oned.port ~ "' | grep -q ." %}
+{%-     set settled = "if " ~ here ~ "; then " ~ oned_up ~ "; else ping -c1 -W1 " ~ active_vip ~ " >/dev/null 2>&1; fi" %}
+
+{#- The cluster starts the group (VIPs, then oned) on the active front-end only after
+    pacemaker.resources/rgmanager wrote it, possibly later in this very run or in the other
+    front-end's: wait (bounded) until the VIP answers from another front-end, or is here and
+    oned listens, so the active_vip guard below decides on a settled cluster instead of
+    skipping registration until the next run. #}
+opennebula-register-wait-for-active:
+  cmd.run:
+    - name: >-
+        end=$(($(date +%s) + {{ L.oned.active_wait }}));
+        until {{ settled }}; do [ "$(date +%s)" -lt "$end" ] || {
+        echo "no front-end holds {{ active_vip }} with oned listening after {{ L.oned.active_wait }}s:
+        is the cluster group started?" >&2; exit 1; }; sleep 1; done
+    - unless: {{ settled | tojson }}
+{%-   endif %}
 
 {%-   if R.hosts %}
 {%-     for hv in model.hypervisors %}

@@ -63,6 +63,11 @@ def test_node_render_packages_and_values(salt_call):
     assert arg(sls["opennebula-node-kvmrc"], "key_values") == {
         "export LIBVIRT_URI": "qemu+ssh:///system", "export QEMU_PROTOCOL": "qemu+ssh"}
     assert arg(sls["opennebula-node-libvirtd"], "name") == "libvirtd"
+    # socket-activated libvirtd exits when idle: socket running, service enabled, try-restart
+    assert "enabled" in sls["opennebula-node-libvirtd"]["service"]
+    assert arg(sls["opennebula-node-libvirtd-socket"], "name") == "libvirtd.socket"
+    assert arg(sls["opennebula-node-libvirtd-restart"], "name") == "systemctl try-restart libvirtd"
+    assert {"file": "opennebula-node-qemu-conf"} in arg(sls["opennebula-node-libvirtd-restart"], "onchanges")
 
     p["opennebula"]["install_packages"] = False
     p["opennebula"]["node"].update({"migrate_over_ssh": False, "apparmor_allow": False})

@@ -1,0 +1,37 @@
+"""Bounded waits that let the first highstate of both front-ends converge in one run
+(found on the container lab, `make lab-test`):
+
+* opennebula.register under pacemaker/rgmanager waits for the cluster to hold the VIP
+  (here with oned listening, or answering from the other front-end) before the active_vip
+  guard decides; raft/none render no wait.
+* opennebula.db master-master: the first CHANGE MASTER waits (bounded) for the peer's
+  replication credentials instead of skipping until the next run, and never waits once
+  SHOW SLAVE STATUS is set.
+Real `salt-call --local state.show_sls` renders (helpers of test_opennebula_frontend).
+"""
+import pytest
+
+from render.test_opennebula_frontend import args, local_pillar, show
+
+
+@pytest.mark.render
+def test_register_waits_for_the_cluster_vip(salt_call, tmp_path):
+    high = show(salt_call, "opennebula.register", minion="cloud-cc02", pillar=local_pillar(tmp_path))
+    wait = args(high, "opennebula-register-wait-for-active")
+    assert wait["_fun"] == "cmd.run"
+    assert "192.168.100.10/32" in wait["unless"] and "sport = :2633" in wait["unless"]
+    assert "ping -c1 -W1 192.168.100.10" in wait["unless"]
+    assert "+ 180" in wait["name"] and wait["unless"] in wait["name"]
+    for sid in [s for s in high if s.startswith("opennebula-register-host-")]:
+        assert {"cmd": "opennebula-register-wait-for-active"} in args(high, sid)["require"]
+    high = show(salt_call, "opennebula.register", pillar=local_pillar(tmp_path, "nfs", "raft"))
+    assert "opennebula-register-wait-for-active" not in high
+
+
+@pytest.mark.render
+def test_db_first_replication_start_waits_for_the_peer(salt_call, tmp_path):
+    high = show(salt_call, "opennebula.db", minion="cloud-cc01", pillar=local_pillar(tmp_path))
+    onlyif = args(high, "opennebula-db-replication-start")["onlyif"]
+    # configured slave: no wait at all; else up to lookup db:peer_wait seconds
+    assert onlyif.index("SHOW SLAVE STATUS") < onlyif.index("until ")
+    assert "+ 120" in onlyif and "--host=192.168.100.12" in onlyif
