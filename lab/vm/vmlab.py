@@ -72,6 +72,10 @@ class VMLab:
         secs, summ, raw = self.ctl.highstate(self.topo, hosts=hosts, sls=sls, extra=extra)
         self.results[label] = (secs, summ, raw)
         self.ctl.print_summary(label, secs, summ)
+        for h, s in summ.items():
+            for sid in s["changed"]:
+                ch = (raw.get(h) or {}).get(sid, {}).get("changes")
+                print(f"lab-vm:     CHANGED {h} {sid}: {json.dumps(ch)[:300]}", flush=True)
         # the raw return, for the slowest-states / error-text analysis after a run
         (self.ctl.VMLAB / f"highstate-{self.variant}-{label}.json").write_text(json.dumps(raw, indent=1))
         self.ctl.save_timing(["highstate", self.variant, label], {
