@@ -100,5 +100,37 @@ pacemaker:
     i_understand_no_fencing: true
   properties:
     no-quorum-policy: ignore
+  lookup:
+    # TCG guests with one vCPU on a loaded host: a highstate in the VM starves the resource
+    # agents; with the defaults' 20 s timeouts monitors timed out during a highstate and
+    # nfs_server's stop timed out -> blocked (measured). Operation timeouts x6 in the lab.
+    ops:
+      vip:
+        - {name: monitor, interval: 40s, timeout: 120s}
+      drbd:
+        - {name: monitor, interval: 29s, role: Promoted, timeout: 120s}
+        - {name: monitor, interval: 31s, role: Unpromoted, timeout: 120s}
+        - {name: start, interval: 0s, timeout: 240s}
+        - {name: promote, interval: 0s, timeout: 180s}
+        - {name: demote, interval: 0s, timeout: 180s}
+        - {name: stop, interval: 0s, timeout: 240s}
+      filesystem:
+        - {name: monitor, interval: 20s, timeout: 120s}
+        - {name: start, interval: 0s, timeout: 180s}
+        - {name: stop, interval: 0s, timeout: 180s}
+      nfsserver:
+        - {name: monitor, interval: 10s, timeout: 120s}
+        - {name: start, interval: 0s, timeout: 180s}
+        - {name: stop, interval: 0s, timeout: 180s}
+      exportfs:
+        - {name: monitor, interval: 10s, timeout: 120s}
+        - {name: start, interval: 0s, timeout: 120s}
+        - {name: stop, interval: 0s, timeout: 180s}
+      aoe:
+        - {name: monitor, interval: 40s, timeout: 120s}
+      service:
+        - {name: monitor, interval: 30s, timeout: 120s}
+        - {name: start, interval: 0s, timeout: 180s}
+        - {name: stop, interval: 0s, timeout: 180s}
   rsc_defaults:
     resource-stickiness: 1000
