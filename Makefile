@@ -28,3 +28,4 @@ clean:
 
 # The lab (container tier by default; VARIANT=drbd_aoe_lvm|nfs uses the VM tier): lab/lab.mk
 -include lab/lab.mk
+-include lab/vm.mk
