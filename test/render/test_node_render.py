@@ -57,7 +57,7 @@ def test_node_render_packages_and_values(salt_call):
     assert arg(sls["opennebula-node-pkgs"], "pkgs") == ["opennebula-node-kvm"]
     assert "opennebula-node-repo" in sls
     assert arg(sls["opennebula-node-qemu-conf"], "key_values") == {
-        "user": '"oneadmin"', "group": '"oneadmin"', "dynamic_ownership": 0}
+        "user": '"oneadmin"', "group": '"cloud"', "dynamic_ownership": 0}  # oneadmin's group
     assert arg(sls["opennebula-node-qemu-conf"], "name") == "/etc/libvirt/qemu.conf"
     assert arg(sls["opennebula-node-apparmor-datastores"], "name") == "/etc/apparmor.d/local/abstractions/libvirt-qemu"
     assert arg(sls["opennebula-node-kvmrc"], "key_values") == {
@@ -108,7 +108,7 @@ def test_node_apply_into_tmp_idempotent(salt_call, tmp_path):
         if line.strip() and not line.lstrip().startswith("#"):
             k, v = (x.strip() for x in line.split("=", 1))
             settings[k] = v
-    assert settings == {"user": '"oneadmin"', "group": '"oneadmin"', "dynamic_ownership": "0"}
+    assert settings == {"user": '"oneadmin"', "group": '"cloud"', "dynamic_ownership": "0"}
     assert '#       user = "qemu"   # A user named "qemu"' in (tmp_path / "qemu.conf").read_text()
 
     kvmrc = (tmp_path / "kvmrc").read_text().splitlines()
