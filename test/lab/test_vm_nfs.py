@@ -133,7 +133,8 @@ def test_libvirt_ready_for_qemu_ssh(vm):
     fe = vm.topo.frontends[0]
     s = vm.ssh(fe, f"su -s /bin/sh oneadmin -c 'ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new "
                    f"-o UserKnownHostsFile=/dev/null {hv} virsh -c qemu:///system list --all'", timeout=90)
-    _figure(vm, "qemu+ssh as oneadmin", f"{fe} -> {hv}: rc={s.returncode} {s.stdout.strip()[:100]} {s.stderr.strip()[:200]}")
+    _figure(vm, "qemu+ssh as oneadmin", f"{fe} -> {hv}: rc={s.returncode} {s.stdout.strip()[:200]} "
+            f"{' '.join(ln for ln in s.stderr.splitlines() if 'Permanently added' not in ln)[:600]}")
     assert s.returncode == 0, f"oneadmin ssh {fe} -> {hv} virsh failed: {s.stdout}{s.stderr}"
 
 
