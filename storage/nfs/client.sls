@@ -15,6 +15,9 @@ storage-nfs-client-mount:
     - device: {{ nfs.server_address }}:{{ nfs.export.directory }}
     - fstype: nfs4
     - opts: {{ nfs.mount_options | tojson }}
+    # the kernel negotiates rsize/wsize with the server and reports what it got: comparing
+    # them would force a remount (under running VMs) on every highstate
+    - hidden_opts: {{ nfs.mount_options | select("match", "^[rw]size=") | list | tojson }}
     - dump: 0
     - pass_num: 0
     - persist: true

@@ -52,7 +52,8 @@ def test_wrapper_is_executable_and_forwards_args(wrapper):
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0
     assert out == b""  # nothing on the caller's stdout: all of it is in the log
-    assert (tmp / "args").read_text().splitlines() == argv
+    # -s (O_SYNC) first, then AoEtarget's arguments unchanged
+    assert (tmp / "args").read_text().splitlines() == ["-s", *argv]
     assert int((tmp / "pid").read_text()) == proc.pid  # exec: same PID as the wrapper
     log = (tmp / "vblade.log").read_text()
     assert "vblade-logged: starting" in log and "ata_cmd 1999" in log and "vblade fake done" in log
