@@ -24,9 +24,9 @@
           nfs_one, aoe_data, services..., proxy; ms_drbd_one/ms_drbd_data promotable clones
           of ocf:linbit:drbd; ha_col (ha_group with both Promoted), ha_after_drbd (both
           promote, then ha_group start)
-      nfs with storage:nfs:server frontends: VIPs, nfs_server, nfs_export, services, proxy
       linstor: VIPs, linstor_controller, services, proxy
-      ssh, moosefs, nfs on a dedicated server: VIPs, services, proxy
+      ssh, moosefs, nfs (always a dedicated server; HA NFS from the front-ends is
+          drbd_aoe_lvm's nfs_one): VIPs, services, proxy
     services = pacemaker:services (default [opennebula]: OpenNebula = systemd:opennebula;
     sunstone, fireedge optional), proxy = opennebula:proxy:server (systemd:lighttpd|nginx);
     ids and units in pacemaker:lookup:service_resources. -#}
@@ -118,9 +118,6 @@
 {{-     primitive("nfs_server", "ocf:heartbeat:nfsserver", {}, L.ops.nfsserver) }}
 {{-     primitive("nfs_one", "ocf:heartbeat:exportfs", {"clientspec": model.networks[model.storage_network].cidr, "directory": DA.one_mount, "fsid": 1, "options": DA.nfs_export_options}, L.ops.exportfs) }}
 {{-     primitive("aoe_data", "ocf:heartbeat:AoEtarget", {"device": L.drbd_device | replace("{resource}", DA.data_disk), "nic": DA.aoe.nic, "shelf": DA.aoe.shelf, "slot": DA.aoe.slot, "binary": L.vblade_binary}, L.ops.aoe) }}
-{%-   elif model.variant == "nfs" and model.nfs_server == "frontends" %}
-{{-     primitive("nfs_server", "ocf:heartbeat:nfsserver", {}, L.ops.nfsserver) }}
-{{-     primitive("nfs_export", "ocf:heartbeat:exportfs", {"clientspec": model.networks[ST.nfs.network].cidr, "directory": ST.nfs.export_path, "fsid": 1, "options": ST.nfs.export_options}, L.ops.exportfs) }}
 {%-   elif model.variant == "linstor" %}
 {{-     service("linstor_controller") }}
 {%-   endif %}

@@ -5,12 +5,10 @@
       storage.nfs.server     dedicated server (storage:nfs:server = a minion id, usually one
                              of cluster:storage_servers): nfs-kernel-server, oneadmin with the
                              fixed uid/gid, /etc/exports.d/opennebula.exports, exportfs -ra
-      storage.nfs.ha_server  storage:nfs:server = frontends (Pacemaker): the NFS server
-                             package on the front-ends, disabled at boot; Pacemaker's
-                             nfsserver/exportfs resources serve nfs.export (storage/nfs/map.jinja)
-                             from the DRBD-backed export_path on the san VIP
-      storage.nfs.client     front-ends (dedicated server) and hypervisors: nfs4 mount on
-                             datastores_path from the server (or the VIP), persisted in fstab
+      storage.nfs.client     front-ends and hypervisors: nfs4 mount on datastores_path from
+                             the server, persisted in fstab
+    HA NFS served by the front-ends from DRBD is the drbd_aoe_lvm variant (seed 000); the
+    model refuses storage:nfs:server `frontends` (nothing would replicate the export).
     All of them get storage.nfs.common: NEED_IDMAPD=yes and the idmapd Domain
     (storage:nfs:idmapd_domain, default cluster:domain), identical everywhere or NFSv4 shows
     every file as nobody:nogroup. #}
