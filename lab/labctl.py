@@ -62,24 +62,25 @@ def now():
     return time.monotonic()
 
 
-def run(argv, check=True, **kw):
+def run(argv, check=True, prefix="lab", **kw):
     kw.setdefault("text", True)
     kw.setdefault("capture_output", True)
     p = subprocess.run([str(a) for a in argv], check=False, **kw)
     if check and p.returncode != 0:
-        raise SystemExit(f"lab: {' '.join(map(str, argv))} failed rc={p.returncode}\n"
+        raise SystemExit(f"{prefix}: {' '.join(map(str, argv))} failed rc={p.returncode}\n"
                          f"{(p.stdout or '')[-2000:]}{(p.stderr or '')[-2000:]}")
     return p
 
 
-def save_timing(path, value):
-    data = json.loads(TIMINGS.read_text()) if TIMINGS.exists() else {}
+def save_timing(path, value, timings=None):
+    timings = timings or TIMINGS
+    data = json.loads(timings.read_text()) if timings.exists() else {}
     d = data
     for k in path[:-1]:
         d = d.setdefault(k, {})
     d[path[-1]] = value
-    TIMINGS.parent.mkdir(parents=True, exist_ok=True)
-    TIMINGS.write_text(json.dumps(data, indent=1, sort_keys=True))
+    timings.parent.mkdir(parents=True, exist_ok=True)
+    timings.write_text(json.dumps(data, indent=1, sort_keys=True))
 
 
 # ---------------------------------------------------------------- topology (lab pillar)

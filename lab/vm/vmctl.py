@@ -91,23 +91,11 @@ def now():
 
 
 def run(argv, check=True, **kw):
-    kw.setdefault("text", True)
-    kw.setdefault("capture_output", True)
-    p = subprocess.run([str(a) for a in argv], check=False, **kw)
-    if check and p.returncode != 0:
-        raise SystemExit(f"lab-vm: {' '.join(map(str, argv))} failed rc={p.returncode}\n"
-                         f"{(p.stdout or '')[-2000:]}{(p.stderr or '')[-2000:]}")
-    return p
+    return labctl.run(argv, check=check, prefix="lab-vm", **kw)
 
 
 def save_timing(path, value):
-    data = json.loads(TIMINGS.read_text()) if TIMINGS.exists() else {}
-    d = data
-    for k in path[:-1]:
-        d = d.setdefault(k, {})
-    d[path[-1]] = value
-    TIMINGS.parent.mkdir(parents=True, exist_ok=True)
-    TIMINGS.write_text(json.dumps(data, indent=1, sort_keys=True))
+    labctl.save_timing(path, value, timings=TIMINGS)
 
 
 # ---------------------------------------------------------------- variant + topology
