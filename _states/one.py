@@ -244,37 +244,45 @@ def datastore_present(name, template, cluster=None, allow_driver_change=False, *
         return _fail(ret, str(exc))
 
 
-def datastore_absent(name, **kwargs):
-    """No datastore called ``name``. Refuses (result False) while it still holds images."""
+def _absent(kind, name, kwargs, busy, old):
+    """The one shape of every ``*_absent``: read (pool cache) -> already absent, or refuse
+    while ``busy(current)`` names what still uses it -> diff ``old(current)`` -> test=True
+    -> delete -> re-read -> verify."""
     ret = _ret(name)
     if _inactive(ret, kwargs):
         return ret
     conn = _conn(kwargs)
     try:
-        current = _one("datastore_info", name, cache=True, **conn)
+        current = _one(f"{kind}_info", name, cache=True, **conn)
         if current is None:
             ret["result"] = True
-            ret["comment"] = f"datastore {name} is already absent"
+            ret["comment"] = f"{kind} {name} is already absent"
             return ret
-        if current["images"]:
-            return _fail(ret, f"datastore {name} (id {current['id']}) still holds images "
-                              f"{current['images']}; not deleting it")
-        ret["changes"] = {"old": {"id": current["id"], "name": name, "type": current["type"],
-                                  "template": _mask_template(current["template"])},
-                          "new": None}
+        why = busy(current)
+        if why:
+            return _fail(ret, f"{kind} {name} (id {current['id']}) {why}")
+        ret["changes"] = {"old": {"id": current["id"], "name": name, **old(current)}, "new": None}
         if __opts__["test"]:
             ret["result"] = None
-            ret["comment"] = f"datastore {name} (id {current['id']}) would be deleted"
+            ret["comment"] = f"{kind} {name} (id {current['id']}) would be deleted"
             return ret
-        _one("datastore_delete", current["id"], cache=True, **conn)
-        if _one("datastore_info", name, cache=True, **conn) is not None:
-            return _fail(ret, f"verification failed: datastore {name} still exists")
+        _one(f"{kind}_delete", current["id"], cache=True, **conn)
+        if _one(f"{kind}_info", name, cache=True, **conn) is not None:
+            return _fail(ret, f"verification failed: {kind} {name} still exists")
         ret["result"] = True
-        ret["comment"] = f"datastore {name} (id {current['id']}) deleted"
+        ret["comment"] = f"{kind} {name} (id {current['id']}) deleted"
         return ret
     except CommandExecutionError as exc:
         ret["changes"] = {}
         return _fail(ret, str(exc))
+
+
+def datastore_absent(name, **kwargs):
+    """No datastore called ``name``. Refuses (result False) while it still holds images."""
+    return _absent(
+        "datastore", name, kwargs,
+        busy=lambda c: c["images"] and f"still holds images {c['images']}; not deleting it",
+        old=lambda c: {"type": c["type"], "template": _mask_template(c["template"])})
 
 
 # --------------------------------------------------------------------------------------
@@ -384,36 +392,10 @@ def _host_problems(after, im_mad, vm_mad, cid, desired):
 
 def host_absent(name, **kwargs):
     """No host called ``name`` (oned refuses to delete a host that runs VMs)."""
-    ret = _ret(name)
-    if _inactive(ret, kwargs):
-        return ret
-    conn = _conn(kwargs)
-    try:
-        current = _one("host_info", name, cache=True, **conn)
-        if current is None:
-            ret["result"] = True
-            ret["comment"] = f"host {name} is already absent"
-            return ret
-        if current["vms"]:
-            return _fail(ret, f"host {name} (id {current['id']}) still has VMs "
-                              f"{current['vms']}; not deleting it")
-        ret["changes"] = {"old": {"id": current["id"], "name": name,
-                                  "im_mad": current["im_mad"], "vm_mad": current["vm_mad"],
-                                  "cluster": current["cluster"]},
-                          "new": None}
-        if __opts__["test"]:
-            ret["result"] = None
-            ret["comment"] = f"host {name} (id {current['id']}) would be deleted"
-            return ret
-        _one("host_delete", current["id"], cache=True, **conn)
-        if _one("host_info", name, cache=True, **conn) is not None:
-            return _fail(ret, f"verification failed: host {name} still exists")
-        ret["result"] = True
-        ret["comment"] = f"host {name} (id {current['id']}) deleted"
-        return ret
-    except CommandExecutionError as exc:
-        ret["changes"] = {}
-        return _fail(ret, str(exc))
+    return _absent(
+        "host", name, kwargs,
+        busy=lambda c: c["vms"] and f"still has VMs {c['vms']}; not deleting it",
+        old=lambda c: {"im_mad": c["im_mad"], "vm_mad": c["vm_mad"], "cluster": c["cluster"]})
 
 
 # --------------------------------------------------------------------------------------
@@ -517,34 +499,11 @@ def cluster_present(name, hosts=None, datastores=None, template=None, **kwargs):
 
 def cluster_absent(name, **kwargs):
     """No cluster called ``name``. oned refuses while it has hosts, datastores or vnets."""
-    ret = _ret(name)
-    if _inactive(ret, kwargs):
-        return ret
-    conn = _conn(kwargs)
-    try:
-        current = _one("cluster_info", name, cache=True, **conn)
-        if current is None:
-            ret["result"] = True
-            ret["comment"] = f"cluster {name} is already absent"
-            return ret
+    def busy(current):
         members = {k: current[k] for k in ("hosts", "datastores", "vnets") if current[k]}
-        if members:
-            return _fail(ret, f"cluster {name} (id {current['id']}) is not empty: "
-                              + ", ".join(f"{k} {v}" for k, v in members.items()))
-        ret["changes"] = {"old": {"id": current["id"], "name": name}, "new": None}
-        if __opts__["test"]:
-            ret["result"] = None
-            ret["comment"] = f"cluster {name} (id {current['id']}) would be deleted"
-            return ret
-        _one("cluster_delete", current["id"], cache=True, **conn)
-        if _one("cluster_info", name, cache=True, **conn) is not None:
-            return _fail(ret, f"verification failed: cluster {name} still exists")
-        ret["result"] = True
-        ret["comment"] = f"cluster {name} (id {current['id']}) deleted"
-        return ret
-    except CommandExecutionError as exc:
-        ret["changes"] = {}
-        return _fail(ret, str(exc))
+        return members and "is not empty: " + ", ".join(f"{k} {v}" for k, v in members.items())
+
+    return _absent("cluster", name, kwargs, busy=busy, old=lambda c: {})
 
 
 # --------------------------------------------------------------------------------------
