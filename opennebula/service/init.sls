@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-{#- Front-end services (oned, scheduler, Sunstone, FireEdge) and the TLS proxy, per HA stack:
+{#- Front-end services (oned, scheduler, Sunstone, FireEdge; a service set to an empty name in
+    opennebula:lookup:services is not managed) and the TLS proxy, per HA stack:
 
     raft, none       enabled at boot and running; restarted when oned.conf / the proxy config
                      changes; then Salt waits for oned's XML-RPC port (register needs it).
@@ -17,7 +18,7 @@ include:
   - opennebula.proxy
 
 {%- if model.stack in ["pacemaker", "rgmanager"] %}
-{%-   for key, svc in L.services.items() %}
+{%-   for key, svc in L.services.items() if svc %}
 
 opennebula-service-{{ key }}-disabled:
   service.disabled:
@@ -28,7 +29,7 @@ opennebula-service-proxy-disabled:
   service.disabled:
     - name: {{ proxy_service }}
 {%- else %}
-{%-   for key, svc in L.services.items() %}
+{%-   for key, svc in L.services.items() if svc %}
 
 opennebula-service-{{ key }}:
   service.running:

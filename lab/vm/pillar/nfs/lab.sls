@@ -22,6 +22,10 @@ cluster:
 
 opennebula:
   install_packages: false
+  # LAB ONLY: the oned test double is the only OpenNebula service here (no packages): the
+  # scheduler, Sunstone and FireEdge units do not exist, so they are not managed.
+  lookup:
+    services: {scheduler: '', sunstone: '', fireedge: ''}
   ha:
     # one front-end: no cluster stack (the NFS server is a dedicated storage server)
     stack: none
