@@ -196,6 +196,32 @@ def node_present(name, address, node_type="Satellite", port=None, comm_type="Pla
     return _verified(ret, diff, after_diff, f"Node {name} modified")
 
 
+def _absent(name, label, get, delete, diff_key, old, deleted):
+    """The one shape of every ``*_absent``: read -> already absent -> diff -> test=True ->
+    delete -> re-read -> verify. ``label`` names the object in comments ("Node delta")."""
+    ret = _ret(name)
+    try:
+        current = get()
+    except CommandExecutionError as exc:
+        return _fail(ret, str(exc))
+    if current is None:
+        ret["comment"] = f"{label} is already absent"
+        return ret
+    diff = {diff_key: {"old": old(current), "new": None}}
+    if __opts__["test"]:
+        ret.update(result=None, changes=diff, comment=f"{label} would be deleted")
+        return ret
+    try:
+        delete(current)
+        after = get()
+    except CommandExecutionError as exc:
+        return _fail(ret, str(exc))
+    if after is not None:
+        return _fail(ret, f"verification failed: {label[0].lower()}{label[1:]} is still listed")
+    ret.update(changes=diff, comment=deleted)
+    return ret
+
+
 def node_absent(name, controllers=None):
     """A LINSTOR node is not registered (LINSTOR refuses while it holds resources).
 
@@ -206,27 +232,13 @@ def node_absent(name, controllers=None):
             - name: delta
             - controllers: linstor://10.0.0.1
     """
-    ret = _ret(name)
-    try:
-        current = __salt__["linstor.node_get"](name, controllers=controllers)
-    except CommandExecutionError as exc:
-        return _fail(ret, str(exc))
-    if current is None:
-        ret["comment"] = f"Node {name} is already absent"
-        return ret
-    diff = {"node": {"old": {"address": current["address"], "node_type": current["node_type"]}, "new": None}}
-    if __opts__["test"]:
-        ret.update(result=None, changes=diff, comment=f"Node {name} would be deleted")
-        return ret
-    try:
-        __salt__["linstor.node_delete"](name, controllers=controllers)
-        after = __salt__["linstor.node_get"](name, controllers=controllers)
-    except CommandExecutionError as exc:
-        return _fail(ret, str(exc))
-    if after is not None:
-        return _fail(ret, f"verification failed: node {name} is still listed")
-    ret.update(changes=diff, comment=f"Node {name} deleted")
-    return ret
+    return _absent(
+        name, f"Node {name}",
+        get=lambda: __salt__["linstor.node_get"](name, controllers=controllers),
+        delete=lambda cur: __salt__["linstor.node_delete"](name, controllers=controllers),
+        diff_key="node",
+        old=lambda cur: {"address": cur["address"], "node_type": cur["node_type"]},
+        deleted=f"Node {name} deleted")
 
 
 # --------------------------------------------------------------------------- storage pools
@@ -347,28 +359,13 @@ def storage_pool_absent(name, node, controllers=None):
             - node: delta
             - controllers: linstor://10.0.0.1
     """
-    ret = _ret(name)
-    try:
-        current = __salt__["linstor.storage_pool_get"](node, name, controllers=controllers)
-    except CommandExecutionError as exc:
-        return _fail(ret, str(exc))
-    if current is None:
-        ret["comment"] = f"Storage pool {name} on {node} is already absent"
-        return ret
-    diff = {"storage_pool": {"old": {"node": node, "driver": current["driver"],
-                                     "driver_pool": current["driver_pool"]}, "new": None}}
-    if __opts__["test"]:
-        ret.update(result=None, changes=diff, comment=f"Storage pool {name} on {node} would be deleted")
-        return ret
-    try:
-        __salt__["linstor.storage_pool_delete"](node, name, controllers=controllers)
-        after = __salt__["linstor.storage_pool_get"](node, name, controllers=controllers)
-    except CommandExecutionError as exc:
-        return _fail(ret, str(exc))
-    if after is not None:
-        return _fail(ret, f"verification failed: storage pool {name} on {node} is still listed")
-    ret.update(changes=diff, comment=f"Storage pool {name} deleted from {node}")
-    return ret
+    return _absent(
+        name, f"Storage pool {name} on {node}",
+        get=lambda: __salt__["linstor.storage_pool_get"](node, name, controllers=controllers),
+        delete=lambda cur: __salt__["linstor.storage_pool_delete"](node, name, controllers=controllers),
+        diff_key="storage_pool",
+        old=lambda cur: {"node": node, "driver": cur["driver"], "driver_pool": cur["driver_pool"]},
+        deleted=f"Storage pool {name} deleted from {node}")
 
 
 # --------------------------------------------------------------------------- resource groups
@@ -486,27 +483,13 @@ def resource_group_absent(name, controllers=None):
             - name: old_group
             - controllers: linstor://10.0.0.1
     """
-    ret = _ret(name)
-    try:
-        current = __salt__["linstor.resource_group_get"](name, controllers=controllers)
-    except CommandExecutionError as exc:
-        return _fail(ret, str(exc))
-    if current is None:
-        ret["comment"] = f"Resource group {name} is already absent"
-        return ret
-    diff = {"resource_group": {"old": current, "new": None}}
-    if __opts__["test"]:
-        ret.update(result=None, changes=diff, comment=f"Resource group {name} would be deleted")
-        return ret
-    try:
-        __salt__["linstor.resource_group_delete"](current["name"], controllers=controllers)
-        after = __salt__["linstor.resource_group_get"](name, controllers=controllers)
-    except CommandExecutionError as exc:
-        return _fail(ret, str(exc))
-    if after is not None:
-        return _fail(ret, f"verification failed: resource group {name} is still listed")
-    ret.update(changes=diff, comment=f"Resource group {name} deleted")
-    return ret
+    return _absent(
+        name, f"Resource group {name}",
+        get=lambda: __salt__["linstor.resource_group_get"](name, controllers=controllers),
+        delete=lambda cur: __salt__["linstor.resource_group_delete"](cur["name"], controllers=controllers),
+        diff_key="resource_group",
+        old=lambda cur: cur,
+        deleted=f"Resource group {name} deleted")
 
 
 # --------------------------------------------------------------------------- controller
