@@ -84,11 +84,13 @@ def save_timing(path, value, timings=None):
 
 
 # ---------------------------------------------------------------- topology (lab pillar)
-def lab_pillar():
-    """Merge the plain-YAML lab pillar files listed in lab/pillar/top.sls for '*'."""
+def lab_pillar(pdir=None, gen_pillar=None):
+    """Merge the plain-YAML lab pillar files listed in <pdir>/top.sls for '*' (default
+    lab/pillar; generated files from <gen_pillar>, default .lab/gen/pillar)."""
     import yaml
 
-    pdir = LABSRC / "pillar"
+    pdir = pdir or LABSRC / "pillar"
+    gen_pillar = gen_pillar or GEN_PILLAR
     top = yaml.safe_load((pdir / "top.sls").read_text())
     merged = {}
 
@@ -101,7 +103,7 @@ def lab_pillar():
 
     for name in top["base"]["*"]:
         rel = name.replace(".", "/")
-        for f in (pdir / f"{rel}.sls", pdir / rel / "init.sls", GEN_PILLAR / f"{rel}.sls"):
+        for f in (pdir / f"{rel}.sls", pdir / rel / "init.sls", gen_pillar / f"{rel}.sls"):
             if f.exists():
                 merge(merged, yaml.safe_load(f.read_text()) or {})
                 break

@@ -113,26 +113,7 @@ def pillar_dir(variant):
 
 def lab_pillar(variant):
     """Merge the plain-YAML pillar files of lab/vm/pillar/<variant>/top.sls for '*'."""
-    import yaml
-
-    pdir = pillar_dir(variant)
-    top = yaml.safe_load((pdir / "top.sls").read_text())
-    merged = {}
-
-    def merge(a, b):
-        for k, v in b.items():
-            if isinstance(v, dict) and isinstance(a.get(k), dict):
-                merge(a[k], v)
-            else:
-                a[k] = v
-
-    for name in top["base"]["*"]:
-        rel = name.replace(".", "/")
-        for f in (pdir / f"{rel}.sls", GEN_PILLAR / f"{rel}.sls"):
-            if f.exists():
-                merge(merged, yaml.safe_load(f.read_text()) or {})
-                break
-    return merged
+    return labctl.lab_pillar(pillar_dir(variant), GEN_PILLAR)
 
 
 class Topo:
