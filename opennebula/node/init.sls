@@ -10,6 +10,8 @@
       storage:datastores_path; per-VM profiles include it from the next VM start;
     * kvmrc: the node's copy under /var/tmp/one (when present) gets LIBVIRT_URI/QEMU_PROTOCOL;
       the master copy lives on the front-ends (opennebula.node.kvmrc, pushed by onehost sync);
+    * oneadmin joins lookup libvirt:groups (libvirt: polkit lets the group manage the system
+      libvirtd, needed by the front-end's qemu+ssh; kvm: /dev/kvm), other groups untouched;
     * libvirtd restarted when qemu.conf or the AppArmor rule changes (running VMs keep running);
       socket-activated libvirtd (lookup libvirt:socket): socket running, service enabled,
       try-restart on those changes. #}
@@ -46,6 +48,22 @@ opennebula-node-qemu-conf:
     - require:
       - pkg: opennebula-node-pkgs
 {%-   endif %}
+{%-   for g in L.libvirt.get("groups", []) %}
+
+{#- group.present with addusers only adds oneadmin (other members stay); onlyif: a group the
+    installed packages did not create is not invented here. #}
+opennebula-node-oneadmin-group-{{ g }}:
+  group.present:
+    - name: {{ g }}
+    - addusers: [oneadmin]
+    - onlyif:
+      - fun: group.info
+        name: {{ g }}
+{%-     if node.pkgs %}
+    - require:
+      - pkg: opennebula-node-pkgs
+{%-     endif %}
+{%-   endfor %}
 {%-   if node.apparmor_allow and L.libvirt.apparmor_local %}
 
 opennebula-node-apparmor-datastores:

@@ -59,6 +59,10 @@ def test_node_render_packages_and_values(salt_call):
     assert arg(sls["opennebula-node-qemu-conf"], "key_values") == {
         "user": '"oneadmin"', "group": '"cloud"', "dynamic_ownership": 0}  # oneadmin's group
     assert arg(sls["opennebula-node-qemu-conf"], "name") == "/etc/libvirt/qemu.conf"
+    # oneadmin joins libvirt (polkit: manage the system libvirtd over qemu+ssh) and kvm
+    for g in ("libvirt", "kvm"):
+        assert arg(sls[f"opennebula-node-oneadmin-group-{g}"], "addusers") == ["oneadmin"]
+        assert arg(sls[f"opennebula-node-oneadmin-group-{g}"], "onlyif") == [{"fun": "group.info", "name": g}]
     assert arg(sls["opennebula-node-apparmor-datastores"], "name") == "/etc/apparmor.d/local/abstractions/libvirt-qemu"
     assert arg(sls["opennebula-node-kvmrc"], "key_values") == {
         "export LIBVIRT_URI": "qemu+ssh:///system", "export QEMU_PROTOCOL": "qemu+ssh"}
@@ -93,7 +97,9 @@ def test_node_apply_into_tmp_idempotent(salt_call, tmp_path):
     p = example_pillar()
     p["opennebula"]["install_packages"] = False
     p["opennebula"]["lookup"] = {
+        # a group this host does not have: the membership state is skipped, not invented
         "libvirt": {"qemu_conf": str(tmp_path / "qemu.conf"), "service": "", "pkgs": [],
+                    "groups": ["onelab-test-no-such-group"],
                     "apparmor_local": str(tmp_path / "apparmor" / "libvirt-qemu")},
         "kvmrc": {"node_path": str(tmp_path / "kvmrc")},
     }
@@ -101,6 +107,8 @@ def test_node_apply_into_tmp_idempotent(salt_call, tmp_path):
     proc, data = salt_call.run("state.apply", "opennebula.node", check=False)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert all(r["result"] is True for r in data["local"].values())
+    grp = next(r for k, r in data["local"].items() if "opennebula-node-oneadmin-group-" in k)
+    assert grp["changes"] == {} and "onlyif" in grp["comment"], grp
 
     # libvirt's qemu.conf: key = value, strings quoted; the last assignment wins
     settings = {}
