@@ -549,6 +549,26 @@ def _merge_type(merge):
     return 1 if merge else 0
 
 
+def _update(kind, name, template, merge, cache, kwargs):
+    """``one.<kind>.update`` of the object called ``name``; returns its id."""
+    conn = _conn(kwargs)
+    oid = _require(kind, name, conn, cache)
+    _call(conn, f"{kind}.update", oid, _template_arg(template), _merge_type(merge))
+    _touch(conn, kind, oid)
+    return oid
+
+
+def _delete(kind, name, cache, kwargs):
+    """``one.<kind>.delete``; a deleted host/datastore leaves its cluster: clusters re-read."""
+    conn = _conn(kwargs)
+    oid = _require(kind, name, conn, cache)
+    _call(conn, f"{kind}.delete", oid)
+    _forget(conn, kind, oid)
+    if kind != "cluster":
+        _invalidate(conn, "cluster")
+    return True
+
+
 # --------------------------------------------------------------------------------------
 # datastores
 # --------------------------------------------------------------------------------------
@@ -588,11 +608,7 @@ def datastore_update(name, template, merge=True, cache=False, **kwargs):
 
     CLI Example: ``salt-call one.datastore_update ds1 '{"BRIDGE_LIST": "a b c"}'``
     """
-    conn = _conn(kwargs)
-    oid = _require("datastore", name, conn, cache)
-    _call(conn, "datastore.update", oid, _template_arg(template), _merge_type(merge))
-    _touch(conn, "datastore", oid)
-    return oid
+    return _update("datastore", name, template, merge, cache, kwargs)
 
 
 def datastore_delete(name, cache=False, **kwargs):
@@ -600,12 +616,7 @@ def datastore_delete(name, cache=False, **kwargs):
 
     CLI Example: ``salt-call one.datastore_delete ds1``
     """
-    conn = _conn(kwargs)
-    oid = _require("datastore", name, conn, cache)
-    _call(conn, "datastore.delete", oid)
-    _forget(conn, "datastore", oid)
-    _invalidate(conn, "cluster")
-    return True
+    return _delete("datastore", name, cache, kwargs)
 
 
 # --------------------------------------------------------------------------------------
@@ -646,11 +657,7 @@ def host_update(name, template, merge=True, cache=False, **kwargs):
 
     CLI Example: ``salt-call one.host_update node1 '{"RESERVED_CPU": 100}'``
     """
-    conn = _conn(kwargs)
-    oid = _require("host", name, conn, cache)
-    _call(conn, "host.update", oid, _template_arg(template), _merge_type(merge))
-    _touch(conn, "host", oid)
-    return oid
+    return _update("host", name, template, merge, cache, kwargs)
 
 
 def host_delete(name, cache=False, **kwargs):
@@ -658,12 +665,7 @@ def host_delete(name, cache=False, **kwargs):
 
     CLI Example: ``salt-call one.host_delete node1``
     """
-    conn = _conn(kwargs)
-    oid = _require("host", name, conn, cache)
-    _call(conn, "host.delete", oid)
-    _forget(conn, "host", oid)
-    _invalidate(conn, "cluster")
-    return True
+    return _delete("host", name, cache, kwargs)
 
 
 # --------------------------------------------------------------------------------------
@@ -701,11 +703,7 @@ def cluster_update(name, template, merge=True, cache=False, **kwargs):
 
     CLI Example: ``salt-call one.cluster_update prod '{"RESERVED_MEM": "10%"}'``
     """
-    conn = _conn(kwargs)
-    oid = _require("cluster", name, conn, cache)
-    _call(conn, "cluster.update", oid, _template_arg(template), _merge_type(merge))
-    _touch(conn, "cluster", oid)
-    return oid
+    return _update("cluster", name, template, merge, cache, kwargs)
 
 
 def cluster_delete(name, cache=False, **kwargs):
@@ -713,11 +711,7 @@ def cluster_delete(name, cache=False, **kwargs):
 
     CLI Example: ``salt-call one.cluster_delete prod``
     """
-    conn = _conn(kwargs)
-    oid = _require("cluster", name, conn, cache)
-    _call(conn, "cluster.delete", oid)
-    _forget(conn, "cluster", oid)
-    return True
+    return _delete("cluster", name, cache, kwargs)
 
 
 def cluster_addhost(cluster, host, cache=False, **kwargs):
