@@ -657,20 +657,26 @@ def _desired_sets(sets, role_root=None):
     return out
 
 
+def _expand_resources(spec, what, keys, set_attr):
+    """The `resources` shorthand of a colocation/order: two tokens (``rsc[:Role|:action]``)
+    fill the pair ``keys`` = (a, b, a_suffix, b_suffix); three or more become one set each
+    (``_shorthand_sets``, suffix = ``set_attr``)."""
+    tokens = spec.get("resources")
+    if not tokens:
+        return spec
+    tokens = list(tokens)
+    if len(tokens) == 2:
+        (a, ax), (b, bx) = _split_token(tokens[0]), _split_token(tokens[1])
+        ka, kb, kax, kbx = keys
+        return dict(spec, **{ka: a, kb: b, kax: ax or spec.get(kax), kbx: bx or spec.get(kbx)})
+    if len(tokens) > 2:
+        return dict(spec, sets=_shorthand_sets(tokens, set_attr))
+    raise CommandExecutionError(f"{what}: 'resources' needs at least two entries")
+
+
 def _desired_colocation(spec):
     d = {"type": "rsc_colocation", "score": _score(spec.get("score", "INFINITY"))}
-    tokens = spec.get("resources")
-    if tokens:
-        tokens = list(tokens)
-        if len(tokens) == 2:
-            a, ar = _split_token(tokens[0])
-            b, br = _split_token(tokens[1])
-            spec = dict(spec, rsc=a, with_rsc=b, rsc_role=ar or spec.get("rsc_role"),
-                        with_rsc_role=br or spec.get("with_rsc_role"))
-        elif len(tokens) > 2:
-            spec = dict(spec, sets=_shorthand_sets(tokens, "role"))
-        else:
-            raise CommandExecutionError("colocation: 'resources' needs at least two entries")
+    spec = _expand_resources(spec, "colocation", ("rsc", "with_rsc", "rsc_role", "with_rsc_role"), "role")
     if spec.get("sets"):
         d["sets"] = _desired_sets(spec["sets"])
     elif spec.get("rsc") and spec.get("with_rsc"):
@@ -699,18 +705,7 @@ def _desired_order(spec):
         d["kind"] = kind
     elif spec.get("score") is not None:
         d["score"] = spec["score"]
-    tokens = spec.get("resources")
-    if tokens:
-        tokens = list(tokens)
-        if len(tokens) == 2:
-            a, aa = _split_token(tokens[0])
-            b, ba = _split_token(tokens[1])
-            spec = dict(spec, first=a, then=b, first_action=aa or spec.get("first_action"),
-                        then_action=ba or spec.get("then_action"))
-        elif len(tokens) > 2:
-            spec = dict(spec, sets=_shorthand_sets(tokens, "action"))
-        else:
-            raise CommandExecutionError("order: 'resources' needs at least two entries")
+    spec = _expand_resources(spec, "order", ("first", "then", "first_action", "then_action"), "action")
     if spec.get("sets"):
         d["sets"] = _desired_sets(spec["sets"])
     elif spec.get("first") and spec.get("then"):
