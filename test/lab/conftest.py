@@ -114,3 +114,73 @@ def lab():
     yield lab
     if os.environ.get("LAB_KEEP") != "1":
         lab.ctl.cmd_down(argparse.Namespace(purge=False))
+
+
+# ------------------------------------------------------------------ VM tier (test_vm_*.py)
+# Each test_vm_<variant>.py sets VARIANT, ON and STATE; the fixture and the highstate steps
+# every variant shares live here. Steps run top to bottom on one lab: STATE carries what a
+# passed step established, later steps skip (with the reason) when it is missing.
+def assert_highstate_ok(summ):
+    bad = {h: (s["error"] or s["failed"] or "no states")
+           for h, s in summ.items() if s["error"] or s["failed"] or not s["states"]}
+    assert not bad, f"highstate failed: {bad}"
+
+
+def need(state, *keys):
+    missing = [k for k in keys if k not in state]
+    if missing:
+        pytest.skip(f"an earlier step did not pass ({', '.join(missing)})")
+
+
+@pytest.fixture(scope="module")
+def vm(request):
+    """The module's VM lab (lab/vm/vmlab.py VMLab); down at the end unless LAB_KEEP=1.
+    vm.fig(label, value): a figure in .lab/vm/timings.json and the terminal summary."""
+    if os.geteuid() != 0:
+        pytest.skip("VM lab needs root")
+    import sys
+
+    sys.path.insert(0, str(REPO / "lab" / "vm"))
+    import vmlab
+
+    variant = request.module.VARIANT
+    lab = vmlab.VMLab(variant)
+    lab.wait_for = vmlab.wait_for
+
+    def fig(label, value):
+        lab.figure(label, value)
+        FIGURES.append((f"[vm {variant}] {label}", value))
+
+    lab.fig = fig
+    yield lab
+    if os.environ.get("LAB_KEEP") != "1":
+        lab.down()
+
+
+def vm_first_highstate(vm, state):
+    """Fresh VMs (or the running lab with LAB_VM_REUSE=1), then one highstate that must not fail."""
+    t0 = time.monotonic()
+    reuse = os.environ.get("LAB_VM_REUSE") == "1"
+    vm.up(fresh=not reuse)
+    vm.fig("VMs up" + (" (reused)" if reuse else " (image cached, fresh overlays)"),
+           f"{round(time.monotonic() - t0, 1)}s")
+    if reuse:
+        state["first"] = True  # LAB_VM_REUSE=1: the running lab had its first highstate already
+        pytest.skip("LAB_VM_REUSE=1: first highstate not repeated on the running lab")
+    secs, summ, _ = vm.highstate("first")
+    state["first"] = True  # the later checks run whatever this run's result
+    vm.fig("first highstate", f"{secs}s wall; per host: "
+           f"{ {h: (s['states'], round(s['duration_s'], 1)) for h, s in summ.items()} } (states, state s)")
+    assert_highstate_ok(summ)
+
+
+def vm_highstate_zero_changes(vm, state, label):
+    """One more highstate on every VM: nothing fails, nothing changes."""
+    need(state, "first")
+    secs, summ, _ = vm.highstate(label)
+    counts = {h: len(s["changed"]) for h, s in summ.items()}
+    vm.fig(f"{label} highstate", f"{secs}s wall; changes per host {counts}; per host state s "
+           f"{ {h: round(s['duration_s'], 1) for h, s in summ.items()} }")
+    assert_highstate_ok(summ)
+    changed = {h: s["changed"] for h, s in summ.items() if s["changed"]}
+    assert not changed, f"not idempotent, states with changes: {changed}"

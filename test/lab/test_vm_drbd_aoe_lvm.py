@@ -22,12 +22,12 @@ Order matters (one lab, tests run top to bottom):
   7. final highstate: zero changes everywhere
 """
 import os
-import pathlib
-import sys
 import time
 import uuid
 
 import pytest
+
+from .conftest import assert_highstate_ok, need, vm_first_highstate, vm_highstate_zero_changes
 
 VARIANT = "drbd_aoe_lvm"
 ON = os.environ.get("LAB") == "1" and os.environ.get("VARIANT") == VARIANT
@@ -37,42 +37,12 @@ pytestmark = [
     pytest.mark.skipif(not ON, reason=f"VM lab e2e: run `make lab-vm-test VARIANT={VARIANT}` (LAB=1, root)"),
 ]
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
 STATE = {}
 GROUP = "ha_group"
 
 
-def _figure(lab, label, value):
-    lab.figure(label, value)
-    for m in list(sys.modules.values()):  # the lab figures section of test/lab/conftest.py
-        if str(getattr(m, "__file__", "")).endswith("test/lab/conftest.py") and hasattr(m, "FIGURES"):
-            m.FIGURES.append((f"[vm {VARIANT}] {label}", value))
-
-
-@pytest.fixture(scope="module")
-def vm():
-    if os.geteuid() != 0:
-        pytest.skip("VM lab needs root")
-    sys.path.insert(0, str(REPO / "lab" / "vm"))
-    import vmlab
-
-    lab = vmlab.VMLab(VARIANT)
-    lab.wait_for = vmlab.wait_for
-    yield lab
-    if os.environ.get("LAB_KEEP") != "1":
-        lab.down()
-
-
-def _assert_ok(summ):
-    bad = {h: (s["error"] or s["failed"] or "no states")
-           for h, s in summ.items() if s["error"] or s["failed"] or not s["states"]}
-    assert not bad, f"highstate failed: {bad}"
-
-
 def _need(*keys):
-    missing = [k for k in keys if k not in STATE]
-    if missing:
-        pytest.skip(f"an earlier step did not pass ({', '.join(missing)})")
+    need(STATE, *keys)
 
 
 def _active(vm):
@@ -85,30 +55,11 @@ def _survivor_of(vm, host):
 
 # ------------------------------------------------------------------ highstates
 def test_first_highstate(vm):
-    t0 = time.monotonic()
-    reuse = os.environ.get("LAB_VM_REUSE") == "1"
-    vm.up(fresh=not reuse)
-    _figure(vm, "VMs up" + (" (reused)" if reuse else " (image cached, fresh overlays)"),
-            f"{round(time.monotonic() - t0, 1)}s")
-    if reuse:
-        STATE["first"] = True  # LAB_VM_REUSE=1: the running lab had its first highstate already
-        pytest.skip("LAB_VM_REUSE=1: first highstate not repeated on the running lab")
-    secs, summ, _ = vm.highstate("first")
-    STATE["first"] = True  # the later checks run whatever this run's result
-    _figure(vm, "first highstate", f"{secs}s wall; per host: "
-            f"{ {h: (s['states'], round(s['duration_s'], 1)) for h, s in summ.items()} } (states, state s)")
-    _assert_ok(summ)
+    vm_first_highstate(vm, STATE)
 
 
 def test_second_highstate_zero_changes(vm):
-    _need("first")
-    secs, summ, _ = vm.highstate("second")
-    counts = {h: len(s["changed"]) for h, s in summ.items()}
-    _figure(vm, "second highstate", f"{secs}s wall; changes per host {counts}; per host state s "
-            f"{ {h: round(s['duration_s'], 1) for h, s in summ.items()} }")
-    _assert_ok(summ)
-    changed = {h: s["changed"] for h, s in summ.items() if s["changed"]}
-    assert not changed, f"not idempotent, states with changes: {changed}"
+    vm_highstate_zero_changes(vm, STATE, "second")
 
 
 # ------------------------------------------------------------------ steady state
@@ -119,7 +70,7 @@ def test_drbd_connected_uptodate(vm):
     for fe in fes:
         st, _ = vm.wait_for(lambda fe=fe: vm.drbd_synced(fe), 600, interval=2,
                             what=f"DRBD Connected UpToDate/UpToDate on {fe}")
-    _figure(vm, "DRBD synced", f"{st} ({round(time.monotonic() - t0, 1)}s after the checks began)")
+    vm.fig("DRBD synced", f"{st} ({round(time.monotonic() - t0, 1)}s after the checks began)")
     STATE["synced"] = True
 
 
@@ -137,7 +88,7 @@ def test_pacemaker_runs_seed000_group(vm):
     promoted = vm.promoted_on(node)
     members = [r.get("id") for g in vm.crm(node).iter("group") if g.get("id") == GROUP
                for r in g.findall("resource")]
-    _figure(vm, "pacemaker", f"online {online}; {GROUP} on {node}: {members}; promoted {promoted} ({secs}s)")
+    vm.fig("pacemaker", f"online {online}; {GROUP} on {node}: {members}; promoted {promoted} ({secs}s)")
     for want in ("fs_one", "nfs_server", "nfs_one", "aoe_data", "OpenNebula"):
         assert want in members, f"{want} missing from {GROUP}: {members}"
     for clone in ("ms_drbd_one", "ms_drbd_data"):
@@ -153,7 +104,7 @@ def test_one_mounted_and_exported_on_primary(vm):
     assert p.returncode == 0 and "drbd" in p.stdout, f"{mnt} not mounted from DRBD on {node}: {p.stdout}{p.stderr}"
     e = vm.ssh(node, "exportfs -v")
     assert mnt in e.stdout, f"{mnt} not exported on {node}: {e.stdout}{e.stderr}"
-    _figure(vm, "one_mount", f"{p.stdout.strip()} on {node}; exported: {e.stdout.split()[0:2]}")
+    vm.fig("one_mount", f"{p.stdout.strip()} on {node}; exported: {e.stdout.split()[0:2]}")
 
 
 def test_vg_visible_through_aoe_on_hypervisor(vm):
@@ -169,7 +120,7 @@ def test_vg_visible_through_aoe_on_hypervisor(vm):
         return p.stdout.strip() if vg in p.stdout else None
 
     out, secs = vm.wait_for(seen, 180, interval=3, what=f"VG {vg} on {dev} from {hv}")
-    _figure(vm, "AoE + VG on the hypervisor", f"{out} ({secs}s)")
+    vm.fig("AoE + VG on the hypervisor", f"{out} ({secs}s)")
     STATE["aoe_dev"] = dev
 
 
@@ -193,7 +144,7 @@ def test_write_data_before_drills(vm):
     assert lsum == vm.ssh(hv, "sha256sum /root/lv.bin", check=True).stdout.split()[0]
     vm.ssh(hv, f"lvchange -an {vg}/lab-e2e", timeout=60)
     STATE.update(dir=d, sums=sums, lv=lv, lvsum=lsum)
-    _figure(vm, "data written", f"4 files in {d} on {node}, 8 MiB into LV {lv} through AoE from {hv}")
+    vm.fig("data written", f"4 files in {d} on {node}, 8 MiB into LV {lv} through AoE from {hv}")
 
 
 def _files_intact(vm, host):
@@ -226,14 +177,14 @@ def test_crash_active_frontend_failover(vm):
         if t_group is None and vm.group_node(survivor) == survivor:
             t_group = round(time.monotonic() - t0, 1)
         time.sleep(1)
-    _figure(vm, "failover (kill -9 of the active front-end's qemu)",
+    vm.fig("failover (kill -9 of the active front-end's qemu)",
             f"DRBD Primary on {survivor} after {t_drbd}s, {GROUP} Started there after {t_group}s")
     STATE.update(crashed=active, survivor=survivor, failover_s=t_group)
     assert t_drbd is not None, f"DRBD not Primary on {survivor} within 300s: {vm.drbd(survivor)}"
     assert t_group is not None, f"{GROUP} not Started on {survivor} within 300s"
     assert _files_intact(vm, survivor), "files on /srv/cloud/one changed after failover"
     ok, secs = vm.wait_for(lambda: _lv_intact(vm), 180, interval=5, what="LV content through AoE after failover")
-    _figure(vm, "data after failover", f"files + LV checksums intact (LV readable through AoE {secs}s after the group)")
+    vm.fig("data after failover", f"files + LV checksums intact (LV readable through AoE {secs}s after the group)")
 
 
 def test_highstate_on_survivor_forces_nothing(vm):
@@ -244,12 +195,12 @@ def test_highstate_on_survivor_forces_nothing(vm):
     after = vm.drbd(survivor)
     s = summ[survivor]
     drbd_changes = [sid for sid in s["changed"] if "drbd" in sid]
-    _figure(vm, "highstate on the survivor, peer down", f"{secs}s; changes {s['changed']}; failed "
+    vm.fig("highstate on the survivor, peer down", f"{secs}s; changes {s['changed']}; failed "
             f"{[f[0] for f in s['failed']]}; DRBD before {before} after {after}")
     assert not drbd_changes, f"DRBD states changed with the peer down: {drbd_changes}"
     assert before == after, f"DRBD state moved during the highstate: {before} -> {after}"
     assert _files_intact(vm, survivor)
-    _assert_ok(summ)
+    assert_highstate_ok(summ)
 
 
 def test_crashed_frontend_rejoins_without_split_brain(vm):
@@ -262,7 +213,7 @@ def test_crashed_frontend_rejoins_without_split_brain(vm):
     st, secs = vm.wait_for(lambda: vm.drbd_synced(survivor), 600, interval=2,
                            what="resync to UpToDate/UpToDate after the rejoin")
     sb = {h: vm.split_brain_logged(h) for h in vm.topo.frontends}
-    _figure(vm, "rejoin", f"{crashed} ssh after {boot_s}s, resynced {round(time.monotonic() - t0, 1)}s later: "
+    vm.fig("rejoin", f"{crashed} ssh after {boot_s}s, resynced {round(time.monotonic() - t0, 1)}s later: "
             f"{st}; split-brain lines in dmesg {sb}")
     assert not any(sb.values()), f"split-brain logged: {sb}"
     assert vm.group_node(survivor) == survivor, "the group moved back (stickiness) or stopped"
@@ -283,7 +234,7 @@ def test_replication_link_cut_and_restore(vm):
                                                                              "NetworkFailure", "Unconnected")
                                                                  for v in s.values()) else None)(vm.drbd(primary)),
                                120, interval=1, what="primary sees the replication link down")
-        _figure(vm, "replication link cut", f"primary {primary} sees {st} after {secs}s")
+        vm.fig("replication link cut", f"primary {primary} sees {st} after {secs}s")
         vm.ssh(primary, f"head -c 4M /dev/urandom > {STATE['dir']}/during-cut && sync && "
                         f"sha256sum {STATE['dir']}/during-cut > /root/during-cut.sha256", check=True, timeout=120)
         assert vm.group_node(primary) == primary, "the group moved while only the SAN link was cut"
@@ -292,7 +243,7 @@ def test_replication_link_cut_and_restore(vm):
     t1 = time.monotonic()
     st, secs = vm.wait_for(lambda: vm.drbd_synced(primary), 600, interval=2, what="resync after the link came back")
     sb = {h: vm.split_brain_logged(h) for h in vm.topo.frontends}
-    _figure(vm, "replication link restored", f"resynced {secs}s after restore ({round(t1 - t0, 1)}s cut): "
+    vm.fig("replication link restored", f"resynced {secs}s after restore ({round(t1 - t0, 1)}s cut): "
             f"{st}; split-brain lines {sb}")
     assert not any(sb.values()), f"split-brain logged: {sb}"
     assert _files_intact(vm, primary)
@@ -308,13 +259,13 @@ def test_wrong_node_force_primary_refused(vm):
     before = vm.drbd(wrong)
     # the execution module directly: the data-safety rule refuses
     p = subprocess_salt(vm, wrong, ["drbd.primary", res, "force=True", f"initial_primary={wrong}", f"node={wrong}"])
-    _figure(vm, "drbd.primary force on the wrong node", p.strip()[:400])
+    vm.fig("drbd.primary force on the wrong node", p.strip()[:400])
     assert "refusing forced promotion" in p, f"drbd.primary did not refuse: {p}"
     # the state with a pillar naming the wrong node: guarded, no change
     secs, summ, raw = vm.highstate("wrong-initial-primary", hosts=[wrong], sls="drbd",
                                    extra=[f'pillar={{"drbd": {{"initial_primary": "{wrong}"}}}}'])
     s = summ[wrong]
-    _figure(vm, "drbd state with initial_primary = the wrong node", f"{secs}s; changed {s['changed']}; "
+    vm.fig("drbd state with initial_primary = the wrong node", f"{secs}s; changed {s['changed']}; "
             f"failed {[f[0] for f in s['failed']]}")
     after = vm.drbd(wrong)
     assert before == after and all(v["role"] == "Secondary" for v in after.values()), f"{before} -> {after}"
@@ -334,9 +285,4 @@ def subprocess_salt(vm, host, fun):
 
 # ------------------------------------------------------------------ converged
 def test_final_highstate_zero_changes(vm):
-    _need("first")
-    secs, summ, _ = vm.highstate("final")
-    counts = {h: len(s["changed"]) for h, s in summ.items()}
-    _figure(vm, "final highstate", f"{secs}s; changes per host {counts}")
-    _assert_ok(summ)
-    assert not any(counts.values()), f"not converged: {({h: s['changed'] for h, s in summ.items() if s['changed']})}"
+    vm_highstate_zero_changes(vm, STATE, "final")

@@ -12,11 +12,11 @@ applied with salt-ssh. Skipped unless LAB=1 and VARIANT=nfs.
      libvirtd running, `virsh -c qemu:///system` answers; oneadmin ssh between nodes)
 """
 import os
-import pathlib
-import sys
 import time
 
 import pytest
+
+from .conftest import need, vm_first_highstate, vm_highstate_zero_changes
 
 VARIANT = "nfs"
 ON = os.environ.get("LAB") == "1" and os.environ.get("VARIANT") == VARIANT
@@ -26,67 +26,19 @@ pytestmark = [
     pytest.mark.skipif(not ON, reason=f"VM lab e2e: run `make lab-vm-test VARIANT={VARIANT}` (LAB=1, root)"),
 ]
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
 STATE = {}
 
 
-def _figure(lab, label, value):
-    lab.figure(label, value)
-    for m in list(sys.modules.values()):
-        if str(getattr(m, "__file__", "")).endswith("test/lab/conftest.py") and hasattr(m, "FIGURES"):
-            m.FIGURES.append((f"[vm {VARIANT}] {label}", value))
-
-
-@pytest.fixture(scope="module")
-def vm():
-    if os.geteuid() != 0:
-        pytest.skip("VM lab needs root")
-    sys.path.insert(0, str(REPO / "lab" / "vm"))
-    import vmlab
-
-    lab = vmlab.VMLab(VARIANT)
-    lab.wait_for = vmlab.wait_for
-    yield lab
-    if os.environ.get("LAB_KEEP") != "1":
-        lab.down()
-
-
-def _assert_ok(summ):
-    bad = {h: (s["error"] or s["failed"] or "no states")
-           for h, s in summ.items() if s["error"] or s["failed"] or not s["states"]}
-    assert not bad, f"highstate failed: {bad}"
-
-
 def _need(*keys):
-    missing = [k for k in keys if k not in STATE]
-    if missing:
-        pytest.skip(f"an earlier step did not pass ({', '.join(missing)})")
+    need(STATE, *keys)
 
 
 def test_first_highstate(vm):
-    t0 = time.monotonic()
-    reuse = os.environ.get("LAB_VM_REUSE") == "1"
-    vm.up(fresh=not reuse)
-    _figure(vm, "VMs up" + (" (reused)" if reuse else " (image cached, fresh overlays)"),
-            f"{round(time.monotonic() - t0, 1)}s")
-    if reuse:
-        STATE["first"] = True  # LAB_VM_REUSE=1: the running lab had its first highstate already
-        pytest.skip("LAB_VM_REUSE=1: first highstate not repeated on the running lab")
-    secs, summ, _ = vm.highstate("first")
-    STATE["first"] = True  # the later checks run whatever this run's result
-    _figure(vm, "first highstate", f"{secs}s wall; per host: "
-            f"{ {h: (s['states'], round(s['duration_s'], 1)) for h, s in summ.items()} } (states, state s)")
-    _assert_ok(summ)
+    vm_first_highstate(vm, STATE)
 
 
 def test_second_highstate_zero_changes(vm):
-    _need("first")
-    secs, summ, _ = vm.highstate("second")
-    counts = {h: len(s["changed"]) for h, s in summ.items()}
-    _figure(vm, "second highstate", f"{secs}s wall; changes per host {counts}")
-    _assert_ok(summ)
-    changed = {h: s["changed"] for h, s in summ.items() if s["changed"]}
-    assert not changed, f"not idempotent, states with changes: {changed}"
+    vm_highstate_zero_changes(vm, STATE, "second")
 
 
 def test_export_and_mounts(vm):
@@ -102,7 +54,7 @@ def test_export_and_mounts(vm):
         p = vm.ssh(h, f"findmnt -n -o SOURCE,FSTYPE {path}")
         mounts[h] = p.stdout.strip()
         assert p.returncode == 0 and "nfs4" in p.stdout, f"{path} not an nfs4 mount on {h}: {p.stdout}{p.stderr}"
-    _figure(vm, "nfs", f"export {NF['export_path']} on {server}; mounts {mounts}")
+    vm.fig("nfs", f"export {NF['export_path']} on {server}; mounts {mounts}")
     STATE["path"] = path
 
 
@@ -114,7 +66,7 @@ def test_oneadmin_file_owner_across_nodes(vm):
     vm.ssh(hv, f"su -s /bin/sh oneadmin -c 'echo written-by-oneadmin > {f}' && sync", check=True)
     p = vm.ssh(fe, f"stat -c '%U:%G %u:%g' {f} && cat {f}", check=True)
     owner = vm.ssh(hv, "id -un oneadmin; id -gn oneadmin", check=True).stdout.split()
-    _figure(vm, "oneadmin file across nodes", f"written on {hv}, seen on {fe} as {p.stdout.split()[0:2]}")
+    vm.fig("oneadmin file across nodes", f"written on {hv}, seen on {fe} as {p.stdout.split()[0:2]}")
     assert p.stdout.split()[0] == f"{owner[0]}:{owner[1]}", f"owner on {fe}: {p.stdout} (want {owner})"
     assert "written-by-oneadmin" in p.stdout
 
@@ -126,22 +78,17 @@ def test_libvirt_ready_for_qemu_ssh(vm):
     # Debian 12 socket-activates libvirtd (it exits when idle): the service or its socket
     active = vm.ssh(hv, "systemctl is-active libvirtd libvirtd.socket").stdout.split()
     virsh = vm.ssh(hv, "virsh -c qemu:///system version --daemon 2>&1 | head -3", timeout=60)
-    _figure(vm, "libvirt", f"qemu.conf {conf.split()}; libvirtd {active}; virsh rc={virsh.returncode}")
+    vm.fig("libvirt", f"qemu.conf {conf.split()}; libvirtd {active}; virsh rc={virsh.returncode}")
     assert "oneadmin" in conf, f"qemu.conf user/group not oneadmin: {conf}"
     assert "active" in active, f"neither libvirtd nor libvirtd.socket active: {active}"
     assert virsh.returncode == 0, virsh.stdout + virsh.stderr
     fe = vm.topo.frontends[0]
     s = vm.ssh(fe, f"su -s /bin/sh oneadmin -c 'ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new "
                    f"-o UserKnownHostsFile=/dev/null {hv} virsh -c qemu:///system list --all'", timeout=90)
-    _figure(vm, "qemu+ssh as oneadmin", f"{fe} -> {hv}: rc={s.returncode} {s.stdout.strip()[:200]} "
+    vm.fig("qemu+ssh as oneadmin", f"{fe} -> {hv}: rc={s.returncode} {s.stdout.strip()[:200]} "
             f"{' '.join(ln for ln in s.stderr.splitlines() if 'Permanently added' not in ln)[:600]}")
     assert s.returncode == 0, f"oneadmin ssh {fe} -> {hv} virsh failed: {s.stdout}{s.stderr}"
 
 
 def test_final_highstate_zero_changes(vm):
-    _need("first")
-    secs, summ, _ = vm.highstate("final")
-    counts = {h: len(s["changed"]) for h, s in summ.items()}
-    _figure(vm, "final highstate", f"{secs}s; changes per host {counts}")
-    _assert_ok(summ)
-    assert not any(counts.values()), f"not converged: {({h: s['changed'] for h, s in summ.items() if s['changed']})}"
+    vm_highstate_zero_changes(vm, STATE, "final")
