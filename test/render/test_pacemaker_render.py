@@ -71,6 +71,12 @@ def test_frontend_ids_per_variant(salt_call, variant):
     assert ids == expected, (sorted(ids - expected), sorted(expected - ids))
 
 
+def test_frontend_packages_include_ping(salt_call):
+    """opennebula.register's bounded wait pings the VIP held by the other front-end."""
+    pkgs = args_of(show(salt_call, example_pillar())["pacemaker-package-installed"])["pkg"]["pkgs"]
+    assert "iputils-ping" in pkgs and "crmsh" in pkgs, pkgs
+
+
 def test_second_frontend_gets_no_graph_but_a_note(salt_call):
     ids = set(show(salt_call, example_pillar(), minion_id="cloud-cc02"))
     assert ids == set(NODE_BASE + ["pacemaker-resources-not-cib-writer"])
