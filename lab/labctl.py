@@ -532,22 +532,24 @@ def stop_host(name, purge=False, signalled=False):
 
 
 # ---------------------------------------------------------------- salt configs
-def fileroot():
-    """A symlink farm onto the repo's formula dirs.
+def fileroot(dest=None):
+    """A symlink farm onto the repo's formula dirs, at ``dest`` (default .lab/fileroot; the VM
+    tier passes its own).
 
     file_roots must be the working tree (/work/main) but Salt's roots fileserver walks every
     file under a root without pruning ignored dirs: the repo root holds .lab/ (a Debian rootfs
     and the hosts' mounted overlays) and .venv/, so listing it takes minutes. The farm links
     every top-level entry of the repo except those, so salt:// paths are the repo's own."""
-    FILEROOT.mkdir(parents=True, exist_ok=True)
+    dest = FILEROOT if dest is None else dest
+    dest.mkdir(parents=True, exist_ok=True)
     # test/ stays in (1 MB): lab/salt/lab/oned_double.sls installs salt://test/doubles/oned_double.py
     skip = {"lab", "bench", "build", "dist", "docs"}
     want = {p.name for p in REPO.iterdir() if not p.name.startswith(".") and p.name not in skip}
-    for link in FILEROOT.iterdir():
+    for link in dest.iterdir():
         if link.name not in want or not link.is_symlink():
             link.unlink() if link.is_symlink() or link.is_file() else shutil.rmtree(link)
     for n in want:
-        link = FILEROOT / n
+        link = dest / n
         if not link.is_symlink():
             link.symlink_to(REPO / n)
 

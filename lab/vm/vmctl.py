@@ -394,18 +394,8 @@ def vms_up(topo):
 
 # ---------------------------------------------------------------- salt-ssh
 def fileroot():
-    """Symlink farm onto the repo's formula dirs (see labctl.fileroot: never the repo root).
-    test/ stays in: lab/salt/lab/oned_double.sls installs salt://test/doubles/oned_double.py."""
-    FILEROOT.mkdir(parents=True, exist_ok=True)
-    skip = {"lab", "bench", "build", "dist", "docs"}
-    want = {p.name for p in REPO.iterdir() if not p.name.startswith(".") and p.name not in skip}
-    for link in FILEROOT.iterdir():
-        if link.name not in want or not link.is_symlink():
-            link.unlink() if link.is_symlink() or link.is_file() else shutil.rmtree(link)
-    for n in want:
-        link = FILEROOT / n
-        if not link.is_symlink():
-            link.symlink_to(REPO / n)
+    """Symlink farm onto the repo's formula dirs (labctl.fileroot: never the repo root)."""
+    labctl.fileroot(FILEROOT)
 
 
 def salt_configs(topo):
