@@ -1556,6 +1556,151 @@ def properties(section="crm_config", cib=None, timeout=DEFAULT_TIMEOUT):
     return {k: (HIDDEN if _is_secret(k) else v) for k, v in out.items()}
 
 
+# --------------------------------------------------------------------------------------
+# staging: build a whole graph on a copy, write it to the cluster with one patch
+# --------------------------------------------------------------------------------------
+STAGE_ORIG = "orig.xml"
+STAGE_NEW = "staged.xml"
+_ID_IN_PATH = re.compile(r"\[@id='([^']+)'\]")
+
+
+def _stage_paths(directory):
+    return os.path.join(directory, STAGE_ORIG), os.path.join(directory, STAGE_NEW)
+
+
+def stage(directory, cib=None, timeout=DEFAULT_TIMEOUT):
+    """
+    Copy the CIB (the live cluster's, or the file ``cib``) into ``directory`` twice:
+    ``orig.xml`` (the snapshot) and ``staged.xml`` (the copy states edit with
+    ``cib=<directory>/staged.xml``); then ``crm.push`` writes the difference between the two
+    to the cluster with ONE ``cibadmin --patch`` (pcs' ``cib-push diff-against``, the
+    ha_cluster role's shadow-CIB path). Pacemaker thus never acts on a half-built graph
+    (a VIP or a service started on its own before its group and constraints exist).
+    The files hold the whole CIB, fence passwords included: directory 0700, files 0600.
+    Returns ``{"orig", "staged", "epoch"}``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' crm.stage /run/opennebula-ha-formula/cib
+    """
+    root = _read(cib, timeout=timeout)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    os.chmod(directory, 0o700)
+    orig, new = _stage_paths(directory)
+    for path in (orig, new):
+        _write_xml(root, path)
+    _invalidate(new)
+    epoch = ".".join(root.get(a, "0") for a in ("admin_epoch", "epoch", "num_updates"))
+    return {"orig": orig, "staged": new, "epoch": epoch}
+
+
+def _patch_summary(patch):
+    """One line per change of a crm_diff v2 patch: operation + ids, never values."""
+    out = []
+    for ch in patch.iter("change"):
+        op, path = ch.get("operation", "?"), ch.get("path", "")
+        ids = _ID_IN_PATH.findall(path)
+        where = "/".join(ids) or path
+        if op == "create":
+            kids = [f"{c.tag} {c.get('id', '')}".strip() for c in ch if c.tag != "change-list"]
+            out.append(f"create {', '.join(kids)} in {where}")
+        elif op == "modify":
+            names = sorted({a.get("name", "") for a in ch.iter("change-attr")})
+            out.append(f"modify {where} ({', '.join(n for n in names if n)})")
+        else:
+            out.append(f"{op} {where}")
+    return out
+
+
+def _patch_targets(patch):
+    """(id, must_exist) per change: the element a create made, or the innermost id of the
+    path a modify/move/delete touched."""
+    targets = []
+    for ch in patch.iter("change"):
+        op = ch.get("operation")
+        ids = _ID_IN_PATH.findall(ch.get("path", ""))
+        if op == "create":
+            made = [c.get("id") for c in ch if c.get("id")]
+            targets += [(i, True) for i in made] or ([(ids[-1], True)] if ids else [])
+        elif ids:
+            targets.append((ids[-1], op != "delete"))
+    return targets
+
+
+def _tree_key(el):
+    """An element and its subtree as comparable data (attribute order ignored)."""
+    if el is None:
+        return None
+    return (el.tag, tuple(sorted(el.attrib.items())), tuple(_tree_key(c) for c in el))
+
+
+def _by_id(root, ident):
+    conf = root.find("configuration")
+    return next((e for e in conf.iter() if e.get("id") == ident), None)
+
+
+def push(directory, cib=None, test=False, timeout=DEFAULT_TIMEOUT):
+    """
+    Write what the states changed in ``<directory>/staged.xml`` since ``crm.stage`` took
+    ``orig.xml`` to the cluster (or to the file ``cib``): ``crm_diff --no-version`` of the
+    two, ``crm_verify`` of the staged CIB, ONE ``cibadmin --patch``, then a re-read that
+    checks every element the patch touched is in the CIB as staged (elements Pacemaker or an
+    operator changed meanwhile elsewhere are left alone). Returns ``{"changes": [summary
+    lines, ids only], "written": bool}``; ``test=True`` reports without writing.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' crm.push /run/opennebula-ha-formula/cib
+    """
+    orig, new = _stage_paths(directory)
+    for path in (orig, new):
+        if not os.path.isfile(path):
+            raise CommandExecutionError(f"{path} does not exist: run crm.stage {directory} first")
+    staged = ET.parse(new).getroot()
+    secrets = [nv.get("value") for nv in staged.iter("nvpair") if _is_secret(nv.get("name", ""))]
+    ret = _run(["crm_diff", "--no-version", "--original", orig, "--new", new],
+               timeout=timeout, secrets=secrets)
+    if ret["retcode"] == 0:
+        return {"changes": [], "written": False}
+    if ret["retcode"] != 1:
+        raise CommandExecutionError(f"crm_diff failed (rc={ret['retcode']}): {ret['stderr'].strip()}")
+    try:
+        patch = ET.fromstring(ret["stdout"])
+    except ET.ParseError as exc:
+        raise CommandExecutionError(f"crm_diff returned unparsable XML: {exc}")
+    summary = _patch_summary(patch)
+    if test:
+        return {"changes": summary, "written": False}
+    check = _parse_verify(_run(["crm_verify", "-V", "--xml-file", new], timeout=timeout,
+                               secrets=secrets), secrets)
+    if not check["valid"] and check["errors"]:
+        raise CommandExecutionError("crm_verify rejects the staged configuration, nothing written: "
+                                    + "; ".join(check["errors"]))
+    tmpdir = tempfile.mkdtemp(prefix="crm-patch-")
+    try:
+        path = os.path.join(tmpdir, "patch.xml")
+        _write_xml(patch, path)
+        ret = _run(["cibadmin", "--patch", "--xml-file", path, "--timeout", str(max(1, int(timeout)))],
+                   cib=cib, timeout=timeout + 5, secrets=secrets)
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+        _invalidate(cib)
+    if ret["retcode"] != 0:
+        raise _cluster_down(ret, cib, "cibadmin --patch")
+    live = _read(cib, timeout=timeout, refresh=True)
+    off = [i for i, exists in dict(_patch_targets(patch)).items()
+           if ((_tree_key(_by_id(live, i)) != _tree_key(_by_id(staged, i))) if exists
+               else _by_id(live, i) is not None)]
+    if off:
+        raise CommandExecutionError(f"verification failed: after cibadmin --patch the CIB differs "
+                                    f"from the staged one at {', '.join(sorted(off))}")
+    return {"changes": summary, "written": True}
+
+
 def query(cib=None, scope=None, refresh=False, show_secrets=False, timeout=DEFAULT_TIMEOUT):
     """
     The CIB (or one ``scope``: configuration, resources, constraints, crm_config, nodes,

@@ -1,6 +1,8 @@
 """
 Pacemaker configuration states (resources, constraints, properties) on top of the ``crm``
 execution module: one CIB read and at most one verified ``cibadmin`` write per state.
+``cib_staged`` + ``cib_pushed`` around a chain of them build a whole graph on a copy and
+write it with one ``cibadmin --patch`` (see ``cib_staged``).
 
 Every state takes ``cib``: an offline CIB XML file to work on instead of the live cluster.
 All arguments are plain data so they can be written in YAML SLS:
@@ -258,3 +260,69 @@ def property_absent(name, section="crm_config", cib=None):
         ret["comment"] = f"{section} {name} is already absent"
         return ret
     return _finish(ret, f"{section} {name}", res, "removed")
+
+
+def cib_staged(name, cib=None):
+    """
+    Copy the CIB (live, or the file ``cib``) into the directory ``name`` (``orig.xml`` +
+    ``staged.xml``, 0600) for the states that follow with ``cib: <name>/staged.xml``;
+    ``crm.cib_pushed`` then writes their work to the cluster with one patch, so Pacemaker
+    never schedules a half-built graph. A scratch copy, not a change: never reports
+    changes. With ``test=True`` nothing is copied (the states should then read the live CIB,
+    as pacemaker/resources does).
+
+    .. code-block:: yaml
+
+        stage:
+          crm.cib_staged:
+            - name: /run/opennebula-ha-formula/cib
+        vip:
+          crm.resource_present:
+            - agent: ocf:heartbeat:IPaddr2
+            - params: {ip: 192.168.100.10}
+            - cib: /run/opennebula-ha-formula/cib/staged.xml
+            - require: [stage]
+        push:
+          crm.cib_pushed:
+            - name: /run/opennebula-ha-formula/cib
+            - require: [vip]
+    """
+    ret = _ret(name)
+    if __opts__["test"]:
+        ret["comment"] = f"test=True: nothing staged in {name}"
+        return ret
+    try:
+        info = __salt__["crm.stage"](name, cib=cib)
+    except CommandExecutionError as exc:
+        ret["result"] = False
+        ret["comment"] = f"CIB staging in {name}: {exc}"
+        return ret
+    ret["comment"] = (f"CIB {'file ' + cib if cib else 'of the cluster'} (epoch {info['epoch']}) "
+                      f"copied to {info['staged']}")
+    return ret
+
+
+def cib_pushed(name, cib=None):
+    """
+    Write what the states changed in ``<name>/staged.xml`` since ``crm.cib_staged`` to the
+    cluster (or the file ``cib``): ``crm_diff`` + ``crm_verify`` + ONE ``cibadmin --patch``,
+    re-read and checked. ``changes``: ``{"patch": [one line per change, ids only]}``.
+    """
+    ret = _ret(name)
+    label = f"CIB staged in {name}"
+    try:
+        res = __salt__["crm.push"](name, cib=cib, test=bool(__opts__["test"]))
+    except CommandExecutionError as exc:
+        ret["result"] = False
+        ret["comment"] = f"{label}: {exc}"
+        return ret
+    if not res["changes"]:
+        ret["comment"] = f"{label}: nothing to write, the cluster has it already"
+        return ret
+    ret["changes"] = {"patch": res["changes"]}
+    if __opts__["test"]:
+        ret["result"] = None
+        ret["comment"] = f"{label}: {len(res['changes'])} change(s) would be written"
+        return ret
+    ret["comment"] = f"{label}: {len(res['changes'])} change(s) written with one cibadmin --patch"
+    return ret

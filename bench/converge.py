@@ -47,7 +47,7 @@ from conftest import deep_merge, minion_config  # noqa: E402
 from gen_pillar import scale_pillar  # noqa: E402
 
 SLS = "pacemaker.resources,storage.linstor.objects,opennebula.register"
-SHIMMED = ("cibadmin", "crm_verify", "crm", "drbdadm", "ip", "linstor")
+SHIMMED = ("cibadmin", "crm_verify", "crm_diff", "crm", "drbdadm", "ip", "linstor")
 ONE_PASSWORD = "bench-oneadmin-pw"
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -113,7 +113,7 @@ def converge_pillar(hypervisors, root, cib, linstor_url, oned):
         p["cluster"]["hypervisors"][hv]["san"] = f"127.0.{1 + i // 250}.{1 + i % 250}"
     p["secrets"]["one_auth"] = f"{oned.username}:{oned.password}"
     return deep_merge(p, {
-        "pacemaker": {"lookup": {"cib": str(cib)}},
+        "pacemaker": {"lookup": {"cib": str(cib), "stage_dir": str(root / "cib-stage")}},
         "storage": {
             "linstor": {"controllers": linstor_url},
             "lookup": {"linstor": {"manage_packages": False, "manage_services": False,

@@ -14,10 +14,12 @@
     the graph and every state works on that file.
 
     Order (each state requires the one before it, after a bounded wait for a DC):
-      fence devices -> cluster properties (stonith-enabled last switched on after the devices
+      [crm.cib_staged: a copy of the CIB the graph states edit] -> fence devices ->
+      cluster properties (stonith-enabled last switched on after the devices
       exist; switched off FIRST when fencing is disabled, or crm_verify refuses resources)
       -> rsc_defaults/op_defaults -> primitives and promotable clones -> ha_group ->
-      constraints -> pacemaker:extra_resources -> pacemaker:extra_constraints.
+      constraints -> pacemaker:extra_resources -> pacemaker:extra_constraints
+      -> [crm.cib_pushed: the whole difference in ONE cibadmin --patch] (lookup stage_dir).
 
     The graph per storage variant (ha_group members in order):
       drbd_aoe_lvm (seed 000): <storage net>_ip, <other nets>_ip..., fs_one, nfs_server,
@@ -171,6 +173,11 @@
 {%-   endfor %}
 
 {#-   ---- the states ---------------------------------------------------------------------- #}
+{#-   Staged (lookup stage_dir, default): crm.cib_staged copies the CIB, every graph state
+      edits the copy, crm.cib_pushed writes the difference with one cibadmin --patch. Under
+      test=True the graph states read the target directly (nothing is copied or written). #}
+{%-   set stage = L.get("stage_dir") | default("", true) | string if not opts.get("test") else "" %}
+{%-   set state_cib = stage ~ "/staged.xml" if stage else cib %}
 {%-   set dc_kwargs = {"timeout": L.dc_timeout | int} %}
 {%-   if cib %}{%- do dc_kwargs.update({"cib": cib}) %}{%- endif %}
 pacemaker-resources-wait-for-dc:
@@ -195,6 +202,18 @@ pacemaker-resources-stonith-disabled-warning:
       - pacemaker-resources-wait-for-dc
 {%-   endif %}
 {%-   set prev = ["pacemaker-resources-wait-for-dc"] %}
+{%-   if stage %}
+
+pacemaker-resources-stage:
+  crm.cib_staged:
+    - name: {{ stage | tojson }}
+{%-     if cib %}
+    - cib: {{ cib | tojson }}
+{%-     endif %}
+    - require:
+      - pacemaker-resources-wait-for-dc
+{%-     do prev.append("pacemaker-resources-stage") %}
+{%-   endif %}
 {%-   for st in graph %}
 {%-     set sid = "pacemaker-resources-" ~ st.id %}
 
@@ -204,13 +223,24 @@ pacemaker-resources-stonith-disabled-warning:
 {%-     for k, v in st.args | dictsort %}
     - {{ k }}: {{ v | tojson }}
 {%-     endfor %}
-{%-     if cib %}
-    - cib: {{ cib | tojson }}
+{%-     if state_cib %}
+    - cib: {{ state_cib | tojson }}
 {%-     endif %}
     - require:
       - {{ prev | last }}
 {%-     do prev.append(sid) %}
 {%-   endfor %}
+{%-   if stage %}
+
+pacemaker-resources-push:
+  crm.cib_pushed:
+    - name: {{ stage | tojson }}
+{%-     if cib %}
+    - cib: {{ cib | tojson }}
+{%-     endif %}
+    - require:
+      - {{ prev | last }}
+{%-   endif %}
 {%- elif model.stack == "pacemaker" and model.is_frontend %}
 
 pacemaker-resources-not-cib-writer:

@@ -40,8 +40,10 @@ class Site:
         self.set_pillar(overrides)
 
     def set_pillar(self, overrides=None):
+        self.stage = self.root / "stage"  # crm.cib_staged's copy (default /run/...)
         self.pillar = deep_merge(example_pillar(), deep_merge(
-            {"pacemaker": {"lookup": {"cib": str(self.cib)}}}, overrides or {}))
+            {"pacemaker": {"lookup": {"cib": str(self.cib), "stage_dir": str(self.stage)}}},
+            overrides or {}))
         self.salt.configure(minion_id=self.minion_id, pillar=self.pillar)
 
     def apply(self, sls="pacemaker.resources", check=True):
@@ -61,6 +63,15 @@ class Site:
 
 def changed(states):
     return {k: v["changes"] for k, v in states.items() if v["changes"]}
+
+
+PUSH = "pacemaker-resources-push"
+
+
+def graph_changed(states):
+    """changed() without the push state, whose patch lines are returned separately."""
+    out = changed(states)
+    return out, out.pop(PUSH, {}).get("patch", [])
 
 
 def agent(prim):
@@ -164,7 +175,8 @@ def test_second_apply_reports_zero_changes(seed, tmp_path):
     before = site.cib.read_text()
     second = site.apply()
     assert changed(second) == {}
-    assert len(second) == 20
+    assert len(second) == 22  # wait-for-dc, stage, 19 graph states, push
+    assert "nothing to write" in second[PUSH]["comment"]
     # nothing written either (cibadmin --replace would bump the epoch)
     assert ET.fromstring(before).get("epoch") == ET.parse(site.cib).getroot().get("epoch")
 
@@ -174,9 +186,13 @@ def test_changing_one_pillar_value_changes_only_that_param(tmp_path_factory, see
     site.cib.write_bytes(seed[0].cib.read_bytes())
     site.set_pillar({"cluster": {"vips": {"lan": "10.10.11.13"}}})
     states = site.apply()
-    assert changed(states) == {"pacemaker-resources-primitive-lan_ip": {
+    graph, patch = graph_changed(states)
+    assert graph == {"pacemaker-resources-primitive-lan_ip": {
         "params": {"ip": {"old": "10.10.11.12", "new": "10.10.11.13"}}}}
     assert "lan_ip updated" in states["pacemaker-resources-primitive-lan_ip"]["comment"]
+    # one patch line: the nvpair, by ids (values never appear in the summary)
+    assert len(patch) == 1 and patch[0].startswith("modify ") and "/lan_ip/" in patch[0], patch
+    assert "10.10.11" not in patch[0]
     assert crm_verify(site.cib).returncode == 0
     assert changed(site.apply()) == {}
 
@@ -185,6 +201,53 @@ def test_test_mode_on_the_converged_cib_predicts_nothing(seed):
     site, _ = seed
     proc, data = site.salt.run("state.apply", "pacemaker.resources", "test=True")
     assert all(not v["changes"] for v in data["local"].values())
+
+
+def test_graph_reaches_the_cib_in_one_patch(seed):
+    """Staged: the graph states edit a copy; the target CIB is written once, by the push."""
+    site, first = seed
+    empty_epoch = int(ET.fromstring(subprocess.run(["cibadmin", "--empty"], capture_output=True,
+                                                   text=True, env=ENV).stdout).get("epoch"))
+    assert int(ET.parse(site.cib).getroot().get("epoch")) == empty_epoch + 1
+    run = {k: v["__run_num__"] for k, v in first.items()}
+    graph = [k for k in run if k not in ("pacemaker-resources-wait-for-dc",
+                                         "pacemaker-resources-stage", PUSH)]
+    assert all(run["pacemaker-resources-stage"] < run[k] < run[PUSH] for k in graph)
+    patch = first[PUSH]["changes"]["patch"]
+    assert any(line.startswith("create group ha_group") for line in patch), patch
+    assert "test-only-ipmi" not in " ".join(patch)
+    assert oct((site.stage / "staged.xml").stat().st_mode & 0o777) == "0o600"
+    assert oct(site.stage.stat().st_mode & 0o777) == "0o700"
+
+
+def test_a_failing_graph_state_writes_nothing(tmp_path):
+    """A constraint on a resource that does not exist fails its state: the push (and so
+    every state before it) never reaches the CIB, which stays byte for byte as it was."""
+    bad = {"pacemaker": {"extra_constraints": {"on_ghost": {
+        "type": "location_present", "rsc": "no_such_resource", "node": "cloud-cc01",
+        "score": 100}}}}
+    site = Site(tmp_path, deep_merge(NO_FENCING, bad))
+    before = site.cib.read_bytes()
+    states = site.apply(check=False)
+    assert states["pacemaker-resources-extra-on_ghost"]["result"] is False
+    assert states["pacemaker-resources-primitive-san_ip"]["changes"]  # staged...
+    assert states[PUSH]["result"] is False  # ...never pushed
+    assert site.cib.read_bytes() == before
+
+
+def test_test_mode_stages_and_writes_nothing(tmp_path_factory, seed):
+    """test=True: the graph states read the target CIB directly and predict; no stage copy,
+    no push, the CIB untouched."""
+    site = Site(tmp_path_factory.mktemp("testmode"))
+    site.cib.write_bytes(seed[0].cib.read_bytes())
+    site.set_pillar({"cluster": {"vips": {"lan": "10.10.11.14"}}})
+    before = site.cib.read_bytes()
+    proc, data = site.salt.run("state.apply", "pacemaker.resources", "test=True")
+    states = {v["__id__"]: v for v in data["local"].values()}
+    assert "pacemaker-resources-stage" not in states and PUSH not in states
+    lan = states["pacemaker-resources-primitive-lan_ip"]
+    assert lan["result"] is None and lan["changes"]["params"]["ip"]["new"] == "10.10.11.14"
+    assert site.cib.read_bytes() == before and not site.stage.exists()
 
 
 # ---------------------------------------------------------------------------- fencing off
@@ -242,7 +305,7 @@ def test_moosefs_changing_the_lan_vip_changes_only_lan_ip(tmp_path):
     site.apply()
     site.set_pillar({"storage": {"variant": "moosefs"},
                      "cluster": {"vips": {"lan": "10.10.11.99"}}})
-    assert changed(site.apply()) == {"pacemaker-resources-primitive-lan_ip": {
+    assert graph_changed(site.apply())[0] == {"pacemaker-resources-primitive-lan_ip": {
         "params": {"ip": {"old": "10.10.11.12", "new": "10.10.11.99"}}}}
 
 

@@ -19,7 +19,8 @@ def example_pillar():
     p["secrets"]["corosync_authkey"] = base64.b64encode(bytes(range(200))).decode()
     return p
 
-GRAPH_BASE = ["pacemaker-resources-wait-for-dc", "pacemaker-resources-properties",
+GRAPH_BASE = ["pacemaker-resources-wait-for-dc", "pacemaker-resources-stage", "pacemaker-resources-push",
+              "pacemaker-resources-properties",
               "pacemaker-resources-rsc-defaults", "pacemaker-resources-group-ha_group",
               "pacemaker-resources-primitive-san_ip", "pacemaker-resources-primitive-lan_ip",
               "pacemaker-resources-primitive-OpenNebula", "pacemaker-resources-primitive-lighttpd",
@@ -130,25 +131,43 @@ def test_every_id_under_pacemaker_starts_with_pacemaker(salt_call):
     assert all(i.startswith("pacemaker-") for i in ids), sorted(ids)
 
 
-def test_offline_cib_reaches_every_graph_state(salt_call):
+STAGED = "/run/opennebula-ha-formula/cib/staged.xml"
+
+
+def test_offline_cib_is_the_target_of_stage_and_push(salt_call):
+    """lookup cib: stage copies that file, the graph edits the copy, push patches the file."""
     pillar = deep_merge(example_pillar(), {"pacemaker": {"lookup": {"cib": "/srv/staging/cib.xml"}}})
-    high = show(salt_call, pillar, sls="pacemaker.resources,pacemaker.resources.clean")
+    high = show(salt_call, pillar, sls="pacemaker.resources")
     crm = 0
     for sid, body in high.items():
         for mod, args in args_of(body).items():
-            if mod == "crm":
+            if mod == "crm" and args["__fun__"] in ("cib_staged", "cib_pushed"):
+                assert args["name"] == "/run/opennebula-ha-formula/cib"
+                assert args["cib"] == "/srv/staging/cib.xml", sid
+            elif mod == "crm":
                 crm += 1
-                assert args.get("cib") == "/srv/staging/cib.xml", sid
+                assert args.get("cib") == STAGED, sid
             if mod == "loop":
                 assert args["kwargs"] == {"timeout": 120, "cib": "/srv/staging/cib.xml"}
-    assert crm >= 25
+    assert crm >= 15
+    # without staging (lookup stage_dir '') every state writes to the file itself
+    pillar = deep_merge(pillar, {"pacemaker": {"lookup": {"stage_dir": ""}}})
+    high = show(salt_call, pillar, sls="pacemaker.resources,pacemaker.resources.clean")
+    assert "pacemaker-resources-stage" not in high and "pacemaker-resources-push" not in high
+    for sid, body in high.items():
+        for mod, args in args_of(body).items():
+            if mod == "crm":
+                assert args.get("cib") == "/srv/staging/cib.xml", sid
 
 
-def test_live_cluster_graph_has_no_cib_argument(salt_call):
+def test_live_cluster_graph_is_staged_then_pushed(salt_call):
     high = show(salt_call, example_pillar(), sls="pacemaker.resources")
     for sid, body in high.items():
         for mod, args in args_of(body).items():
-            assert "cib" not in args, sid
+            if sid in ("pacemaker-resources-stage", "pacemaker-resources-push"):
+                assert "cib" not in args, sid  # the live cluster
+            elif mod == "crm":
+                assert args["cib"] == STAGED, sid
             if mod == "loop":
                 assert args["kwargs"] == {"timeout": 120}
 
@@ -168,8 +187,9 @@ def test_graph_states_form_one_require_chain(salt_call):
         chain.append(prev)
     assert len(chain) == 1 + sum(1 for b in high.values() if "crm" in b)
     assert chain.index("pacemaker-resources-stonith-fence_cc02") < chain.index("pacemaker-resources-properties")
-    assert chain[-3:] == ["pacemaker-resources-group-ha_group", "pacemaker-resources-colocation-ha_col",
-                          "pacemaker-resources-order-ha_after_drbd"]
+    assert chain[1] == "pacemaker-resources-stage"
+    assert chain[-4:] == ["pacemaker-resources-group-ha_group", "pacemaker-resources-colocation-ha_col",
+                          "pacemaker-resources-order-ha_after_drbd", "pacemaker-resources-push"]
 
 
 def test_stonith_password_is_a_hidden_param(salt_call):

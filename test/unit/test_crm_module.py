@@ -425,3 +425,85 @@ def test_test_mode_for_absent_and_properties(tools, opts):
     assert ET.tostring(tools.root) == before
     assert tools.count("cibadmin", "--replace") == 0
     assert tools.count("cibadmin", "--query") == 1
+
+
+# ---------------------------------------------------------------------------------- staging
+# stage_orig.xml / stage_staged.xml: real CIB files (cibadmin --create/--modify/--delete with
+# CIB_file, pacemaker 2.1.5); crm_diff_stage.xml: `crm_diff --no-version -o orig -n staged`
+# of the two (rc 1): delete old_rsc, modify san_ip's ip and fence1's password, create lan_ip.
+class PushTools:
+    """cmd.run_all double for crm.push: crm_diff answers the captured patch, cibadmin
+    --patch applies it to `live` only when `apply` is True (else the write is lost)."""
+
+    def __init__(self, apply=True):
+        self.live = ET.fromstring(fixture("stage_orig.xml"))
+        self.apply = apply
+        self.calls = []
+
+    def __call__(self, argv, python_shell=True, env=None, timeout=None, **kwargs):
+        assert python_shell is False and kwargs.get("output_loglevel") == "quiet"
+        self.calls.append(list(argv))
+        if argv[0] == "crm_diff":
+            return {"retcode": 1, "stdout": fixture("crm_diff_stage.xml"), "stderr": "", "pid": 1}
+        if argv[0] == "crm_verify":
+            return {"retcode": 0, "stdout": "", "stderr": "", "pid": 1}
+        if argv[:2] == ["cibadmin", "--patch"]:
+            if self.apply:
+                self.live = ET.fromstring(fixture("stage_staged.xml"))
+            return {"retcode": 0, "stdout": "", "stderr": "", "pid": 1}
+        if argv[:2] == ["cibadmin", "--query"]:
+            return {"retcode": 0, "stdout": ET.tostring(self.live, encoding="unicode"), "stderr": "", "pid": 1}
+        raise AssertionError(f"unexpected command {argv}")
+
+
+@pytest.fixture
+def stage_dir(tmp_path):
+    (tmp_path / "orig.xml").write_text(fixture("stage_orig.xml"))
+    (tmp_path / "staged.xml").write_text(fixture("stage_staged.xml"))
+    return str(tmp_path)
+
+
+def test_push_summary_names_ids_never_values(stage_dir):
+    crm.__salt__["cmd.run_all"] = tools = PushTools()
+    res = crm.push(stage_dir)
+    assert res["written"] is True
+    assert res["changes"] == [
+        "delete old_rsc",
+        "modify san_ip/san_ip-ia/san_ip-ia-ip (value)",
+        "modify fence1/fence1-ia/fence1-ia-password (value)",
+        "create primitive lan_ip in /cib/configuration/resources",
+    ]
+    text = " ".join(res["changes"]) + " ".join(" ".join(a) for a in tools.calls)
+    assert "n3w-secret" not in text and "10.0.0.2" not in text
+    # one verify of the staged file, one patch, then one re-read
+    assert [a[:2] for a in tools.calls] == [
+        ["crm_diff", "--no-version"], ["crm_verify", "-V"], ["cibadmin", "--patch"], ["cibadmin", "--query"]]
+
+
+def test_push_test_mode_reports_and_writes_nothing(stage_dir):
+    crm.__salt__["cmd.run_all"] = tools = PushTools()
+    res = crm.push(stage_dir, test=True)
+    assert res["written"] is False and len(res["changes"]) == 4
+    assert [a[0] for a in tools.calls] == ["crm_diff"]
+
+
+def test_push_verifies_what_the_patch_touched(stage_dir):
+    crm.__salt__["cmd.run_all"] = PushTools(apply=False)
+    with pytest.raises(CommandExecutionError, match=r"verification failed.* at fence1-ia-password, "
+                                                    r"lan_ip, old_rsc, san_ip-ia-ip"):
+        crm.push(stage_dir)
+
+
+def test_push_without_stage_fails_clearly(tmp_path):
+    with pytest.raises(CommandExecutionError, match="run crm.stage"):
+        crm.push(str(tmp_path))
+
+
+def test_stage_copies_the_cib_private(tools, tmp_path):
+    d = tmp_path / "stage"
+    info = crm.stage(str(d))
+    assert oct(d.stat().st_mode & 0o777) == "0o700"
+    for name in ("orig.xml", "staged.xml"):
+        assert oct((d / name).stat().st_mode & 0o777) == "0o600"
+        assert ET.parse(d / name).getroot().find("configuration/resources") is not None
+    assert info["staged"] == str(d / "staged.xml") and tools.count("cibadmin", "--query") == 1
