@@ -162,7 +162,7 @@ def vm_first_highstate(vm, state):
     t0 = time.monotonic()
     reuse = os.environ.get("LAB_VM_REUSE") == "1"
     vm.up(fresh=not reuse)
-    vm.fig("VMs up" + (" (reused)" if reuse else " (image cached, fresh overlays)"),
+    vm.fig("VMs up" + (" (reused)" if reuse else " (image built or cached, fresh overlays)"),
            f"{round(time.monotonic() - t0, 1)}s")
     if reuse:
         state["first"] = True  # LAB_VM_REUSE=1: the running lab had its first highstate already
