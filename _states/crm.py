@@ -62,15 +62,23 @@ def _finish(ret, label, res, verb="updated"):
     return ret
 
 
-def _present(what, label_kind, name, cib, hidden_params=None, **spec):
-    ret = _ret(name)
-    label = _what(label_kind, name)
+def _call(ret, label, fun, *args, **kwargs):
+    """``__salt__[fun](*args, **kwargs)``; a CommandExecutionError fails ``ret`` with
+    ``<label>: <error>`` and returns None."""
     try:
-        res = __salt__["crm.apply"](what, name, cib=cib, test=bool(__opts__["test"]),
-                                    hidden_params=hidden_params, **spec)
+        return __salt__[fun](*args, **kwargs)
     except CommandExecutionError as exc:
         ret["result"] = False
         ret["comment"] = f"{label}: {exc}"
+        return None
+
+
+def _present(what, label_kind, name, cib, hidden_params=None, **spec):
+    ret = _ret(name)
+    label = _what(label_kind, name)
+    res = _call(ret, label, "crm.apply", what, name, cib=cib, test=bool(__opts__["test"]),
+                hidden_params=hidden_params, **spec)
+    if res is None:
         return ret
     verb = "created" if res["changes"].get("old", 1) is None else "updated"
     return _finish(ret, label, res, verb)
@@ -187,12 +195,9 @@ def location_present(name, rsc=None, node=None, score=None, role=None, rules=Non
 
 def _absent(name, kind, label, cib, recursive=False):
     ret = _ret(name)
-    try:
-        res = __salt__["crm.remove"](name, kind=kind, recursive=recursive, cib=cib,
-                                     test=bool(__opts__["test"]))
-    except CommandExecutionError as exc:
-        ret["result"] = False
-        ret["comment"] = f"{label} {name}: {exc}"
+    res = _call(ret, f"{label} {name}", "crm.remove", name, kind=kind, recursive=recursive,
+                cib=cib, test=bool(__opts__["test"]))
+    if res is None:
         return ret
     if not res["changes"]:
         ret["comment"] = f"{label} {name} is already absent"
@@ -236,12 +241,9 @@ def property_present(name, value=None, properties=None, section="crm_config", se
             return ret
         properties = {name: value}
     label = f"{section} properties" if len(properties) > 1 else f"{section} {next(iter(properties))}"
-    try:
-        res = __salt__["crm.set_properties"](properties, section=section, set_id=set_id,
-                                             cib=cib, test=bool(__opts__["test"]))
-    except CommandExecutionError as exc:
-        ret["result"] = False
-        ret["comment"] = f"{label}: {exc}"
+    res = _call(ret, label, "crm.set_properties", properties, section=section, set_id=set_id,
+                cib=cib, test=bool(__opts__["test"]))
+    if res is None:
         return ret
     return _finish(ret, label, res, "set")
 
@@ -249,12 +251,9 @@ def property_present(name, value=None, properties=None, section="crm_config", se
 def property_absent(name, section="crm_config", cib=None):
     """Remove one property from ``crm_config``/``rsc_defaults``/``op_defaults``."""
     ret = _ret(name)
-    try:
-        res = __salt__["crm.set_properties"]({name: None}, section=section, cib=cib,
-                                             test=bool(__opts__["test"]))
-    except CommandExecutionError as exc:
-        ret["result"] = False
-        ret["comment"] = f"{section} {name}: {exc}"
+    res = _call(ret, f"{section} {name}", "crm.set_properties", {name: None}, section=section,
+                cib=cib, test=bool(__opts__["test"]))
+    if res is None:
         return ret
     if not res["changes"]:
         ret["comment"] = f"{section} {name} is already absent"
@@ -291,11 +290,8 @@ def cib_staged(name, cib=None):
     if __opts__["test"]:
         ret["comment"] = f"test=True: nothing staged in {name}"
         return ret
-    try:
-        info = __salt__["crm.stage"](name, cib=cib)
-    except CommandExecutionError as exc:
-        ret["result"] = False
-        ret["comment"] = f"CIB staging in {name}: {exc}"
+    info = _call(ret, f"CIB staging in {name}", "crm.stage", name, cib=cib)
+    if info is None:
         return ret
     ret["comment"] = (f"CIB {'file ' + cib if cib else 'of the cluster'} (epoch {info['epoch']}) "
                       f"copied to {info['staged']}")
@@ -310,11 +306,8 @@ def cib_pushed(name, cib=None):
     """
     ret = _ret(name)
     label = f"CIB staged in {name}"
-    try:
-        res = __salt__["crm.push"](name, cib=cib, test=bool(__opts__["test"]))
-    except CommandExecutionError as exc:
-        ret["result"] = False
-        ret["comment"] = f"{label}: {exc}"
+    res = _call(ret, label, "crm.push", name, cib=cib, test=bool(__opts__["test"]))
+    if res is None:
         return ret
     if not res["changes"]:
         ret["comment"] = f"{label}: nothing to write, the cluster has it already"
