@@ -309,13 +309,6 @@ def cib_pushed(name, cib=None):
     res = _call(ret, label, "crm.push", name, cib=cib, test=bool(__opts__["test"]))
     if res is None:
         return ret
-    if not res["changes"]:
-        ret["comment"] = f"{label}: nothing to write, the cluster has it already"
-        return ret
-    ret["changes"] = {"patch": res["changes"]}
-    if __opts__["test"]:
-        ret["result"] = None
-        ret["comment"] = f"{label}: {len(res['changes'])} change(s) would be written"
-        return ret
-    ret["comment"] = f"{label}: {len(res['changes'])} change(s) written with one cibadmin --patch"
-    return ret
+    patch = {"patch": res["changes"]} if res["changes"] else {}
+    return _finish(ret, label, {"changes": patch}, f"written ({len(res['changes'])} change(s), "
+                                                   "one cibadmin --patch)")

@@ -176,7 +176,7 @@ def test_second_apply_reports_zero_changes(seed, tmp_path):
     second = site.apply()
     assert changed(second) == {}
     assert len(second) == 22  # wait-for-dc, stage, 19 graph states, push
-    assert "nothing to write" in second[PUSH]["comment"]
+    assert "is in the desired state" in second[PUSH]["comment"]
     # nothing written either (cibadmin --replace would bump the epoch)
     assert ET.fromstring(before).get("epoch") == ET.parse(site.cib).getroot().get("epoch")
 
@@ -214,6 +214,7 @@ def test_graph_reaches_the_cib_in_one_patch(seed):
                                          "pacemaker-resources-stage", PUSH)]
     assert all(run["pacemaker-resources-stage"] < run[k] < run[PUSH] for k in graph)
     patch = first[PUSH]["changes"]["patch"]
+    assert f"written ({len(patch)} change(s), one cibadmin --patch)" in first[PUSH]["comment"]
     assert any(line.startswith("create group ha_group") for line in patch), patch
     assert "test-only-ipmi" not in " ".join(patch)
     assert oct((site.stage / "staged.xml").stat().st_mode & 0o777) == "0o600"
