@@ -172,6 +172,24 @@ def require_tools(*tools):
 # opennebula/lib/model.jinja through Salt's own Jinja renderer (same filters, tests and
 # `raise` as a minion), for the fast validation/role tests. End-to-end renders use salt_call.
 # --------------------------------------------------------------------------------------------
+def show_sls(salt_call, minion, pillar, sls, grains=None):
+    """High data of ``sls`` for ``minion`` through a real `salt-call --local state.show_sls`
+    (the render must succeed): {state id: {module: [fun, {arg: value}...], __sls__...}}."""
+    salt_call.configure(minion_id=minion, pillar=pillar, grains=grains)
+    proc, data = salt_call.run("state.show_sls", sls, check=False)
+    assert proc.returncode == 0 and isinstance((data or {}).get("local"), dict), (
+        proc.stdout[-3000:] + proc.stderr[-2000:])
+    return data["local"]
+
+
+def state_arg(state, key):
+    """The value of argument ``key`` in one state's high data."""
+    for item in next(v for k, v in state.items() if not k.startswith("__")):
+        if isinstance(item, dict) and key in item:
+            return item[key]
+    raise KeyError(key)
+
+
 def example_pillar():
     """pillar.example with its CHANGE_ME secrets replaced by test/pillar/secrets.yaml."""
     data = yaml.safe_load((REPO / "pillar.example").read_text())

@@ -13,9 +13,8 @@ import shutil
 import sys
 
 import pytest
-import yaml
 
-from conftest import deep_merge, example_pillar, require_tools
+from conftest import deep_merge, require_tools
 from render.test_render_matrix import matrix_pillar
 
 pytestmark = [pytest.mark.render]

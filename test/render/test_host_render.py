@@ -2,21 +2,11 @@
 network, short-name network, bonds per minion, chrony sources, non-Debian bond refusal."""
 import pytest
 
-from conftest import example_pillar
+from conftest import example_pillar, show_sls, state_arg as arg
 
 
 def show(salt_call, minion, pillar, grains=None, sls="opennebula.host"):
-    salt_call.configure(minion_id=minion, pillar=pillar, grains=grains)
-    proc, data = salt_call.run("state.show_sls", sls, check=False)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-    return data["local"]
-
-
-def arg(state, key):
-    for item in next(v for k, v in state.items() if not k.startswith("__")):
-        if isinstance(item, dict) and key in item:
-            return item[key]
-    raise KeyError(key)
+    return show_sls(salt_call, minion, pillar, sls, grains)
 
 
 @pytest.mark.render

@@ -4,7 +4,7 @@ hypervisor, dedicated storage server; pacemaker (controller is a cluster resourc
 everywhere on the front-ends, disabled, objects last, VIP) vs raft (one controller, running)."""
 import pytest
 
-from conftest import deep_merge, example_pillar
+from conftest import deep_merge, example_pillar, show_sls
 
 pytestmark = pytest.mark.render
 
@@ -20,11 +20,8 @@ def ls_pillar(stack="pacemaker", **storage):
 
 
 def show(salt_call, minion, pillar):
-    salt_call.configure(minion_id=minion, pillar=pillar)
-    proc, data = salt_call.run("state.show_sls", "storage.linstor", check=False)
-    assert proc.returncode == 0 and isinstance(data["local"], dict), proc.stdout[-3000:]
     out = {}
-    for sid, body in data["local"].items():
+    for sid, body in show_sls(salt_call, minion, pillar, "storage.linstor").items():
         mod = next(k for k in body if not k.startswith("__"))
         args = {"mod": mod}
         for item in body[mod]:

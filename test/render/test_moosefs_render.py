@@ -4,7 +4,7 @@ storage server (chunkserver, no mount). The metalogger config is applied for rea
 private directory and read back."""
 import pytest
 
-from conftest import deep_merge, example_pillar
+from conftest import deep_merge, example_pillar, show_sls
 
 pytestmark = pytest.mark.render
 
@@ -19,11 +19,8 @@ def mfs_pillar(**storage):
 
 
 def show(salt_call, minion, pillar, sls="storage.moosefs"):
-    salt_call.configure(minion_id=minion, pillar=pillar)
-    proc, data = salt_call.run("state.show_sls", sls, check=False)
-    assert proc.returncode == 0 and isinstance(data["local"], dict), proc.stdout[-3000:]
     out = {}
-    for sid, body in data["local"].items():
+    for sid, body in show_sls(salt_call, minion, pillar, sls).items():
         mod = next(k for k in body if not k.startswith("__"))
         args = {}
         for item in body[mod]:

@@ -2,7 +2,7 @@
 each minion plays, where clients mount from, the export line, the ssh baseline."""
 import pytest
 
-from conftest import example_pillar
+from conftest import example_pillar, show_sls, state_arg as arg
 
 
 def pillar(variant="nfs", server="stor01"):
@@ -14,17 +14,7 @@ def pillar(variant="nfs", server="stor01"):
 
 
 def show(salt_call, minion, p, sls="storage"):
-    salt_call.configure(minion_id=minion, pillar=p)
-    proc, data = salt_call.run("state.show_sls", sls, check=False)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-    return data["local"]
-
-
-def arg(state, key):
-    for item in next(v for k, v in state.items() if not k.startswith("__")):
-        if isinstance(item, dict) and key in item:
-            return item[key]
-    raise KeyError(key)
+    return show_sls(salt_call, minion, p, sls)
 
 
 @pytest.mark.render

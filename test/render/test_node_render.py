@@ -3,7 +3,7 @@
 local abstraction (lookup overrides; packages, repo and libvirtd switched off)."""
 import pytest
 
-from conftest import example_pillar
+from conftest import example_pillar, show_sls, state_arg as arg
 
 # The user/group/dynamic_ownership block of Debian 12's /etc/libvirt/qemu.conf (libvirt 9.0.0),
 # including the indented examples that a naive "uncomment" would turn into settings.
@@ -37,17 +37,7 @@ KVMRC = "export LANG=C\n\nexport LIBVIRT_URI=qemu:///system\n\nexport QEMU_PROTO
 
 
 def show(salt_call, minion, p, sls="opennebula.node"):
-    salt_call.configure(minion_id=minion, pillar=p)
-    proc, data = salt_call.run("state.show_sls", sls, check=False)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-    return data["local"]
-
-
-def arg(state, key):
-    for item in next(v for k, v in state.items() if not k.startswith("__")):
-        if isinstance(item, dict) and key in item:
-            return item[key]
-    raise KeyError(key)
+    return show_sls(salt_call, minion, p, sls)
 
 
 @pytest.mark.render

@@ -17,7 +17,7 @@ import subprocess
 
 import pytest
 
-from conftest import deep_merge, example_pillar, require_tools
+from conftest import deep_merge, example_pillar, require_tools, show_sls
 
 DB_PASSWORD = "test-only-db-password"
 ONE_AUTH = "oneadmin:test-only-one-auth"
@@ -65,10 +65,7 @@ def apply(salt_call, sls, minion="cloud-cc01", pillar=None):
 
 
 def show(salt_call, sls, minion="cloud-cc01", pillar=None, grains=None):
-    salt_call.configure(minion_id=minion, pillar=pillar, grains=grains)
-    proc, data = salt_call.run("state.show_sls", sls, check=False)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    return data["local"]
+    return show_sls(salt_call, minion, pillar, sls, grains)
 
 
 def args(high, sid):

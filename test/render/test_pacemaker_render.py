@@ -7,7 +7,7 @@ import base64
 
 import pytest
 
-from conftest import deep_merge
+from conftest import deep_merge, show_sls
 from conftest import example_pillar as _example_pillar
 
 pytestmark = pytest.mark.render
@@ -44,10 +44,7 @@ VARIANT_EXTRA = {
 
 
 def show(salt_call, pillar, minion_id="cloud-cc01", sls="opennebula.ha", grains=None):
-    salt_call.configure(minion_id=minion_id, pillar=pillar, grains=grains)
-    proc, data = salt_call.run("state.show_sls", sls, check=False)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-    return data["local"]
+    return show_sls(salt_call, minion_id, pillar, sls, grains)
 
 
 def args_of(body):
