@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 import pytest
 import yaml
 from conftest import minion_config, require_tools
+from functional.crmsim import ENV, placement, promoted_on, set_promotion_score, simulate
 
 pytestmark = [pytest.mark.realtool,
               require_tools("cibadmin", "crm_verify", "crm_simulate", "crm_attribute")]
@@ -18,7 +19,6 @@ pytestmark = [pytest.mark.realtool,
 FIX = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "crm"
 GRAPH = yaml.safe_load((FIX / "seed000_graph.yaml").read_text())
 GROUP = ["san_ip", "lan_ip", "fs_one", "nfs_one", "aoe_data", "OpenNebula", "lighttpd"]
-ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
 
 
 def _salt(root):
@@ -35,33 +35,6 @@ def _salt(root):
     mods = salt.loader.minion_mods(opts, context=ctx, utils=utils, whitelist=["cmdmod", "crm"])
     states = salt.loader.states(opts, mods, utils, {}, context=ctx, whitelist=["crm"])
     return mods, states
-
-
-def simulate(*args):
-    proc = subprocess.run(["crm_simulate", "--output-as=xml", *map(str, args)],
-                          capture_output=True, text=True, env=ENV, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
-
-
-def placement(xml_text):
-    """{resource id: [(role, [nodes]), ...]} from crm_simulate's revised status."""
-    status = ET.fromstring(xml_text).find("revised_cluster_status/resources")
-    out = {}
-    for res in status.iter("resource"):
-        out.setdefault(res.get("id"), []).append(
-            (res.get("role"), [n.get("name") for n in res.findall("node")]))
-    return out
-
-
-def promoted_on(place, rsc):
-    return sorted(n for role, nodes in place[rsc] if role in ("Promoted", "Master") for n in nodes)
-
-
-def set_promotion_score(cib, node, rsc, score):
-    subprocess.run(["crm_attribute", "--node", node, "--name", f"master-{rsc}",
-                    "--update", str(score), "--lifetime", "reboot"],
-                   env=dict(ENV, CIB_file=str(cib)), check=True, capture_output=True)
 
 
 @pytest.fixture(scope="module")

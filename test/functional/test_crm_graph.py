@@ -16,6 +16,7 @@ import xml.etree.ElementTree as ET
 import pytest
 import yaml
 from conftest import minion_config, require_tools
+from functional.crmsim import assert_seed_constraints
 
 pytestmark = [pytest.mark.realtool, require_tools("cibadmin", "crm_verify")]
 
@@ -123,14 +124,7 @@ def test_first_run_creates_the_seed_graph(graph_cib):
     assert ms.find("primitive").get("id") == "drbd_one"
     roles = sorted(op.get("role") for op in ms.iter("op"))
     assert roles == ["Promoted", "Unpromoted"]
-    col = c.find("constraints/rsc_colocation[@id='ha_col']")
-    assert col.get("score") == "INFINITY"
-    assert [([r.get("id") for r in s], s.get("role")) for s in col.findall("resource_set")] == [
-        (["ha_group"], None), (["ms_drbd_one", "ms_drbd_data"], "Promoted")]
-    order = c.find("constraints/rsc_order[@id='ha_after_drbd']")
-    assert order.get("kind") == "Mandatory"
-    assert [([r.get("id") for r in s], s.get("action")) for s in order.findall("resource_set")] == [
-        (["ms_drbd_one", "ms_drbd_data"], "promote"), (["ha_group"], "start")]
+    assert_seed_constraints(c)
     props = {nv.get("name"): nv.get("value") for nv in c.find("crm_config").iter("nvpair")}
     assert props == {"no-quorum-policy": "ignore", "stonith-enabled": "false"}
     assert c.find("rsc_defaults/meta_attributes/nvpair").attrib["value"] == "1000"

@@ -12,11 +12,12 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from conftest import SaltCall, deep_merge, example_pillar, require_tools
+from functional.crmsim import (ENV, assert_seed_constraints, placement, promoted_on,
+                               set_promotion_score, simulate)
 
 pytestmark = [pytest.mark.realtool,
               require_tools("cibadmin", "crm_verify", "crm_simulate", "crm_attribute")]
 
-ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
 SEED_GROUP = ["san_ip", "lan_ip", "fs_one", "nfs_server", "nfs_one", "aoe_data", "OpenNebula",
               "lighttpd"]
 NO_FENCING = {"pacemaker": {"stonith": {"enabled": False, "i_understand_no_fencing": True}}}
@@ -141,14 +142,7 @@ def test_first_apply_builds_the_seed_000_graph(seed):
                         "clone-max": "2", "clone-node-max": "1", "notify": "true"}
         assert sorted(op.get("role") for op in clone.iter("op") if op.get("name") == "monitor") == [
             "Promoted", "Unpromoted"]
-    col = c.find("constraints/rsc_colocation[@id='ha_col']")
-    assert col.get("score") == "INFINITY"
-    assert [([r.get("id") for r in s], s.get("role")) for s in col.findall("resource_set")] == [
-        (["ha_group"], None), (["ms_drbd_one", "ms_drbd_data"], "Promoted")]
-    order = c.find("constraints/rsc_order[@id='ha_after_drbd']")
-    assert order.get("kind") == "Mandatory"
-    assert [([r.get("id") for r in s], s.get("action")) for s in order.findall("resource_set")] == [
-        (["ms_drbd_one", "ms_drbd_data"], "promote"), (["ha_group"], "start")]
+    assert_seed_constraints(c)
     assert len(list(c.find("constraints"))) == 2
     props = {nv.get("name"): nv.get("value") for nv in c.find("crm_config").iter("nvpair")}
     assert props == {"no-quorum-policy": "stop", "stonith-enabled": "true"}
@@ -374,27 +368,6 @@ def test_clean_removes_the_graph_and_is_idempotent(tmp_path, seed):
 
 
 # ------------------------------------------------------------------------------ crm_simulate
-def simulate(*args):
-    proc = subprocess.run(["crm_simulate", "--output-as=xml", *map(str, args)],
-                          capture_output=True, text=True, env=ENV, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
-
-
-def placement(xml_text):
-    status = ET.fromstring(xml_text).find("revised_cluster_status/resources")
-    out = {}
-    for res in status.iter("resource"):
-        out.setdefault(res.get("id"), []).append(
-            (res.get("role"), [n.get("name") for n in res.findall("node")]))
-    return out
-
-
-def promoted_on(place, rsc):
-    return sorted(n for role, nodes in place[rsc] if role in ("Promoted", "Master")
-                  for n in nodes)
-
-
 @pytest.fixture(scope="module")
 def running(seed, tmp_path_factory):
     """The CIB the SLS wrote (no-quorum-policy stop, fencing on), both front-ends up with
@@ -406,9 +379,7 @@ def running(seed, tmp_path_factory):
              "-O", up)
     for rsc in ("drbd_one", "drbd_data"):
         for node, score in (("cloud-cc01", 10000), ("cloud-cc02", 5000)):
-            subprocess.run(["crm_attribute", "--node", node, "--name", f"master-{rsc}",
-                            "--update", str(score), "--lifetime", "reboot"],
-                           env=dict(ENV, CIB_file=str(up)), check=True, capture_output=True)
+            set_promotion_score(up, node, rsc, score)
     path = work / "running.xml"
     return path, placement(simulate("-x", up, "-S", "-O", path))
 
