@@ -1,12 +1,25 @@
 """Cluster probes shared by test/lab/ and bench/lab_*.py (pacemaker, VIP, ARP).
 
 Everything reads machine-readable output on a lab host over ssh: `crm_mon -1 -X`,
-`cibadmin -Q`, /sys/class/net. No assertions here: callers decide.
+`cibadmin -Q`, /sys/class/net. No assertions here: callers decide (wait_for raises
+AssertionError when its condition is not reached in time).
 """
 import json
 import subprocess
 import time
 import xml.etree.ElementTree as ET
+
+
+def wait_for(fn, timeout, interval=1.0, what="condition"):
+    """Poll fn() until it returns a truthy value; returns (value, seconds)."""
+    t0 = time.monotonic()
+    last = None
+    while time.monotonic() - t0 < timeout:
+        last = fn()
+        if last:
+            return last, round(time.monotonic() - t0, 1)
+        time.sleep(interval)
+    raise AssertionError(f"{what}: not reached after {timeout}s (last: {last!r})")
 
 
 def crm_status(ctl, topo, host):

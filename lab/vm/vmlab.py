@@ -23,16 +23,8 @@ def _load(name, path):
     return mod
 
 
-def wait_for(fn, timeout, interval=1.0, what="condition"):
-    """Poll fn() until it returns a truthy value; returns (value, seconds)."""
-    t0 = time.monotonic()
-    last = None
-    while time.monotonic() - t0 < timeout:
-        last = fn()
-        if last:
-            return last, round(time.monotonic() - t0, 1)
-        time.sleep(interval)
-    raise AssertionError(f"{what}: not reached after {timeout}s (last: {last!r})")
+LABCHECK = _load("onehalab_vm_labcheck", REPO / "lab" / "labcheck.py")
+wait_for = LABCHECK.wait_for
 
 
 PROC_DRBD = re.compile(r"^\s*(\d+): cs:(\S+) ro:(\S+)/(\S+) ds:(\S+)/(\S+)", re.M)
@@ -52,7 +44,7 @@ class VMLab:
 
     def __init__(self, variant):
         self.ctl = _load("onehalab_vmctl", HERE / "vmctl.py")
-        self.check = _load("onehalab_vm_labcheck", REPO / "lab" / "labcheck.py")
+        self.check = LABCHECK
         self.variant = variant
         self.topo = self.ctl.Topo(variant)
         self.results = {}  # label -> (secs, summary, raw)

@@ -42,16 +42,12 @@ def load_lab_module(name):
     return mod
 
 
+LABCHECK = load_lab_module("labcheck")  # crm_mon/cibadmin/ARP probes, wait_for
+
+
 def wait_for(fn, timeout, interval=0.5, what="condition"):
     """Poll fn() until it returns a truthy value; returns (value, seconds)."""
-    t0 = time.monotonic()
-    last = None
-    while time.monotonic() - t0 < timeout:
-        last = fn()
-        if last:
-            return last, round(time.monotonic() - t0, 1)
-        time.sleep(interval)
-    raise AssertionError(f"{what}: not reached after {timeout}s (last: {last!r})")
+    return LABCHECK.wait_for(fn, timeout, interval, what)
 
 
 class Lab:
@@ -62,7 +58,7 @@ class Lab:
 
     def __init__(self):
         self.ctl = load_lab_module("labctl")
-        self.check = load_lab_module("labcheck")  # crm_mon/cibadmin/ARP probes
+        self.check = LABCHECK
         self.topo = self.ctl.Topo()
         self.results = {}  # label -> (secs, summary, raw)
 
