@@ -172,6 +172,22 @@ def require_tools(*tools):
 # opennebula/lib/model.jinja through Salt's own Jinja renderer (same filters, tests and
 # `raise` as a minion), for the fast validation/role tests. End-to-end renders use salt_call.
 # --------------------------------------------------------------------------------------------
+_DOUBLE_MODULES = {"oned_double": "onehaext_oned_double",
+                   "linstor_double": "onehatest_linstor_double"}
+
+
+def load_double(name):
+    """test/doubles/<name>.py (oned_double, linstor_double), imported once per process under
+    the module name the benches use too."""
+    modname = _DOUBLE_MODULES[name]
+    if modname not in sys.modules:
+        spec = importlib.util.spec_from_file_location(modname, TEST / "doubles" / f"{name}.py")
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[modname] = mod
+        spec.loader.exec_module(mod)
+    return sys.modules[modname]
+
+
 def show_sls(salt_call, minion, pillar, sls, grains=None):
     """High data of ``sls`` for ``minion`` through a real `salt-call --local state.show_sls`
     (the render must succeed): {state id: {module: [fun, {arg: value}...], __sls__...}}."""

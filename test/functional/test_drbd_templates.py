@@ -10,7 +10,6 @@ How drbdadm is made to parse one syntax or the other here:
   not on this machine).
 """
 import os
-import pathlib
 import shutil
 import subprocess
 import uuid

@@ -4,7 +4,6 @@ opennebula:lookup overrides (packages, services and ifup switched off by lookup)
 is checked by the real chronyd parser (`chronyd -p -f`). Second apply: zero changes."""
 import subprocess
 
-import pytest
 
 from conftest import example_pillar, require_tools
 

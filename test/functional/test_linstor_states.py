@@ -5,28 +5,17 @@ Seed 004 (LINSTOR + OpenNebula): nodes alpha..delta (alpha Combined), lvmthin po
 open_system (linstorpool/thin_system) and open_image (linstorpool/thin_image) on every node,
 resource groups for the image and system datastores (auto-place 2).
 """
-import importlib.util
 import logging
 import pathlib
 import re
-import sys
 
 import pytest
+from conftest import load_double
 
 TEST = pathlib.Path(__file__).resolve().parents[1]
 
 
-def _load_double_module():
-    name = "onehatest_linstor_double"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, TEST / "doubles" / "linstor_double.py")
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
-
-
-LinstorRestDouble = _load_double_module().LinstorRestDouble
+LinstorRestDouble = load_double("linstor_double").LinstorRestDouble
 
 SEED_NODES = {
     "alpha": ("10.0.0.1", "Combined"),

@@ -20,7 +20,6 @@ import pathlib
 import pwd
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 

@@ -1,11 +1,10 @@
 """one states + one execution module through Salt's real loader, against OnedDouble,
 always via pyone.OneServer (the module's own client)."""
-import importlib.util
 import logging
 import pathlib
-import sys
 
 import pytest
+from conftest import load_double
 import yaml
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -14,18 +13,7 @@ SEED004 = yaml.safe_load(
 PASSWORD = "S3cr3t-oned-pw!"
 
 
-def _load_double():
-    name = "onehaext_oned_double"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, REPO / "test" / "doubles" / "oned_double.py")
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
-
-
-oned_double = _load_double()
+oned_double = load_double("oned_double")
 
 
 class Run:

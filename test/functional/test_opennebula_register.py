@@ -1,33 +1,18 @@
 """opennebula.register and opennebula.recover APPLIED by the real `salt-call --local` against
 the oned XML-RPC double on a loopback port (endpoint + one_auth_file from the pillar: the
 one_auth file is written by opennebula.config in the same run)."""
-import importlib.util
 import json
-import pathlib
-import sys
 
 import pytest
 
-from conftest import deep_merge, example_pillar
+from conftest import deep_merge, example_pillar, load_double
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
 PASSWORD = "S3cr3t-register-pw!"
-
-
-def _double():
-    name = "onehaext_oned_double"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, REPO / "test" / "doubles" / "oned_double.py")
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
 
 
 @pytest.fixture
 def oned():
-    with _double().OnedDouble(password=PASSWORD) as double:
+    with load_double("oned_double").OnedDouble(password=PASSWORD) as double:
         yield double
 
 

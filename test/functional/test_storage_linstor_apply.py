@@ -9,26 +9,11 @@ Asserts: 4 nodes (front-ends Combined, hypervisors Satellite) at their storage a
 place_count, storage pools and the DRBD options; the second apply changes nothing and sends
 no write request. A satellite-only minion renders no LINSTOR object state at all.
 """
-import importlib.util
-import json
-import pathlib
-import sys
 
 import pytest
 
-from conftest import deep_merge, example_pillar
+from conftest import deep_merge, example_pillar, load_double
 
-TEST = pathlib.Path(__file__).resolve().parents[1]
-
-
-def _double_class():
-    name = "onehatest_linstor_double"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, TEST / "doubles" / "linstor_double.py")
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name].LinstorRestDouble
 
 
 NODES = {
@@ -42,7 +27,7 @@ POOLS = {"open_system": "linstorpool/thin_system", "open_image": "linstorpool/th
 
 @pytest.fixture
 def double():
-    with _double_class()() as dbl:
+    with load_double("linstor_double").LinstorRestDouble() as dbl:
         yield dbl
 
 
