@@ -6,6 +6,7 @@ Three kinds of tests live under test/:
                doubles, our modules loaded by Salt's real loader (``salt_loaders``)
   render/      real ``salt-call --local`` renders of the formula against test pillars
 """
+import contextlib
 import importlib.util
 import json
 import logging
@@ -141,14 +142,15 @@ def salt_call(tmp_path):
     return SaltCall(tmp_path / "salt")
 
 
-@pytest.fixture
-def salt_loaders(tmp_path):
-    """Salt's real loader (modules + states) with our extension dirs, offline."""
+@contextlib.contextmanager
+def loaders_at(root):
+    """Salt's real loader (modules + states) with our extension dirs, offline, configured
+    under ``root``; reset on exit."""
     import salt.config
     from saltfactories.utils.functional import Loaders
 
-    conf = minion_config(tmp_path / "salt")
-    opts = salt.config.minion_config(str(tmp_path / "salt" / "conf" / "minion"))
+    conf = minion_config(root)
+    opts = salt.config.minion_config(str(pathlib.Path(root) / "conf" / "minion"))
     opts.update(conf)
     opts["grains"] = {}
     loaders = Loaders(opts)
@@ -156,6 +158,13 @@ def salt_loaders(tmp_path):
         yield loaders
     finally:
         loaders.reset_state()
+
+
+@pytest.fixture
+def salt_loaders(tmp_path):
+    """Salt's real loader (modules + states) with our extension dirs, offline."""
+    with loaders_at(tmp_path / "salt") as loaders:
+        yield loaders
 
 
 def require_tools(*tools):

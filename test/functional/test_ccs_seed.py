@@ -145,21 +145,10 @@ def ccs_loaders(tmp_path_factory):
     """Salt's real loader (like conftest's ``salt_loaders``), once for this file: setting it
     up costs seconds to minutes on a busy 2-core box, and the ccs states keep nothing in it
     between runs (each ``state.high`` is a new State with its own context)."""
-    import salt.config
-    from saltfactories.utils.functional import Loaders
+    from conftest import loaders_at
 
-    from conftest import minion_config
-
-    root = tmp_path_factory.mktemp("ccs-salt")
-    conf = minion_config(root)
-    opts = salt.config.minion_config(str(root / "conf" / "minion"))
-    opts.update(conf)
-    opts["grains"] = {}
-    loaders = Loaders(opts)
-    try:
+    with loaders_at(tmp_path_factory.mktemp("ccs-salt")) as loaders:
         yield loaders
-    finally:
-        loaders.reset_state()
 
 
 @pytest.fixture
