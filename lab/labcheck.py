@@ -22,6 +22,20 @@ def wait_for(fn, timeout, interval=1.0, what="condition"):
     raise AssertionError(f"{what}: not reached after {timeout}s (last: {last!r})")
 
 
+def sls_ids(results, sls):
+    """State ids of an SLS in the highstate results {label: (secs, summary, raw)},
+    placeholders left out."""
+    ids = set()
+    for _secs, _summ, raw in results.values():
+        for r in raw.values():
+            if isinstance(r, dict):
+                for v in r.values():
+                    if isinstance(v, dict) and v.get("__sls__") == sls \
+                            and not str(v.get("__id__", "")).endswith("-placeholder"):
+                        ids.add(v["__id__"])
+    return ids
+
+
 def crm_status(ctl, topo, host):
     p = ctl.ssh(topo, host, "crm_mon -1 -X", timeout=20)
     if p.returncode != 0 or not p.stdout.strip():

@@ -324,10 +324,12 @@ def build_base():
         raise SystemExit("lab: base build failed")
 
 
-def ensure_key():
-    if not KEY.exists():
-        KEY.parent.mkdir(parents=True, exist_ok=True)
-        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "onelab", "-f", KEY])
+def ensure_key(key=None, comment="onelab"):
+    """The lab's ssh key pair (the VM tier passes its own path and comment)."""
+    key = key or KEY
+    if not key.exists():
+        key.parent.mkdir(parents=True, exist_ok=True)
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", key])
 
 
 # ---------------------------------------------------------------- hosts
@@ -411,8 +413,10 @@ def boot_host(name):
     return p.pid
 
 
-def ssh_argv(topo, host, *cmd, timeout=5):
-    return ["ssh", "-i", str(KEY), "-o", f"UserKnownHostsFile={KNOWN_HOSTS}",
+def ssh_argv(topo, host, *cmd, timeout=5, key=None, known_hosts=None):
+    """ssh to root@<host> with the lab key and the private known_hosts (no trust on first
+    use); the VM tier passes its own key and known_hosts."""
+    return ["ssh", "-i", str(key or KEY), "-o", f"UserKnownHostsFile={known_hosts or KNOWN_HOSTS}",
             "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
             "-o", f"ConnectTimeout={timeout}", "-o", "LogLevel=ERROR",
             f"root@{topo.ip(host)}", *cmd]
@@ -420,7 +424,11 @@ def ssh_argv(topo, host, *cmd, timeout=5):
 
 def ssh(topo, host, cmd, timeout=120, check=False):
     """Run a shell command on a lab host; returns CompletedProcess (text)."""
-    argv = ssh_argv(topo, host, cmd)
+    return run_ssh(ssh_argv(topo, host, cmd), host, cmd, timeout, check)
+
+
+def run_ssh(argv, host, cmd, timeout=120, check=False):
+    """Run one ssh argv (timeout -> rc 124; check -> AssertionError with the output)."""
     try:
         p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as e:

@@ -215,9 +215,7 @@ def build_image():
 
 
 def ensure_key():
-    if not KEY.exists():
-        KEY.parent.mkdir(parents=True, exist_ok=True)
-        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "onelab-vm", "-f", KEY])
+    labctl.ensure_key(KEY, "onelab-vm")
 
 
 def gen_secrets():
@@ -314,22 +312,13 @@ def start_vm(topo, host):
 
 
 def ssh_argv(topo, host, *cmd, timeout=5):
-    return ns("ssh", "-i", KEY, "-o", f"UserKnownHostsFile={KNOWN_HOSTS}",
-              "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
-              "-o", f"ConnectTimeout={timeout}", "-o", "LogLevel=ERROR",
-              f"root@{topo.ip(host)}", *cmd)
+    """labctl's ssh, with the VM lab's key and known_hosts, inside the lab's netns."""
+    return ns(*labctl.ssh_argv(topo, host, *cmd, timeout=timeout, key=KEY, known_hosts=KNOWN_HOSTS))
 
 
 def ssh(topo, host, cmd, timeout=120, check=False):
     """Run a shell command on a VM; returns CompletedProcess (text)."""
-    argv = ssh_argv(topo, host, cmd)
-    try:
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired as e:
-        p = subprocess.CompletedProcess(argv, 124, e.stdout or "", f"timeout {timeout}s")
-    if check and p.returncode:
-        raise AssertionError(f"{host}: {cmd} rc={p.returncode}\n{p.stdout}\n{p.stderr}")
-    return p
+    return labctl.run_ssh(ssh_argv(topo, host, cmd), host, cmd, timeout, check)
 
 
 def wait_ssh(topo, names, t0, timeout=300):

@@ -97,15 +97,8 @@ class VMLab:
 
     # ---------------------------------------------------------------- probes
     def sls_ids(self, sls):
-        ids = set()
-        for _secs, _summ, raw in self.results.values():
-            for r in raw.values():
-                if isinstance(r, dict):
-                    for v in r.values():
-                        if isinstance(v, dict) and v.get("__sls__") == sls \
-                                and not str(v.get("__id__", "")).endswith("-placeholder"):
-                            ids.add(v["__id__"])
-        return ids
+        """State ids of an SLS in the highstates run so far, placeholders left out."""
+        return self.check.sls_ids(self.results, sls)
 
     def drbd(self, host):
         """{resource name: {cs, role, peer_role, disk, peer_disk}} from /proc/drbd."""
