@@ -81,16 +81,8 @@ class Lab:
         return self.check.crm_status(self.ctl, self.topo, host)
 
     def sls_ids(self, sls):
-        """State ids of an SLS in the last highstate, placeholders left out."""
-        ids = set()
-        for _secs, _summ, raw in self.results.values():
-            for r in raw.values():
-                if isinstance(r, dict):
-                    for v in r.values():
-                        if isinstance(v, dict) and v.get("__sls__") == sls \
-                                and not str(v.get("__id__", "")).endswith("-placeholder"):
-                            ids.add(v["__id__"])
-        return ids
+        """State ids of an SLS in the highstates run so far, placeholders left out."""
+        return self.check.sls_ids(self.results, sls)
 
     def require_states(self, *slss):
         """Skip (precise reason) while a formula SLS is still a placeholder / absent."""
@@ -116,6 +108,13 @@ def lab():
 # Each test_vm_<variant>.py sets VARIANT, ON and STATE; the fixture and the highstate steps
 # every variant shares live here. Steps run top to bottom on one lab: STATE carries what a
 # passed step established, later steps skip (with the reason) when it is missing.
+def vm_marks(variant):
+    """pytestmark of test_vm_<variant>.py: slow, skipped unless LAB=1 and VARIANT=<variant>."""
+    on = LAB_ON and os.environ.get("VARIANT") == variant
+    return [pytest.mark.slow,
+            pytest.mark.skipif(not on, reason=f"VM lab e2e: run `make lab-vm-test VARIANT={variant}` (LAB=1, root)")]
+
+
 def assert_highstate_ok(summ):
     bad = {h: (s["error"] or s["failed"] or "no states")
            for h, s in summ.items() if s["error"] or s["failed"] or not s["states"]}

@@ -21,21 +21,13 @@ Order matters (one lab, tests run top to bottom):
      changes nothing
   7. final highstate: zero changes everywhere
 """
-import os
 import time
 import uuid
 
-import pytest
-
-from .conftest import assert_highstate_ok, need, vm_first_highstate, vm_highstate_zero_changes
+from .conftest import assert_highstate_ok, need, vm_first_highstate, vm_highstate_zero_changes, vm_marks
 
 VARIANT = "drbd_aoe_lvm"
-ON = os.environ.get("LAB") == "1" and os.environ.get("VARIANT") == VARIANT
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not ON, reason=f"VM lab e2e: run `make lab-vm-test VARIANT={VARIANT}` (LAB=1, root)"),
-]
+pytestmark = vm_marks(VARIANT)
 
 STATE = {}
 GROUP = "ha_group"

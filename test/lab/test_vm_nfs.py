@@ -11,20 +11,12 @@ applied with salt-ssh. Skipped unless LAB=1 and VARIANT=nfs.
   4. libvirt on the hypervisor configured for qemu+ssh (qemu.conf user/group = oneadmin,
      libvirtd running, `virsh -c qemu:///system` answers; oneadmin ssh between nodes)
 """
-import os
 import time
 
-import pytest
-
-from .conftest import need, vm_first_highstate, vm_highstate_zero_changes
+from .conftest import need, vm_marks, vm_first_highstate, vm_highstate_zero_changes
 
 VARIANT = "nfs"
-ON = os.environ.get("LAB") == "1" and os.environ.get("VARIANT") == VARIANT
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not ON, reason=f"VM lab e2e: run `make lab-vm-test VARIANT={VARIANT}` (LAB=1, root)"),
-]
+pytestmark = vm_marks(VARIANT)
 
 STATE = {}
 
