@@ -27,6 +27,7 @@
 {%- set cert = L.proxy.cert_dir ~ "/opennebula.crt" %}
 {%- set key = L.proxy.cert_dir ~ "/opennebula.key" %}
 {%- set pkgs = L.proxy.pkgs.get(server, []) %}
+{%- set default_site = L.proxy.get("default_site", {}).get(server, "") %}
 {%- if pkgs %}
 opennebula-proxy-pkgs:
   pkg.installed:
@@ -96,6 +97,8 @@ opennebula-proxy-conf:
     - context:
         bind: {{ bind }}
         port: {{ P.port }}
+        http: {{ P.http }}
+        http_port: {{ P.http_port }}
         cert: {{ cert }}
         key: {{ key }}
         backend_host: {{ P.get("backend_host", "127.0.0.1") }}
@@ -109,4 +112,14 @@ opennebula-proxy-conf:
 {%- else %}
       - file: opennebula-proxy-cert
       - file: opennebula-proxy-key
+{%- endif %}
+{%- if default_site %}
+
+{#- the distro's default site (nginx: listen 80 default_server) would serve its placeholder
+    page on plain http instead of the redirect, or at all with http disabled #}
+opennebula-proxy-default-site-absent:
+  file.absent:
+    - name: {{ default_site }}
+    - require_in:
+      - file: opennebula-proxy-conf
 {%- endif %}

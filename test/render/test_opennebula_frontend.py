@@ -49,6 +49,7 @@ def local_pillar(tmp_path, variant="drbd_aoe_lvm", stack="pacemaker", **over):
                 "pkgs": {"lighttpd": [], "nginx": []},
                 "conf": {"lighttpd": str(tmp_path / "lighttpd/60-opennebula.conf"),
                          "nginx": str(tmp_path / "nginx/opennebula.conf")},
+                "default_site": {"nginx": str(tmp_path / "nginx/sites-enabled/default")},
             },
         },
     }})
@@ -311,6 +312,9 @@ def test_lighttpd_proxy_self_signed(salt_call, tmp_path):
     conf = (tmp_path / "lighttpd/60-opennebula.conf").read_text()
     assert '$SERVER["socket"] == "10.10.11.12:443"' in conf  # pacemaker: the LAN VIP
     assert '"port" => 9869' in conf
+    # plain http (default: redirect) only on the VIP, answering 301 to https
+    assert 'server.bind := "10.10.11.12"' in conf and "server.port := 80" in conf
+    assert 'url.redirect = ( "" => "https://%1${url.path}${qsa}" )' in conf
     cert, key = tmp_path / "ssl/opennebula.crt", tmp_path / "ssl/opennebula.key"
     assert oct(key.stat().st_mode & 0o777) == "0o600"
     out = subprocess.run(["openssl", "x509", "-in", str(cert), "-noout", "-subject", "-ext",
@@ -360,3 +364,24 @@ def test_nginx_proxy_with_pillar_certificate(salt_call, tmp_path):
     assert "proxy_pass         http://127.0.0.1:9869;" in conf
     assert (tmp_path / "ssl/opennebula.key").read_text().strip() == "test-only-key"
     assert oct((tmp_path / "ssl/opennebula.key").stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.render
+@pytest.mark.parametrize("http", ["redirect", "disabled"])
+def test_nginx_plain_http_redirects_or_is_gone(salt_call, tmp_path, http):
+    site = tmp_path / "nginx/sites-enabled/default"
+    site.parent.mkdir(parents=True)
+    site.write_text("server { listen 80 default_server; }\n")  # the distro's placeholder site
+    pillar = _proxy_pillar(tmp_path, "nginx", "none")
+    pillar["opennebula"]["proxy"]["http"] = http
+    proc, rets = apply(salt_call, "opennebula.proxy", pillar=pillar)
+    conf = (tmp_path / "nginx/opennebula.conf").read_text()
+    assert "listen 0.0.0.0:443 ssl;" in conf
+    if http == "redirect":
+        assert "listen 0.0.0.0:80;\n    return 301 https://$host$request_uri;" in conf
+    else:
+        assert ":80" not in conf and "return 301" not in conf
+    # the distro's `listen 80 default_server` site would answer instead of the redirect
+    assert not site.exists()
+    proc, rets = apply(salt_call, "opennebula.proxy", pillar=pillar)
+    assert {k: v["changes"] for k, v in rets.items() if v["changes"]} == {}
