@@ -21,6 +21,7 @@ SALT_VERSION=${SALT_VERSION:-3008.3}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 SECURITY_MIRROR=${SECURITY_MIRROR:-${MIRROR%/debian}/debian-security}
 SUITE=bookworm
+. "$HERE/lib.sh"
 
 PKGS=$(sed -e 's/#.*//' -e '/^\s*$/d' "$HERE/base-packages.txt" | tr '\n' ' ')
 STAMP=$( (cat "$0" "$HERE/base-packages.txt"; echo "$SALT_VERSION $MIRROR") | sha256sum | cut -c1-16)
@@ -29,7 +30,7 @@ if [ "${1:-}" != --force ] && [ -f "$LAB_DIR/base.stamp" ] && [ "$(cat "$LAB_DIR
   echo "base: cached ($LAB_DIR/base, stamp $STAMP)"
   exit 0
 fi
-for t in debootstrap chroot; do command -v $t >/dev/null || { echo "base: needs $t (apt-get install debootstrap)" >&2; exit 1; }; done
+for t in debootstrap chroot; do command -v $t >/dev/null || { echo "base: needs $t (make lab-check)" >&2; exit 1; }; done
 [ -x "$VENV/bin/pip" ] || { echo "base: needs $VENV (make venv)" >&2; exit 1; }
 
 T0=$(date +%s.%N)
@@ -42,10 +43,10 @@ trap umount_all EXIT
 umount_all
 rm -rf "$R"
 
-echo "base: debootstrap $SUITE from $MIRROR"
-debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,python3,python3-venv,ca-certificates \
-  $SUITE "$R" "$MIRROR" > "$LAB_DIR/base-debootstrap.log" 2>&1 \
-  || { tail -20 "$LAB_DIR/base-debootstrap.log"; exit 1; }
+: > "$LAB_DIR/base-debootstrap.log"
+progress base "debootstrap $SUITE from $MIRROR" "$LAB_DIR/base-debootstrap.log" \
+  debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,python3,python3-venv,ca-certificates \
+  $SUITE "$R" "$MIRROR"
 
 cat > "$R/etc/apt/sources.list" <<EOF
 deb $MIRROR $SUITE main
@@ -59,10 +60,10 @@ mount -t proc proc "$R/proc"; mount -t sysfs sys "$R/sys"
 mount --bind /dev "$R/dev"; mount --bind /dev/pts "$R/dev/pts"
 CH="env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root DEBIAN_FRONTEND=noninteractive LC_ALL=C chroot $R"
 
-echo "base: apt-get install ($(echo $PKGS | wc -w) packages)"
-$CH apt-get update -q > "$LAB_DIR/base-apt.log" 2>&1
-$CH apt-get install -y -q --no-install-recommends $PKGS >> "$LAB_DIR/base-apt.log" 2>&1 \
-  || { tail -30 "$LAB_DIR/base-apt.log"; exit 1; }
+: > "$LAB_DIR/base-apt.log"
+progress base "apt-get update" "$LAB_DIR/base-apt.log" $CH apt-get update -q
+progress base "apt-get install ($(echo $PKGS | wc -w) packages, ~2-3 min)" "$LAB_DIR/base-apt.log" \
+  $CH apt-get install -y -q --no-install-recommends $PKGS
 $CH apt-get clean
 
 echo "base: salt $SALT_VERSION wheels (built on the host) -> /opt/salt"
@@ -74,15 +75,17 @@ CLIENT_LIBS="pyone python-linstor"
 WH=$LAB_DIR/wheels/salt-$SALT_VERSION-clients
 if [ ! -f "$WH/.done" ]; then
   mkdir -p "$WH"
-  "$VENV/bin/pip" wheel -q --disable-pip-version-check --wheel-dir "$WH" "salt==$SALT_VERSION" \
-    $CLIENT_LIBS > "$LAB_DIR/base-wheels.log" 2>&1 || { tail -20 "$LAB_DIR/base-wheels.log"; exit 1; }
+  : > "$LAB_DIR/base-wheels.log"
+  progress base "pip wheel salt==$SALT_VERSION $CLIENT_LIBS" "$LAB_DIR/base-wheels.log" \
+    "$VENV/bin/pip" wheel --disable-pip-version-check --wheel-dir "$WH" "salt==$SALT_VERSION" $CLIENT_LIBS
   touch "$WH/.done"
 fi
 # --system-site-packages: Debian's python3-mysqldb/python3-apt serve Salt's mysql/apt modules
 # in the minion too (salt-ssh's thin runs on /usr/bin/python3 and sees them anyway)
 $CH python3 -m venv --system-site-packages /opt/salt
 mkdir -p "$R/tmp/wheels"; mount --bind "$WH" "$R/tmp/wheels"
-$CH /opt/salt/bin/pip install -q --no-index --find-links /tmp/wheels --no-cache-dir \
+progress base "pip install salt (chroot)" "$LAB_DIR/base-wheels.log" \
+  $CH /opt/salt/bin/pip install --no-index --find-links /tmp/wheels --no-cache-dir \
   --disable-pip-version-check "salt==$SALT_VERSION"
 PYV=$($CH python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 $CH /opt/salt/bin/pip install -q --no-index --find-links /tmp/wheels --no-cache-dir \

@@ -6,7 +6,7 @@
 #   make lab-vm-apply                        one more highstate on the running VM lab
 #   make lab-vm-test [VARIANT=...]           test/lab/test_vm_<variant>.py against a fresh VM lab
 #   make lab-vm-bench [VARIANT=...]          bench/lab_vm_highstate.py (highstates, DRBD sync, failover)
-#   make lab-vm-status | lab-vm-ssh H=one-fe1 | lab-vm-down [PURGE=1]
+#   make lab-vm-status | lab-vm-ssh H=one-fe1 [CMD='...'] | lab-vm-down [PURGE=1]
 #   make lab-vm-image                        build (or confirm cached) the VM image only
 # The container tier (lab/lab.mk) stays the default; `make lab VARIANT=drbd_aoe_lvm|nfs`
 # dispatches here once lab/lab.mk forwards those variants (see lab/vm/README.md).
@@ -19,18 +19,26 @@ LAB_VM_PYTEST_ARGS ?=
 
 .PHONY: lab-vm lab-vm-apply lab-vm-test lab-vm-bench lab-vm-status lab-vm-ssh lab-vm-down lab-vm-image
 
-lab-vm: venv
+lab-vm:
+	@$(PREREQS) install --tier vm
+	@$(MAKE) --no-print-directory venv
 	$(VMCTL) up --variant $(LAB_VM_VARIANT)
 
-lab-vm-image: venv
+lab-vm-image:
+	@$(PREREQS) install --tier vm
+	@$(MAKE) --no-print-directory venv
 	VENV=$(VENV) lab/vm/build-image.sh
 
 lab-vm-apply: venv
 	$(VMCTL) apply
 
-lab-vm-test: venv
-	LAB=1 VARIANT=$(LAB_VM_VARIANT) $(PY) -m pytest test/lab/test_vm_$(LAB_VM_VARIANT).py -v \
-	  -p no:cacheprovider $(LAB_VM_PYTEST_ARGS)
+lab-vm-test:
+	@$(PREREQS) install --tier vm
+	@$(MAKE) --no-print-directory venv
+	@echo "lab-test: rebuilds the $(LAB_VM_VARIANT) VM lab from fresh disks (image kept) and runs its"
+	@echo "lab-test: checks and drills; the VMs are stopped at the end (LAB_KEEP=1 leaves them up)"
+	LAB=1 VARIANT=$(LAB_VM_VARIANT) $(LAB_PYTEST) test/lab/test_vm_$(LAB_VM_VARIANT).py \
+	  $(LAB_VM_PYTEST_ARGS)
 
 lab-vm-bench: venv
 	VARIANT=$(LAB_VM_VARIANT) $(PY) bench/lab_vm_highstate.py
@@ -39,7 +47,7 @@ lab-vm-status:
 	$(VMCTL) status
 
 lab-vm-ssh:
-	$(VMCTL) ssh $(H)
+	$(call lab_ssh,$(VMCTL))
 
 lab-vm-down:
 	$(VMCTL) down $(if $(PURGE),--purge)

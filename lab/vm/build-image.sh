@@ -25,6 +25,7 @@ SECURITY_MIRROR=${SECURITY_MIRROR:-${MIRROR%/debian}/debian-security}
 KERNEL_PKG=${KERNEL_PKG:-linux-image-cloud-amd64}
 SIZE=${IMAGE_SIZE:-4G}
 SUITE=bookworm
+. "$REPO/lab/lib.sh"
 OUT=$LAB_DIR/vm/image
 R=$LAB_DIR/vm/rootfs.tmp
 
@@ -35,7 +36,7 @@ if [ "${1:-}" != --force ] && [ -f "$OUT/stamp" ] && [ "$(cat "$OUT/stamp")" = "
   echo "vm image: cached ($OUT, stamp $STAMP)"
   exit 0
 fi
-for t in debootstrap chroot mkfs.ext4; do command -v $t >/dev/null || { echo "vm image: needs $t" >&2; exit 1; }; done
+for t in debootstrap chroot mkfs.ext4; do command -v $t >/dev/null || { echo "vm image: needs $t (make lab-check VARIANT=nfs)" >&2; exit 1; }; done
 [ -x "$VENV/bin/pip" ] || { echo "vm image: needs $VENV (make venv)" >&2; exit 1; }
 
 T0=$(date +%s.%N)
@@ -54,8 +55,10 @@ step() { printf 'vm image: %-28s %6.1f s\n' "$1" "$(echo "$(date +%s.%N) - $T0" 
 # package caches on the host side (a rebuild downloads nothing it already has)
 CACHE=$LAB_DIR/vm/cache
 mkdir -p "$CACHE/debootstrap" "$CACHE/apt"
-debootstrap --cache-dir="$CACHE/debootstrap" --variant=minbase --include=systemd-sysv,udev,kmod,python3,ca-certificates,initramfs-tools,zstd \
-  $SUITE "$R" "$MIRROR" > "$LOG/debootstrap.log" 2>&1 || { tail -20 "$LOG/debootstrap.log"; exit 1; }
+: > "$LOG/debootstrap.log"
+progress "vm image" "debootstrap $SUITE" "$LOG/debootstrap.log" \
+  debootstrap --cache-dir="$CACHE/debootstrap" --variant=minbase --include=systemd-sysv,udev,kmod,python3,ca-certificates,initramfs-tools,zstd \
+  $SUITE "$R" "$MIRROR"
 step debootstrap
 cat > "$R/etc/apt/sources.list" <<EOF
 deb $MIRROR $SUITE main
@@ -77,9 +80,10 @@ for f in scripts/local-top/aoe hooks/aoe; do
 done
 
 mount --bind "$CACHE/apt" "$R/var/cache/apt/archives"
-$CH apt-get update -q > "$LOG/apt.log" 2>&1
-$CH apt-get install -y -q --no-install-recommends $PKGS $KERNEL_PKG >> "$LOG/apt.log" 2>&1 \
-  || { tail -30 "$LOG/apt.log"; exit 1; }
+: > "$LOG/apt.log"
+progress "vm image" "apt-get update" "$LOG/apt.log" $CH apt-get update -q
+progress "vm image" "apt-get install ($(echo $PKGS | wc -w) packages + kernel, ~2-4 min)" "$LOG/apt.log" \
+  $CH apt-get install -y -q --no-install-recommends $PKGS $KERNEL_PKG
 umount "$R/var/cache/apt/archives"
 $CH apt-get clean
 step "apt ($(echo $PKGS | wc -w) pkgs + kernel)"
@@ -92,13 +96,15 @@ CLIENT_LIBS="pyone python-linstor"
 WH=$LAB_DIR/wheels/salt-$SALT_VERSION-clients
 if [ ! -f "$WH/.done" ]; then
   mkdir -p "$WH"
-  "$VENV/bin/pip" wheel -q --disable-pip-version-check --wheel-dir "$WH" "salt==$SALT_VERSION" \
-    $CLIENT_LIBS > "$LOG/wheels.log" 2>&1 || { tail -20 "$LOG/wheels.log"; exit 1; }
+  : > "$LOG/wheels.log"
+  progress "vm image" "pip wheel salt==$SALT_VERSION $CLIENT_LIBS" "$LOG/wheels.log" \
+    "$VENV/bin/pip" wheel --disable-pip-version-check --wheel-dir "$WH" "salt==$SALT_VERSION" $CLIENT_LIBS
   touch "$WH/.done"
 fi
 $CH python3 -m venv --system-site-packages /opt/salt
 mkdir -p "$R/tmp/wheels"; mount --bind "$WH" "$R/tmp/wheels"
-$CH /opt/salt/bin/pip install -q --no-index --find-links /tmp/wheels --no-cache-dir \
+progress "vm image" "pip install salt (chroot)" "$LOG/wheels.log" \
+  $CH /opt/salt/bin/pip install --no-index --find-links /tmp/wheels --no-cache-dir \
   --disable-pip-version-check "salt==$SALT_VERSION"
 PYV=$($CH python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 $CH /opt/salt/bin/pip install -q --no-index --find-links /tmp/wheels --no-cache-dir \
@@ -146,7 +152,8 @@ trap - EXIT
 mkdir -p "$OUT"
 rm -f "$OUT/base.raw.tmp"
 truncate -s "$SIZE" "$OUT/base.raw.tmp"
-mkfs.ext4 -q -F -L labroot -d "$R" "$OUT/base.raw.tmp"
+progress "vm image" "mkfs.ext4 -d (the root filesystem image)" "$LOG/mkfs.log" \
+  mkfs.ext4 -q -F -L labroot -d "$R" "$OUT/base.raw.tmp"
 cp "$R"/boot/vmlinuz-* "$OUT/vmlinuz"; cp "$R"/boot/initrd.img-* "$OUT/initrd.img"
 mv "$OUT/base.raw.tmp" "$OUT/base.raw"
 echo "$STAMP" > "$OUT/stamp"
