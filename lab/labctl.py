@@ -5,7 +5,7 @@
     labctl.py apply [--method ssh|master] [--sls X]   one highstate (or state.sls X), summary
     labctl.py down [--purge]                          stop hosts by PID, remove bridge/nft/mounts
     labctl.py status                                  what runs (PIDs), last timings
-    labctl.py ssh HOST [CMD...]                       root shell / command on a lab host
+    labctl.py ssh HOST [--] [CMD...]                  root shell / command on a lab host
     labctl.py crash HOST | boot HOST                  SIGKILL a host's systemd / boot it again
 
 Everything lives under .lab/ (git-ignored). Hosts are systemd-nspawn containers booted with
@@ -17,11 +17,14 @@ cluster network; apt reaches only the Debian mirror's address through the lab's 
 table. Nothing is written to /etc/salt: salt-ssh and salt-master get private config dirs.
 
 Nothing here is started by name or stopped by name: every process is tracked by PID.
+A failing `up` undoes what that run made (bridge, nft table, overlay mounts, hosts and
+salt-master it started, by PID) and ends with one line: what failed and what to do.
 """
 import argparse
 import ipaddress
 import json
 import os
+import queue
 import pathlib
 import shutil
 import signal
@@ -29,7 +32,9 @@ import socket
 import string
 import subprocess
 import sys
+import threading
 import time
+import traceback
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 LABSRC = REPO / "lab"
@@ -62,14 +67,109 @@ def now():
     return time.monotonic()
 
 
+def _prereqs():
+    """lab/prereqs.py (stdlib only), loaded from its file: the table of host tools."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("onehalab_prereqs", LABSRC / "prereqs.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+prereqs = _prereqs()
+
+
+def missing_tool(tool, prefix="lab"):
+    """SystemExit for a tool that is not installed: which package has it, what to run."""
+    pkgs = {c: p for rows in prereqs.TIERS.values() for c, p, _w in rows}
+    hint = f" (Debian package {pkgs[tool]})" if tool in pkgs else ""
+    return SystemExit(f"{prefix}: {tool} is not installed{hint}: `make lab-check` lists what "
+                      "is missing, `make lab` installs it")
+
+
+def require_tools(tier, prefix="lab"):
+    """Refuse to start while the tier's host tools are missing (labctl run without make)."""
+    miss = prereqs.missing_tools(tier)
+    if miss:
+        raise SystemExit(f"{prefix}: missing on this machine: "
+                         + ", ".join(f"{c} ({p})" for c, p, _w in miss)
+                         + ": `make lab-check` says why, `make lab` installs them")
+
+
 def run(argv, check=True, prefix="lab", **kw):
     kw.setdefault("text", True)
     kw.setdefault("capture_output", True)
-    p = subprocess.run([str(a) for a in argv], check=False, **kw)
+    try:
+        p = subprocess.run([str(a) for a in argv], check=False, **kw)
+    except FileNotFoundError:
+        raise missing_tool(str(argv[0]), prefix) from None
     if check and p.returncode != 0:
         raise SystemExit(f"{prefix}: {' '.join(map(str, argv))} failed rc={p.returncode}\n"
                          f"{(p.stdout or '')[-2000:]}{(p.stderr or '')[-2000:]}")
     return p
+
+
+class Ticker:
+    """A progress line every `every` seconds while a long step runs (plain lines: readable
+    on a pipe, in CI and on a TTY alike)."""
+
+    def __init__(self, label, every=10.0, out=None):
+        self.label, self.every, self.out = label, every, out or log
+        self.t0 = self.last = now()
+
+    def elapsed(self):
+        return now() - self.t0
+
+    def tick(self, detail=""):
+        t = now()
+        if t - self.last >= self.every:
+            self.last = t
+            self.out(f"{self.label}: {t - self.t0:.0f}s" + (f", {detail}" if detail else ""))
+
+
+class Undo:
+    """What one run made, undone in reverse order when that run fails."""
+
+    def __init__(self, out=None):
+        self.steps, self.out = [], out or log
+
+    def add(self, what, fn):
+        self.steps.append((what, fn))
+
+    def run(self):
+        done = []
+        for what, fn in reversed(self.steps):
+            try:
+                fn()
+                done.append(what)
+            except BaseException as e:  # noqa: B902 - cleanup goes on whatever one step raised
+                self.out(f"cleanup of {what} failed: {e}")
+        self.steps = []
+        return done
+
+
+def failed_run(prefix, step, exc, undo, hint, logfile):
+    """The end of a failed run: details, the undo, then one line (what failed, what to do).
+    Returns the SystemExit to raise (rc 1, no traceback; an unexpected error's traceback goes
+    to logfile)."""
+    if isinstance(exc, SystemExit):
+        detail = str(exc.code if exc.code is not None else "")
+    elif isinstance(exc, KeyboardInterrupt):
+        detail = "interrupted"
+    else:
+        detail = f"{type(exc).__name__}: {exc}"
+        logfile.parent.mkdir(parents=True, exist_ok=True)
+        logfile.write_text("".join(traceback.format_exception(exc)))
+        hint = f"{hint} (traceback in {logfile})"
+    lines = [ln for ln in detail.splitlines() if ln.strip()]
+    for ln in lines[1:]:
+        print(f"{prefix}:   {ln}", flush=True)
+    cleaned = undo.run()
+    head = lines[0] if lines else "failed"
+    head = head[len(prefix) + 2:] if head.startswith(prefix + ": ") else head
+    what = f"; undone: {', '.join(cleaned)}" if cleaned else ""
+    return SystemExit(f"{prefix}: FAILED at {step}: {head}{what}. {hint}")
 
 
 def save_timing(path, value, timings=None):
@@ -333,8 +433,17 @@ def ensure_key(key=None, comment="onelab"):
 
 
 # ---------------------------------------------------------------- hosts
+def cg_roots():
+    """Where the lab's cgroups go: the name=systemd and unified hierarchies of a hybrid
+    setup, or the root of a pure cgroup2 one (Debian 12's default)."""
+    hybrid = [pathlib.Path(f"/sys/fs/cgroup/{h}") for h in ("systemd", "unified")]
+    if all(h.is_dir() for h in hybrid):
+        return hybrid
+    return [pathlib.Path("/sys/fs/cgroup")]
+
+
 def cg_dirs(name):
-    return [pathlib.Path(f"/sys/fs/cgroup/{h}/{CGROUP}/{name}") for h in ("systemd", "unified")]
+    return [root / CGROUP / name for root in cg_roots()]
 
 
 def rm_cgroup(path):
@@ -406,6 +515,8 @@ def boot_host(name):
     argv = ["systemd-nspawn", f"--directory={h / 'merged'}", f"--machine={name}", "--boot",
             "--register=no", "--keep-unit", f"--network-bridge={BR}", "--console=pipe",
             *NSPAWN_EXTRA]
+    if not shutil.which(argv[0]):
+        raise missing_tool(argv[0])
     with open(h / "console.log", "ab") as out, open(os.devnull, "rb") as devnull:
         p = subprocess.Popen(argv, stdin=devnull, stdout=out, stderr=subprocess.STDOUT,
                              preexec_fn=into_cgroup, start_new_session=True)
@@ -454,7 +565,9 @@ def wait_booted(topo, names, t0, timeout=180):
     out = {}
     pending = list(names)
     deadline = now() + timeout
+    tick = Ticker("booting")
     while pending and now() < deadline:
+        tick.tick(f"waiting for {', '.join(pending)}")
         for name in list(pending):
             init = container_init(name)
             if not init:
@@ -473,15 +586,30 @@ def wait_booted(topo, names, t0, timeout=180):
     return out
 
 
-def hosts_up(topo):
+def host_has_state(name):
+    """True if the host's overlay kept state from an earlier run (lab-down without PURGE)."""
+    upper = HOSTS_DIR / name / "upper"
+    return upper.is_dir() and any(upper.iterdir())
+
+
+def hosts_up(topo, undo=None):
+    """Boot the hosts that do not run; returns (started, kept): kept = started hosts whose
+    overlay kept an earlier run's state."""
     t0 = now()
-    started = []
+    started, kept = [], []
     for name in topo.hosts:
         if host_pid(name):
             continue
+        if host_has_state(name):
+            kept.append(name)
+        if undo:
+            undo.add(f"host {name}", lambda n=name: stop_host(n))
         mk_host(topo, name)
         boot_host(name)
         started.append(name)
+    if kept:
+        log(f"{', '.join(kept)}: booting with the state of the last run (`make lab-down` keeps "
+            "it; `make lab-down PURGE=1` for hosts from scratch): the highstate is not a first run")
     write_known_hosts(topo)
     if started:
         log(f"booting {', '.join(started)}")
@@ -492,8 +620,8 @@ def hosts_up(topo):
     reused = [n for n in topo.hosts if n not in started]
     if reused:
         wait_booted(topo, reused, now(), timeout=60)
-        log(f"reusing running hosts {', '.join(reused)}")
-    return started
+        log(f"reusing running hosts {', '.join(reused)} (already highstated: not a first run)")
+    return started, kept
 
 
 def crash_host(name):
@@ -636,7 +764,9 @@ def master_up(topo):
 def accept_minions(topo, timeout=120):
     t = now()
     want = set(topo.hosts)
+    tick = Ticker("salt-master: minion keys")
     while now() - t < timeout:
+        tick.tick(f"waiting for {', '.join(sorted(want))} to authenticate and answer")
         keys = json.loads(salt_key("-L", "--out=json").stdout or "{}")
         acc = set(keys.get("minions", []))
         # an accepted key that differs from the host's current key (host re-created): drop it
@@ -710,32 +840,100 @@ def summarize(ret, hosts):
     return out
 
 
-def highstate(topo, method, sls=None, test=False, timeout=3600):
-    """One highstate (or state.sls) on every lab host. Returns (seconds, summary, raw)."""
+def stream_salt(argv, hosts, label, timeout, heartbeat=10.0, out=None):
+    """Run a salt CLI (salt-ssh or salt) that prints one JSON document per minion as each one
+    returns (``--out=json`` without ``--static``). Logs each return with its elapsed seconds
+    and, every `heartbeat` seconds, who is still running. Returns (rc, raw, stderr)."""
+    out = out or log
+    try:
+        p = subprocess.Popen([str(a) for a in argv], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    except FileNotFoundError:
+        raise missing_tool(str(argv[0])) from None
+    docs, errs = queue.Queue(), []
+
+    def read_out():
+        text = []
+        for line in p.stdout:
+            text.append(line)
+            if line.rstrip() != "}":  # the json outputter closes a document in column 0
+                continue
+            blob = "".join(text)
+            start = blob.find("{")
+            try:
+                doc = json.loads(blob[start:]) if start >= 0 else None
+            except ValueError:
+                continue
+            text = []
+            if isinstance(doc, dict):
+                docs.put(doc)
+        if "".join(text).strip():
+            docs.put({"_unparsed": "".join(text)[-4000:]})
+
+    def read_err():
+        errs.append(p.stderr.read())
+
+    threads = [threading.Thread(target=read_out, daemon=True), threading.Thread(target=read_err, daemon=True)]
+    for th in threads:
+        th.start()
+    raw, pending = {}, list(hosts)
+    tick = Ticker(label, every=heartbeat, out=out)
+    rc = None
+    while True:
+        try:
+            doc = docs.get(timeout=0.5)
+        except queue.Empty:
+            doc = None
+        if doc:
+            raw.update(doc)
+            for h in [h for h in doc if h in pending]:
+                pending.remove(h)
+                s = summarize(doc, [h])[h]
+                out(f"{label}: {h} returned after {tick.elapsed():.0f}s: " + (
+                    f"ERROR {str(s['error'])[:200]}" if s["error"] else
+                    f"{s['states']} states, {len(s['failed'])} failed, {len(s['changed'])} changed"))
+            continue
+        if rc is not None and docs.empty():
+            break
+        if rc is None:
+            rc = p.poll()
+            if rc is None and tick.elapsed() > timeout:
+                p.kill()
+                rc = p.wait()
+                errs.append(f"timeout {timeout}s")
+            if rc is not None:
+                for th in threads:
+                    th.join(timeout=30)
+                continue
+            tick.tick(f"running on {', '.join(pending)}" if pending else "finishing")
+    return rc, raw, "".join(errs)
+
+
+def highstate(topo, method, sls=None, test=False, timeout=3600, label=None):
+    """One highstate (or state.sls) on every lab host, a line per host as it returns.
+    Returns (seconds, summary, raw)."""
     fun = ["state.sls", sls] if sls else ["state.apply"]
     if test:
         fun.append("test=True")
     if method == "ssh":
         argv = [salt_bin("salt-ssh"), "-c", SSH_CONF, f"--roster-file={SSH_CONF / 'roster'}",
-                "*", *fun, "--out=json", "--static", "--no-color", "-l", "quiet"]
+                "*", *fun, "--out=json", "--no-color", "-l", "quiet"]
     elif method == "master":
         argv = [salt_bin("salt"), "-c", MASTER_DIR / "conf", "-L", ",".join(topo.hosts),
-                "--timeout", "60", *fun, "--out=json", "--static", "--no-color", "-l", "quiet"]
+                "--timeout", "60", *fun, "--out=json", "--no-color", "-l", "quiet"]
         if not sls:
             argv[argv.index("state.apply")] = "state.highstate"
     else:
         raise SystemExit(f"lab: unknown method {method}")
+    label = label or f"{sls or 'highstate'} ({method})"
+    log(f"{label}: started on {', '.join(topo.hosts)}")
     t = now()
-    p = subprocess.run([str(a) for a in argv], capture_output=True, text=True, timeout=timeout)
+    rc, raw, stderr = stream_salt(argv, topo.hosts, label, timeout)
     secs = round(now() - t, 1)
-    try:
-        raw = json.loads(p.stdout) if p.stdout.strip() else {}
-    except ValueError:
-        raw = {"_unparsed": p.stdout[-4000:]}
     summ = summarize(raw, topo.hosts)
     if not raw:
         for s in summ.values():
-            s["error"] = f"rc={p.returncode} stderr: {p.stderr[-3000:]}"
+            s["error"] = f"rc={rc} stderr: {stderr[-3000:]}"
     return secs, summ, raw
 
 
@@ -755,7 +953,7 @@ def ok(summ):
 
 
 def apply(topo, method, label="highstate"):
-    secs, summ, _ = highstate(topo, method)
+    secs, summ, _ = highstate(topo, method, label=f"{label} ({method})")
     print_summary(f"{label} ({method})", secs, summ)
     save_timing(["highstate", method, label], {"seconds": secs, "changed": {
         h: len(s["changed"]) for h, s in summ.items()}, "ok": ok(summ)})
@@ -768,26 +966,57 @@ def need_root():
         raise SystemExit("lab: must run as root (nspawn, bridge, nft, overlayfs)")
 
 
+UP_HINTS = {
+    "checking the machine": "`make lab-check` lists what is missing; `make lab` installs it",
+    "the base rootfs": "read the .lab/base-*.log named above; `make lab` builds the base again",
+    "the lab network": "another bridge or table may hold the lab ranges: `make lab-status`",
+    "booting the hosts": "read .lab/hosts/<host>/console.log; `make lab` boots them again",
+    "the salt-master": "read .lab/master/log/; `make lab METHOD=master` starts it again",
+}
+
+
 def cmd_up(a):
-    need_root()
-    LAB.mkdir(parents=True, exist_ok=True)
-    gen_secrets()
-    topo = Topo()
-    if not any(host_pid(n) for n in topo.hosts):
-        build_base()
-    else:
-        log("hosts running: base rebuild skipped (make lab-down first to rebuild)")
-    ensure_key()
-    net_up(topo)
-    salt_configs(topo)
-    if a.method == "master":
-        master_start(topo)  # listening before the minions boot: no auth back-off
-    hosts_up(topo)
-    if a.method == "master":
-        master_up(topo)
+    """Base, network, hosts (and salt-master), then one highstate. A failure before the
+    highstate undoes what this run made; a failing highstate leaves the hosts up to look at."""
+    undo = Undo()
+    step = "checking the machine"
+    try:
+        need_root()
+        require_tools("container")
+        LAB.mkdir(parents=True, exist_ok=True)
+        gen_secrets()
+        topo = Topo()
+        step = "the base rootfs"
+        if not any(host_pid(n) for n in topo.hosts):
+            build_base()
+        else:
+            log("hosts running: base rebuild skipped (make lab-down first to rebuild)")
+        ensure_key()
+        step = "the lab network"
+        if run(["ip", "link", "show", BR], check=False).returncode != 0:
+            undo.add(f"bridge {BR} + nft table {NFT_TABLE}", net_down)
+        net_up(topo)
+        salt_configs(topo)
+        step = "the salt-master"
+        if a.method == "master":
+            if not master_pid():
+                undo.add("salt-master", master_down)
+            master_start(topo)  # listening before the minions boot: no auth back-off
+        step = "booting the hosts"
+        started, kept = hosts_up(topo, undo)
+        if a.method == "master":
+            step = "the salt-master"
+            master_up(topo)
+    except (SystemExit, Exception, KeyboardInterrupt) as e:
+        raise failed_run("lab", step, e, undo, UP_HINTS[step], LAB / "last-failure.log") from None
     if a.no_apply:
         return 0
-    return 0 if apply(topo, a.method) else 1
+    first = set(started) == set(topo.hosts) and not kept
+    if apply(topo, a.method, label="first highstate" if first else "highstate"):
+        return 0
+    log("the highstate failed (above); the hosts stay up to look at: `make lab-ssh H=<host>`, "
+        "`make lab-apply` to run it again, `make lab-down` to stop")
+    return 1
 
 
 def cmd_apply(a):
@@ -814,9 +1043,9 @@ def cmd_down(a):
     for name in names:
         stop_host(name, purge=a.purge, signalled=True)
         log(f"{name} stopped")
-    for h in ("systemd", "unified"):
+    for root in cg_roots():
         try:
-            pathlib.Path(f"/sys/fs/cgroup/{h}/{CGROUP}").rmdir()
+            (root / CGROUP).rmdir()
         except OSError:
             pass
     net_down()
@@ -832,8 +1061,10 @@ def cmd_status(a):
     topo = Topo()
     for name in topo.hosts:
         pid = host_pid(name)
+        down = "down" + (" (state of the last run kept: `make lab-down PURGE=1` drops it)"
+                         if host_has_state(name) else "")
         log(f"{name:10} {topo.ip(name):15} " + (f"nspawn pid {pid}, init {container_init(name)}"
-                                                 if pid else "down"))
+                                                 if pid else down))
     br = run(["ip", "-br", "-4", "addr", "show", BR], check=False)
     log(f"bridge {BR}: " + (br.stdout.strip() or "absent"))
     nft = run(["nft", "list", "table", "ip", NFT_TABLE], check=False).returncode == 0
@@ -844,9 +1075,17 @@ def cmd_status(a):
     return 0
 
 
+def ssh_command(a, topo, prefix="lab"):
+    """`ssh HOST [--] CMD...`: the command words after the host (a leading -- dropped)."""
+    if a.host not in topo.hosts:
+        raise SystemExit(f"{prefix}: no host {a.host!r}; the lab's hosts: {', '.join(topo.hosts)}")
+    cmd = list(a.command)
+    return cmd[1:] if cmd[:1] == ["--"] else cmd
+
+
 def cmd_ssh(a):
     topo = Topo()
-    os.execvp("ssh", ssh_argv(topo, a.host, *a.command))
+    os.execvp("ssh", ssh_argv(topo, a.host, *ssh_command(a, topo)))
 
 
 def cmd_crash(a):
@@ -884,9 +1123,9 @@ def main(argv=None):
     dn = sub.add_parser("down")
     dn.add_argument("--purge", action="store_true")
     sub.add_parser("status")
-    s = sub.add_parser("ssh")
+    s = sub.add_parser("ssh", help="root shell on HOST, or run `-- CMD...` there")
     s.add_argument("host")
-    s.add_argument("command", nargs="*")
+    s.add_argument("command", nargs=argparse.REMAINDER)
     for n in ("crash", "boot"):
         sub.add_parser(n).add_argument("host")
     a = ap.parse_args(argv)

@@ -5,7 +5,7 @@
     vmctl.py apply [--sls X] [--test] [--json] [--hosts a,b]  one highstate (or state.sls X)
     vmctl.py down [--purge]                       stop VMs by PID, delete the lab's netns
     vmctl.py status                               what runs (PIDs), last timings
-    vmctl.py ssh HOST [CMD...]                    root shell / command on a VM
+    vmctl.py ssh HOST [--] [CMD...]               root shell / command on a VM
     vmctl.py crash HOST | boot HOST               SIGKILL a VM's qemu (power cut) / boot it again
     vmctl.py link HOST NET up|down                cut / restore a VM's NIC on one lab network
 
@@ -28,7 +28,9 @@ Network: a network namespace the lab owns (onelabvm) with one bridge per cluster
 (gateway .1 of each range) and one tap per VM NIC; nothing in it is routed anywhere: the VMs
 reach only each other and the host-side bridge addresses. salt-ssh and ssh run inside the
 netns (ip netns exec). Pillar: lab/vm/pillar/<variant>/ (plain YAML: the topology is read
-from it). Every qemu is tracked by PID + start time; nothing is stopped by name.
+from it). Every qemu is tracked by PID + start time; nothing is stopped by name. A failing
+`up` undoes what that run made (netns, VMs it started) and ends with one line saying what
+failed and what to do.
 """
 import argparse
 import importlib.util
@@ -325,7 +327,9 @@ def wait_ssh(topo, names, t0, timeout=300):
     """Seconds from t0 until ssh answers, per host."""
     out, pending = {}, list(names)
     deadline = now() + timeout
+    tick = labctl.Ticker("lab-vm: booting", out=print)
     while pending and now() < deadline:
+        tick.tick(f"waiting for ssh on {', '.join(pending)} (TCG boots take 1-3 min here)")
         for host in list(pending):
             if not qemu_pid(host):
                 raise SystemExit(f"lab-vm: {host} qemu exited, see {hdir(host) / 'console.log'}")
@@ -360,14 +364,28 @@ def crash_vm(host):
     (hdir(host) / "qemu.pid").unlink(missing_ok=True)
 
 
-def vms_up(topo):
+def vm_has_state(host):
+    """True if the VM's disk kept an earlier run's state (lab-down without PURGE)."""
+    return (hdir(host) / "root.qcow2").exists()
+
+
+def vms_up(topo, undo=None):
+    """Boot the VMs that do not run; returns (started, kept): kept = started VMs whose disk
+    kept an earlier run's state."""
     t0 = now()
-    started = []
+    started, kept = [], []
     for host in topo.hosts:
         if qemu_pid(host):
             continue
+        if vm_has_state(host):
+            kept.append(host)
+        if undo:
+            undo.add(f"VM {host}", lambda h=host: stop_vm(h))
         start_vm(topo, host)
         started.append(host)
+    if kept:
+        log(f"{', '.join(kept)}: booting with the disks of the last run (`make lab-down` keeps "
+            "them; `make lab-down PURGE=1` for VMs from scratch): the highstate is not a first run")
     write_known_hosts(topo)
     if started:
         log(f"booting {', '.join(started)} (qemu -accel tcg)")
@@ -377,8 +395,8 @@ def vms_up(topo):
     reused = [h for h in topo.hosts if h not in started]
     if reused:
         wait_ssh(topo, reused, now(), timeout=60)
-        log(f"reusing running VMs {', '.join(reused)}")
-    return started
+        log(f"reusing running VMs {', '.join(reused)} (already highstated: not a first run)")
+    return started, kept
 
 
 # ---------------------------------------------------------------- salt-ssh
@@ -404,34 +422,29 @@ def salt_configs(topo):
                                      + "".join(roster))
 
 
-def highstate(topo, sls=None, test=False, hosts=None, timeout=5400, extra=()):
-    """One highstate (or state.sls) through salt-ssh run inside the lab netns.
-    Returns (seconds, summary, raw)."""
+def highstate(topo, sls=None, test=False, hosts=None, timeout=5400, extra=(), label=None):
+    """One highstate (or state.sls) through salt-ssh run inside the lab netns, a line per VM
+    as it returns and a heartbeat while they run. Returns (seconds, summary, raw)."""
     hosts = hosts or topo.hosts
     fun = ["state.sls", sls] if sls else ["state.apply"]
     if test:
         fun.append("test=True")
     argv = ns(VENV / "bin" / "salt-ssh", "-c", SSH_CONF, f"--roster-file={SSH_CONF / 'roster'}",
-              "-L", ",".join(hosts), *fun, *extra, "--out=json", "--static", "--no-color", "-l", "quiet")
+              "-L", ",".join(hosts), *fun, *extra, "--out=json", "--no-color", "-l", "quiet")
+    label = f"lab-vm: {label or sls or 'highstate'}"
+    log(f"{label.split(': ', 1)[1]}: started on {', '.join(hosts)} (TCG: minutes)")
     t = now()
-    try:
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired as e:
-        p = subprocess.CompletedProcess(argv, 124, e.stdout or "", f"timeout {timeout}s")
+    rc, raw, stderr = labctl.stream_salt(argv, hosts, label, timeout, heartbeat=15, out=print)
     secs = round(now() - t, 1)
-    try:
-        raw = json.loads(p.stdout) if p.stdout.strip() else {}
-    except ValueError:
-        raw = {"_unparsed": p.stdout[-4000:]}
     summ = summarize(raw, hosts)
     if not raw:
         for s in summ.values():
-            s["error"] = f"rc={p.returncode} stderr: {p.stderr[-3000:]}"
+            s["error"] = f"rc={rc} stderr: {stderr[-3000:]}"
     return secs, summ, raw
 
 
 def apply(topo, label="highstate", hosts=None):
-    secs, summ, raw = highstate(topo, hosts=hosts)
+    secs, summ, raw = highstate(topo, hosts=hosts, label=label)
     print_summary(f"{label} (salt-ssh, VMs)", secs, summ)
     save_timing(["highstate", topo.variant, label], {
         "seconds": secs, "ok": ok(summ),
@@ -450,33 +463,61 @@ def running_hosts():
     return sorted(p.name for p in HOSTS_DIR.iterdir() if qemu_pid(p.name)) if HOSTS_DIR.is_dir() else []
 
 
+UP_HINTS = {
+    "checking the machine": "`make lab-check VARIANT=<variant>` lists what is missing; `make lab VARIANT=<variant>` installs it",
+    "the VM image": "read .lab/vm/log/; `make lab VARIANT=<variant>` builds the image again",
+    "the lab network": "`make lab-status VARIANT=<variant>` shows what holds the netns",
+    "booting the VMs": "read .lab/vm/hosts/<host>/console.log; `make lab VARIANT=<variant>` boots them again",
+}
+
+
 def cmd_up(a):
-    need_root()
-    VMLAB.mkdir(parents=True, exist_ok=True)
-    running = running_hosts()
-    old = VARIANT_FILE.read_text().strip() if VARIANT_FILE.exists() else None
-    variant = current_variant(a.variant)
-    if running and old and old != variant:
-        raise SystemExit(f"lab-vm: a {old} lab runs ({', '.join(running)}): make lab-down VARIANT={old} first")
-    if old and old != variant and HOSTS_DIR.is_dir():
-        log(f"variant changed {old} -> {variant}: purging the old VMs' disks")
-        for h in list(HOSTS_DIR.iterdir()):
-            shutil.rmtree(h, ignore_errors=True)
-    VARIANT_FILE.write_text(variant + "\n")
-    gen_secrets()
-    topo = Topo(variant)
-    if not running:
-        build_image()
-    else:
-        log("VMs running: image rebuild skipped (make lab-down first to rebuild)")
-    ensure_key()
-    net_up(topo)
-    salt_configs(topo)
-    vms_up(topo)
+    """Image, netns, VMs, then one highstate. A failure before the highstate undoes what this
+    run made; a failing highstate leaves the VMs up to look at."""
+    undo = labctl.Undo(out=log)
+    step = "checking the machine"
+    variant = a.variant or "<variant>"
+    try:
+        need_root()
+        labctl.require_tools("vm", prefix="lab-vm")
+        VMLAB.mkdir(parents=True, exist_ok=True)
+        running = running_hosts()
+        old = VARIANT_FILE.read_text().strip() if VARIANT_FILE.exists() else None
+        variant = current_variant(a.variant)
+        if running and old and old != variant:
+            raise SystemExit(f"lab-vm: a {old} lab runs ({', '.join(running)}): make lab-down VARIANT={old} first")
+        if old and old != variant and HOSTS_DIR.is_dir():
+            log(f"variant changed {old} -> {variant}: purging the old VMs' disks")
+            for h in list(HOSTS_DIR.iterdir()):
+                shutil.rmtree(h, ignore_errors=True)
+        VARIANT_FILE.write_text(variant + "\n")
+        gen_secrets()
+        topo = Topo(variant)
+        step = "the VM image"
+        if not running:
+            build_image()
+        else:
+            log("VMs running: image rebuild skipped (make lab-down first to rebuild)")
+        ensure_key()
+        step = "the lab network"
+        if NS not in run(["ip", "netns", "list"]).stdout.split():
+            undo.add(f"netns {NS}", net_down)
+        net_up(topo)
+        salt_configs(topo)
+        step = "booting the VMs"
+        started, kept = vms_up(topo, undo)
+    except (SystemExit, Exception, KeyboardInterrupt) as e:
+        hint = UP_HINTS[step].replace("<variant>", variant)
+        raise labctl.failed_run("lab-vm", step, e, undo, hint, VMLAB / "last-failure.log") from None
     if a.no_apply:
         return 0
-    _secs, summ, _raw = apply(topo)
-    return 0 if ok(summ) else 1
+    first = set(started) == set(topo.hosts) and not kept
+    _secs, summ, _raw = apply(topo, label="first highstate" if first else "highstate")
+    if ok(summ):
+        return 0
+    log("the highstate failed (above); the VMs stay up to look at: "
+        f"`make lab-ssh VARIANT={variant} H=<host>`, `make lab-down VARIANT={variant}` to stop")
+    return 1
 
 
 def cmd_apply(a):
@@ -529,7 +570,7 @@ def cmd_status(a):
 
 def cmd_ssh(a):
     topo = Topo(current_variant())
-    os.execvp("ip", ssh_argv(topo, a.host, *a.command))
+    os.execvp("ip", ssh_argv(topo, a.host, *labctl.ssh_command(a, topo, prefix="lab-vm")))
 
 
 def cmd_crash(a):
@@ -572,9 +613,9 @@ def main(argv=None):
     dn = sub.add_parser("down")
     dn.add_argument("--purge", action="store_true")
     sub.add_parser("status")
-    s = sub.add_parser("ssh")
+    s = sub.add_parser("ssh", help="root shell on HOST, or run `-- CMD...` there")
     s.add_argument("host")
-    s.add_argument("command", nargs="*")
+    s.add_argument("command", nargs=argparse.REMAINDER)
     for n in ("crash", "boot"):
         sub.add_parser(n).add_argument("host")
     lk = sub.add_parser("link")

@@ -61,7 +61,7 @@ class VMLab:
         self.ctl.cmd_down(argparse.Namespace(purge=purge))
 
     def highstate(self, label, hosts=None, sls=None, extra=()):
-        secs, summ, raw = self.ctl.highstate(self.topo, hosts=hosts, sls=sls, extra=extra)
+        secs, summ, raw = self.ctl.highstate(self.topo, hosts=hosts, sls=sls, extra=extra, label=label)
         self.results[label] = (secs, summ, raw)
         self.ctl.print_summary(label, secs, summ)
         for h, s in summ.items():

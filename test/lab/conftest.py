@@ -69,7 +69,7 @@ class Lab:
         self.topo = self.ctl.Topo()
 
     def highstate(self, method, label):
-        secs, summ, raw = self.ctl.highstate(self.topo, method)
+        secs, summ, raw = self.ctl.highstate(self.topo, method, label=f"{label} ({method})")
         self.results[label] = (secs, summ, raw)
         self.ctl.print_summary(f"{label} ({method})", secs, summ)
         return secs, summ, raw
@@ -99,9 +99,16 @@ def lab():
     if os.geteuid() != 0:
         pytest.skip("lab e2e needs root")
     lab = Lab()
+    running = [h for h in lab.topo.hosts if lab.ctl.host_pid(h)]
+    if running:
+        print(f"\nlab-test: {', '.join(running)} were up: purged for a lab from scratch", flush=True)
     yield lab
     if os.environ.get("LAB_KEEP") != "1":
         lab.ctl.cmd_down(argparse.Namespace(purge=False))
+        FIGURES.append(("lab state at the end", "down (the tested hosts' state is kept: `make lab` "
+                        "boots them again, `make lab-down PURGE=1` drops it)"))
+    else:
+        FIGURES.append(("lab state at the end", "up (LAB_KEEP=1): `make lab-down` stops it"))
 
 
 # ------------------------------------------------------------------ VM tier (test_vm_*.py)
@@ -147,9 +154,16 @@ def vm(request):
         FIGURES.append((f"[vm {variant}] {label}", value))
 
     lab.fig = fig
+    running = lab.ctl.running_hosts()
+    if running:
+        print(f"\nlab-test: VMs {', '.join(running)} were up: rebuilt from fresh disks", flush=True)
     yield lab
     if os.environ.get("LAB_KEEP") != "1":
         lab.down()
+        FIGURES.append((f"[vm {variant}] lab state at the end", "down (`make lab VARIANT="
+                        f"{variant}` boots it again)"))
+    else:
+        FIGURES.append((f"[vm {variant}] lab state at the end", "up (LAB_KEEP=1)"))
 
 
 def vm_first_highstate(vm, state):
