@@ -142,5 +142,5 @@ rm -rf "$LAB_DIR/base"
 mv "$R" "$LAB_DIR/base"
 echo "$STAMP" > "$LAB_DIR/base.stamp"
 T=$(echo "$(date +%s.%N) - $T0" | bc)
-echo "base: built in ${T}s ($(du -sh "$LAB_DIR/base" | cut -f1))"
+printf 'base: built in %.0fs (%s)\n' "$T" "$(du -sh "$LAB_DIR/base" | cut -f1)"
 printf '{"base_build_s": %.1f}\n' "$T" > "$LAB_DIR/base-timing.json"

@@ -156,7 +156,8 @@ def failed_run(prefix, step, exc, undo, hint, logfile):
     if isinstance(exc, SystemExit):
         detail = str(exc.code if exc.code is not None else "")
     elif isinstance(exc, KeyboardInterrupt):
-        detail = "interrupted"
+        detail = f"interrupted ({exc.args[0] if exc.args else 'SIGINT'})"
+        hint = "run the same command again to start over"
     else:
         detail = f"{type(exc).__name__}: {exc}"
         logfile.parent.mkdir(parents=True, exist_ok=True)
@@ -1133,5 +1134,13 @@ def main(argv=None):
             "ssh": cmd_ssh, "crash": cmd_crash, "boot": cmd_boot}[a.cmd](a)
 
 
+def _interrupted(signum, _frame):
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 if __name__ == "__main__":
+    # SIGTERM (a CI timeout, `kill PID`) and SIGINT, also where a background job ignores
+    # it, take the same path as Ctrl-C: the run undoes what it made.
+    signal.signal(signal.SIGTERM, _interrupted)
+    signal.signal(signal.SIGINT, _interrupted)
     sys.exit(main())

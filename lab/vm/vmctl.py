@@ -628,4 +628,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, labctl._interrupted)  # same as Ctrl-C: the run undoes what it made
+    signal.signal(signal.SIGINT, labctl._interrupted)
     sys.exit(main())
