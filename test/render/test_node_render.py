@@ -69,6 +69,12 @@ def test_node_render_packages_and_values(salt_call):
     assert arg(sls["opennebula-node-pkgs"], "pkgs") == ["libvirt-daemon-system", "qemu-system-x86"]
     assert "opennebula-node-repo" not in sls and "opennebula-node-apparmor-datastores" not in sls
     assert arg(sls["opennebula-node-kvmrc"], "key_values")["export QEMU_PROTOCOL"] == "qemu+tls"
+    assert "MIGRATE_OPTIONS" not in arg(sls["opennebula-node-kvmrc"], "key_values")
+
+    # MIGRATE_OPTIONS only when the pillar sets it, quoted for the shell that sources kvmrc
+    p["opennebula"]["node"]["migrate_options"] = "--unsafe --compressed"
+    sls = show(salt_call, "cloud-01", p)
+    assert arg(sls["opennebula-node-kvmrc"], "key_values")["MIGRATE_OPTIONS"] == '"--unsafe --compressed"'
 
 
 @pytest.mark.render
