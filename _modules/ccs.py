@@ -13,10 +13,10 @@ Conventions
 * **Defaults.** Attributes are compared *with the resource-agent defaults applied*
   (:data:`DEFAULTS`, taken from the rgmanager agents' meta-data and cluster.rng): an absent
   attribute equals its default, so ``autostart=1`` (``ccs --addservice ... autostart=1``)
-  equals a ``<service>`` with no ``autostart`` (the seed's printed file) and nothing is
-  rewritten. Values are written as given (``True``/``False`` become ``"1"``/``"0"``), and an
-  edit only touches the attributes that differ after normalisation; an attribute that is not
-  wanted any more is removed, unless its value is the default anyway.
+  equals a ``<service>`` with no ``autostart`` (the Red Hat cluster guide's printed file) and
+  nothing is rewritten. Values are written as given (``True``/``False`` become ``"1"``/``"0"``),
+  and an edit only touches the attributes that differ after normalisation; an attribute that is
+  not wanted any more is removed, unless its value is the default anyway.
   Boolean attributes treat ``yes/on/true`` as ``1`` and ``no/off/false`` as ``0``.
 * **config_version.** Every change set bumps ``config_version`` exactly once; nothing
   changed, nothing bumped. A change set is one call of an edit function, or all calls that
@@ -53,7 +53,7 @@ NOT_INSTALLED = (
     "ccs/cman_tool not installed: copy cluster.conf to every node and run cman_tool version -r"
 )
 
-#: order ccs writes the sections in (seed 002); unknown tags keep their position
+#: order ccs writes the sections in (the Red Hat cluster guide); unknown tags keep their position
 CLUSTER_ORDER = (
     "fence_daemon",
     "clusternodes",

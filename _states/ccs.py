@@ -8,10 +8,10 @@ re-read and verify -> report. No change: ``changes == {}`` and no config_version
 All ccs states of one state run form ONE change set: ``config_version`` goes up by exactly
 one however many of them changed something.
 
-Seed 002 (OpenNebula HA guide) as SLS (full version with requisites:
-test/fixtures/ccs/seed002.sls). Give IDs a prefix and ``name:`` explicitly: Salt matches a
-requisite ``- ccs: opennebula`` by ID *or* name, i.e. the cluster, the failover domain and the
-service all at once (recursive requisite).
+The Red Hat cluster guide (OpenNebula HA with ccs/rgmanager) as SLS (full version with
+requisites: test/fixtures/ccs/seed002.sls). Give IDs a prefix and ``name:`` explicitly: Salt
+matches a requisite ``- ccs: opennebula`` by ID *or* name, i.e. the cluster, the failover domain
+and the service all at once (recursive requisite).
 
 .. code-block:: yaml
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Apply, then re-apply, the seed-000 Pacemaker graph to an offline CIB with the crm states.
+"""Apply, then re-apply, the Pacemaker graph of the Pacemaker/DRBD guide to an offline CIB
+with the crm states.
 
 Prints, for each pass, the number of process spawns per tool (counted by wrapping
 ``cmd.run_all``) and the wall time. It prints figures; it never asserts timings.
@@ -73,7 +74,7 @@ def main():
                        "crm.set_properties": crm.set_properties}
     states.__opts__ = opts
 
-    print(f"seed-000 graph: {len(graph)} states, CIB file {cib}")
+    print(f"Pacemaker/DRBD guide graph: {len(graph)} states, CIB file {cib}")
     print(f"{'pass':<10} {'changed':>7} {'failed':>6} {'cibadmin':>8} {'crm_verify':>10} "
           f"{'crm':>4} {'spawns':>6} {'wall s':>7}")
     for label in ("apply", "re-apply"):

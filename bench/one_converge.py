@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Converge N hosts + seed 004's LINSTOR datastores + a cluster against OnedDouble, twice
+"""Converge N hosts + the LINSTOR guide's datastores + a cluster against OnedDouble, twice
 (apply, then re-apply as a new run), through Salt's real loader and pyone. Prints the oned
 API calls per method and the wall time of each pass. Prints only; asserts nothing.
 
@@ -51,7 +51,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--hosts", type=int, default=200)
     ap.add_argument("--datastores", type=int, default=4,
-                    help="seed 004's 2 LINSTOR datastores + (N-2) more image datastores")
+                    help="the LINSTOR guide's 2 LINSTOR datastores + (N-2) more image datastores")
     args = ap.parse_args()
 
     seed = yaml.safe_load(

@@ -12,7 +12,8 @@
                                      resource differs from its .res. Never promotes.
       drbd-initial-primary-<name>    ONLY rendered on drbd:initial_primary. drbd.primary
                                      force=True (8.4 `-- --overwrite-data-of-peer primary`,
-                                     9 `primary --force`) = seed 000's one-time initial sync.
+                                     9 `primary --force`) = the Pacemaker/DRBD guide's
+                                     one-time initial sync.
                                      Guarded twice:
                                        * `unless: drbd.primary_problems` -> the state runs
                                          only while the module would allow it: this node is

@@ -4,8 +4,9 @@
 
     A local server (opennebula:db:host localhost/127.0.0.1, the default) is installed,
     enabled and running on every front-end under every stack: it is not a cluster resource
-    (seed 000: MySQL runs on both nodes, replicated master-master, so a failover does not wait
-    for it). opennebula:db:host naming another server: only oned.conf points at it.
+    (the Pacemaker/DRBD guide: MySQL runs on both nodes, replicated master-master, so a
+    failover does not wait for it). opennebula:db:host naming another server: only oned.conf
+    points at it.
 
     Database, oned's user and the replication user are created through the mysql client over
     the unix socket as root (the Debian default: root@localhost authenticates by socket).
@@ -15,7 +16,7 @@
     gets its SQL on stdin and the passwords through the environment: no password in argv,
     in a command line Salt logs, or in the output (output_loglevel quiet, hide_output).
 
-    master-master (seed 000): server-id 10*(index+1), auto_increment_increment 10,
+    master-master (the Pacemaker/DRBD guide): server-id 10*(index+1), auto_increment_increment 10,
     auto_increment_offset index+1, log_bin, binlog_ignore_db mysql, bind-address = the
     front-end's storage-network address; the replication user for the peer's address; then,
     once, CHANGE MASTER TO the peer at the peer's current binlog position + START SLAVE: only

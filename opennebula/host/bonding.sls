@@ -1,15 +1,16 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
 {#- Bonds of this minion from cluster:bonds:<minion id>:<bond>: {mode, miimon, downdelay, updelay,
-    slaves, network, mtu} (seed 000: bond0 balance-rr miimon 100 downdelay/updelay 200 over
-    eth0+eth1 on the SAN). The bond carries this node's address on `network` (cluster:*).
+    slaves, network, mtu} (the Pacemaker/DRBD guide: bond0 balance-rr miimon 100
+    downdelay/updelay 200 over eth0+eth1 on the SAN). The bond carries this node's address on
+    `network` (cluster:*).
 
     Debian ifupdown only (lookup bonding:backend ifupdown): one stanza per bond in
     /etc/network/interfaces.d/<bond> (TOFS host-bond.jinja), ifenslave's bond-* options.
     Salt's network.managed type bond is NOT used: its Debian backend (debian_ip) drops
     miimon/downdelay/updelay for balance-rr and balance-xor and insists on ARP monitoring
-    (arp_ip_target) instead, so seed 000's bond cannot be expressed; it also rewrites the whole
-    /etc/network/interfaces and restarts the interface on every change.
+    (arp_ip_target) instead, so the Pacemaker/DRBD guide's bond cannot be expressed; it also
+    rewrites the whole /etc/network/interfaces and restarts the interface on every change.
     Safety: a bond that does not exist yet is brought up once (`ifup`); an existing bond is
     never restarted by a highstate (it carries DRBD, corosync and NFS): a changed stanza is
     applied at the next `ifdown <bond>; ifup <bond>` or reboot, in a maintenance window. A slave

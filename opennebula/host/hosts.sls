@@ -1,13 +1,14 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
 {#- /etc/hosts on every node: every node and VIP of cluster:* on every network it has an address
-    on, as "<address> <label>.<network domain> [<label>]" (seed 000: cloud-cc01.san.local
-    cloud-cc01, cloud-cc01.lan.local). The short name goes on the cluster:hosts:short_names
-    network (default: the storage network) or, for a node without an address there, on its
-    first network; the VIP short name (cluster:vip_name) likewise. A node's own names are
-    removed from Debian's 127.0.1.1 line so that corosync, libvirt and oned never resolve the
-    local node to loopback. host.only owns each address's line and nothing else in the file.
-    The hosts file is Salt's `hosts.file` minion option (default /etc/hosts). #}
+    on, as "<address> <label>.<network domain> [<label>]" (the Pacemaker/DRBD guide:
+    cloud-cc01.san.local cloud-cc01, cloud-cc01.lan.local). The short name goes on the
+    cluster:hosts:short_names network (default: the storage network) or, for a node without an
+    address there, on its first network; the VIP short name (cluster:vip_name) likewise. A
+    node's own names are removed from Debian's 127.0.1.1 line so that corosync, libvirt and oned
+    never resolve the local node to loopback. host.only owns each address's line and nothing
+    else in the file. The hosts file is Salt's `hosts.file` minion option (default
+    /etc/hosts). #}
 {%- from "opennebula/host/map.jinja" import model, host with context %}
 {%- set C = model.settings.cluster %}
 {%- set short_net = host.hosts.short_names or model.storage_network %}

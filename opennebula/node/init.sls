@@ -1,12 +1,12 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-{#- KVM hypervisor node (seed 003), on cluster:hypervisors only:
+{#- KVM hypervisor node (the NFSv4 guide), on cluster:hypervisors only:
     * packages: opennebula-node-kvm (lookup pkgs_node, from the OpenNebula repository) when
       opennebula:install_packages, else plain libvirt + KVM (lookup libvirt:pkgs);
     * libvirt qemu.conf: only the keys user/group/dynamic_ownership (opennebula:node), edited in
       place (file.keyvalue), the rest of the distribution file untouched;
-    * AppArmor: instead of disabling it (seed 003), the libvirt-qemu local abstraction
-      (lookup libvirt:apparmor_local, TOFS node-apparmor-libvirt-qemu.jinja) allows
+    * AppArmor: instead of disabling it (as the NFSv4 guide does), the libvirt-qemu local
+      abstraction (lookup libvirt:apparmor_local, TOFS node-apparmor-libvirt-qemu.jinja) allows
       storage:datastores_path; per-VM profiles include it from the next VM start;
     * kvmrc: the node's copy under /var/tmp/one (when present) gets LIBVIRT_URI/QEMU_PROTOCOL;
       the master copy lives on the front-ends (opennebula.node.kvmrc, pushed by onehost sync);

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-{#- oneadmin with the fixed uid/gid shared by front-ends, nodes and NFS (seeds 000/003),
-    its ssh key pair (private key from a pillar secret, never shown) and authorized_keys. #}
+{#- oneadmin with the fixed uid/gid shared by front-ends, nodes and NFS (the Pacemaker/DRBD and
+    NFSv4 guides), its ssh key pair (private key from a pillar secret, never shown) and
+    authorized_keys. #}
 {%- from "opennebula/map.jinja" import model, opennebula with context %}
 {%- set oa = opennebula.oneadmin %}
 opennebula-oneadmin-group:

@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-{#- TLS proxy in front of Sunstone (seed 000: lighttpd 10-ssl + 10-proxy), lighttpd or nginx
-    by opennebula:proxy:server. Certificate + key from pillar secrets, or (self_signed: true)
-    a self-signed pair generated once with openssl (`creates:`; each front-end makes its own:
-    use pillar certificates when users must see one certificate across failovers).
+{#- TLS proxy in front of Sunstone (the Pacemaker/DRBD guide: lighttpd 10-ssl + 10-proxy),
+    lighttpd or nginx by opennebula:proxy:server. Certificate + key from pillar secrets, or
+    (self_signed: true) a self-signed pair generated once with openssl (`creates:`; each
+    front-end makes its own: use pillar certificates when users must see one certificate across
+    failovers).
 
     Bind address (opennebula:proxy:bind, default ''): pacemaker/rgmanager bind the LAN VIP
     (the cluster starts the proxy after the VIP, on the active node only); raft/none bind

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
 {#- opennebula.recover: an orchestration step operators run after a front-end failover
-    (seed 002), not part of the highstate:
+    (the Red Hat cluster guide), not part of the highstate:
       salt -C 'I@cluster:frontends:*' state.apply opennebula.recover
       (or on the active front-end: salt-call state.apply opennebula.recover, with
       opennebula:recover_transient set in the pillar, or passed as pillar= on the command line)

@@ -1,10 +1,10 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-{#- Hypervisors and datastores registered in oned (seed 003's `onehost create`, seed 004's
-    datastores), through the one states with the connection passed explicitly (endpoint +
-    oneadmin's one_auth file). Only when opennebula:register:hosts / :datastores are true.
-    Runs on one front-end: see opennebula/register/active.jinja (first front-end under raft/none,
-    the holder of the VIP under pacemaker/rgmanager).
+{#- Hypervisors and datastores registered in oned (the NFSv4 guide's `onehost create`, the
+    LINSTOR guide's datastores), through the one states with the connection passed explicitly
+    (endpoint + oneadmin's one_auth file). Only when opennebula:register:hosts / :datastores are
+    true. Runs on one front-end: see opennebula/register/active.jinja (first front-end under
+    raft/none, the holder of the VIP under pacemaker/rgmanager).
 
     Datastores per storage variant (names fixed; opennebula:register:datastore_templates
     merges attribute overrides per datastore name):
@@ -13,7 +13,7 @@
       moosefs       mfs_system (TM shared), mfs_images (fs/shared) on storage:datastores_path
       drbd_aoe_lvm  lvm_system (TM fs_lvm, VG_NAME, BRIDGE_LIST = front-ends),
                     lvm_images (fs/fs_lvm, DISK_TYPE BLOCK, BRIDGE_LIST = front-ends)
-      linstor       linstor_system_auto_place, linstor_image_auto_place (seed 004):
+      linstor       linstor_system_auto_place, linstor_image_auto_place (the LINSTOR guide):
                     LINSTOR_AUTO_PLACE = place_count, LINSTOR_STORAGE_POOL, BRIDGE_LIST =
                     the LINSTOR satellites #}
 {%- from "opennebula/map.jinja" import model, opennebula with context %}

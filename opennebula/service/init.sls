@@ -5,10 +5,11 @@
 
     raft, none       enabled at boot and running; restarted when oned.conf / the proxy config
                      changes; then Salt waits for oned's XML-RPC port (register needs it).
-    pacemaker,       NOT enabled at boot (seed 000: the init script is not started at boot,
-    rgmanager        the cluster starts it). Salt only disables them and never starts, stops
-                     or restarts them: the cluster runs them on the active front-end. After a
-                     config change restart the cluster resource (crm resource restart ...). #}
+    pacemaker,       NOT enabled at boot (the Pacemaker/DRBD guide: the init script is not
+    rgmanager        started at boot, the cluster starts it). Salt only disables them and
+                     never starts, stops or restarts them: the cluster runs them on the active
+                     front-end. After a config change restart the cluster resource (crm
+                     resource restart ...). #}
 {%- from "opennebula/map.jinja" import model, opennebula with context %}
 {%- set L = opennebula.lookup %}
 {%- set proxy_service = L.proxy.services[opennebula.proxy.server] %}

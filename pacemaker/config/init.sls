@@ -5,8 +5,8 @@
     * corosync.conf from the TOFS template corosync.conf.jinja: cluster:name, one knet link
       per network of pacemaker:corosync:rings (ring0 first), node ids from the sorted
       front-ends (or pacemaker:corosync:nodeids), `two_node: 1` for exactly two front-ends,
-      token from pacemaker:corosync:token. Heartbeat's tunables (seed 000) map onto it as
-      described in pacemaker/README.md.
+      token from pacemaker:corosync:token. Heartbeat's tunables (the Pacemaker/DRBD guide) map
+      onto it as described in pacemaker/README.md.
     * authkey: the base64 pillar secret named by pacemaker:authkey_pillar, decoded to a
       binary 0400 root file. The file is created empty with its mode first, then filled by
       file.decode, which reads the pillar itself at run time (contents_pillar): the key is

@@ -22,9 +22,9 @@
       -> [crm.cib_pushed: the whole difference in ONE cibadmin --patch] (lookup stage_dir).
 
     The graph per storage variant (ha_group members in order):
-      drbd_aoe_lvm (seed 000): <storage net>_ip, <other nets>_ip..., fs_one, nfs_server,
-          nfs_one, aoe_data, services..., proxy; ms_drbd_one/ms_drbd_data promotable clones
-          of ocf:linbit:drbd; ha_col (ha_group with both Promoted), ha_after_drbd (both
+      drbd_aoe_lvm (the Pacemaker/DRBD guide): <storage net>_ip, <other nets>_ip..., fs_one,
+          nfs_server, nfs_one, aoe_data, services..., proxy; ms_drbd_one/ms_drbd_data promotable
+          clones of ocf:linbit:drbd; ha_col (ha_group with both Promoted), ha_after_drbd (both
           promote, then ha_group start)
       linstor: VIPs, linstor_controller, services, proxy
       ssh, moosefs, nfs (always a dedicated server; HA NFS from the front-ends is
@@ -196,8 +196,8 @@ pacemaker-resources-stonith-disabled-warning:
         WARNING: fencing is DISABLED (pacemaker:stonith:enabled false,
         i_understand_no_fencing true; stonith-enabled=false in the CIB). A hung or cut-off
         front-end can keep its VIPs, mounts and DRBD Primary while the other one takes
-        over: split brain and diverging DRBD data. Seed 000 ran like this; configure
-        pacemaker:stonith:devices and enable fencing for production.
+        over: split brain and diverging DRBD data. The Pacemaker/DRBD guide ran like this;
+        configure pacemaker:stonith:devices and enable fencing for production.
     - require:
       - pacemaker-resources-wait-for-dc
 {%-   endif %}

@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-{#- Seed 000: two front-ends replicate one-disk (ext4, /srv/cloud/one, exported over NFS)
-    and data-disk (LVM VG exported raw over AoE to the hypervisors) with DRBD; Pacemaker
-    promotes DRBD and runs ha_group (san_ip lan_ip fs_one nfs_one aoe_data ...) on the
+{#- The Pacemaker/DRBD guide: two front-ends replicate one-disk (ext4, /srv/cloud/one, exported
+    over NFS) and data-disk (LVM VG exported raw over AoE to the hypervisors) with DRBD;
+    Pacemaker promotes DRBD and runs ha_group (san_ip lan_ip fs_one nfs_one aoe_data ...) on the
     Primary. Hypervisors are AoE initiators.
 
     Front-ends:  drbd (package, config, service disabled, resources up)
@@ -19,10 +19,11 @@
       1. both front-ends: drbd-resource-up-<res>: create-md on blank backing devices only
          (a device with data is refused unless drbd:resources:<res>:wipe_backing_device),
          `drbdadm up`. Both sides are Inconsistent.
-      2. drbd:initial_primary only: drbd-initial-primary-<res> forces the promotion (seed
-         000's `-- --overwrite-data-of-peer primary`), but only while the drbd module allows
-         it (unless: drbd.primary_problems): never-synced metadata, local disk Inconsistent,
-         no peer disk with data. The full sync to the peer starts (no waiting for it).
+      2. drbd:initial_primary only: drbd-initial-primary-<res> forces the promotion (the
+         Pacemaker/DRBD guide's `-- --overwrite-data-of-peer primary`), but only while the drbd
+         module allows it (unless: drbd.primary_problems): never-synced metadata, local disk
+         Inconsistent, no peer disk with data. The full sync to the peer starts (no waiting
+         for it).
       3. the Primary (only there: guard `drbdadm role`) formats one_disk with
          storage:drbd_aoe_lvm:one_fstype if blkid finds no signature at all, and creates
          the PV + VG storage:drbd_aoe_lvm:vg on a blank data_disk; a data_disk carrying a

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-{#- LVM on the front-ends (seed 000): scan only DRBD devices, no persistent device cache.
+{#- LVM on the front-ends (the Pacemaker/DRBD guide): scan only DRBD devices, no persistent
+    device cache.
 
     Only the two keys are managed, not the whole lvm.conf:
       * a marked block right after `devices {` holds

@@ -1,12 +1,13 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-{#- NFS side on the front-ends (seed 000 exports /srv/cloud/one): nfs-kernel-server
-    installed but not started at boot (Pacemaker runs it on the active front-end), the mount
-    point for Pacemaker's Filesystem resource fs_one (no fstab entry: Pacemaker mounts it),
-    and the NFSv4 idmapd Domain. The export itself is the exportfs resource nfs_one in the
-    Pacemaker graph, fed by storage/drbd_aoe_lvm/map.jinja (drbd_aoe_lvm.nfs: directory,
-    clientspec = storage network CIDR, options = storage:drbd_aoe_lvm:nfs_export_options,
-    fsid); no /etc/exports.d file, so a passive node never exports an unmounted directory. -#}
+{#- NFS side on the front-ends (the Pacemaker/DRBD guide exports /srv/cloud/one):
+    nfs-kernel-server installed but not started at boot (Pacemaker runs it on the active
+    front-end), the mount point for Pacemaker's Filesystem resource fs_one (no fstab entry:
+    Pacemaker mounts it), and the NFSv4 idmapd Domain. The export itself is the exportfs
+    resource nfs_one in the Pacemaker graph, fed by storage/drbd_aoe_lvm/map.jinja
+    (drbd_aoe_lvm.nfs: directory, clientspec = storage network CIDR, options =
+    storage:drbd_aoe_lvm:nfs_export_options, fsid); no /etc/exports.d file, so a passive node
+    never exports an unmounted directory. -#}
 {%- from "storage/drbd_aoe_lvm/map.jinja" import model, storage, drbd_aoe_lvm with context %}
 {%- set N = storage.lookup.nfs %}
 

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-{#- LINSTOR datastores (seed 004).
+{#- LINSTOR datastores (the LINSTOR guide).
 
       storage.linstor.satellite   every node in model.linstor_satellites (front-ends,
                                   hypervisors, storage servers): linstor-satellite + DRBD 9,
@@ -17,7 +17,7 @@
 
     Operator prerequisites (not done here): the LINBIT package repository, and the backing
     pools of storage:linstor:pools on every satellite, e.g. for LVM_THIN
-    `linstorpool/thin_system` + `linstorpool/thin_image` (seed 004: "Make sure you have
+    `linstorpool/thin_system` + `linstorpool/thin_image` (the LINSTOR guide: "Make sure you have
     configured 2 lvm-thin storage pools"). Salt never pvcreates: the devices are the
     operator's to choose. Under pacemaker the controller database (/var/lib/linstor) must
     be on storage every front-end can reach, or a failover starts an empty controller. -#}

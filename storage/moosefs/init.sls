@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-{#- MooseFS shared datastores (seed 001): one mfsmaster, metaloggers, chunkservers, and the
-    datastores directory mounted through FUSE on every front-end and hypervisor.
+{#- MooseFS shared datastores (the storage-architectures guide): one mfsmaster, metaloggers,
+    chunkservers, and the datastores directory mounted through FUSE on every front-end and
+    hypervisor.
 
       storage.moosefs.master       model.moosefs_master (default: the first front-end):
                                    mfsmaster.cfg, mfsexports.cfg, metadata.mfs from the empty

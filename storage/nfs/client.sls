@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-{#- NFS client (seed 003 "Second: NFS Client"), front-ends and hypervisors: nfs4 mount of
+{#- NFS client (the NFSv4 guide, "Second: NFS Client"), front-ends and hypervisors: nfs4 mount of
     <server address or VIP>:<export_path> on storage:datastores_path with
     storage:nfs:mount_options (+ _netdev, always), persisted in fstab (lookup nfs:fstab).
     Lookup nfs:mount false only writes fstab (the mount happens at the next boot). #}

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-{#- NFSv4 id mapping, the same on server and clients (seed 003): NEED_IDMAPD=yes in
+{#- NFSv4 id mapping, the same on server and clients (the NFSv4 guide): NEED_IDMAPD=yes in
     /etc/default/nfs-common and Domain in idmapd.conf (only that key is edited). #}
 {%- from "storage/nfs/map.jinja" import nfs with context %}
 {%- set N = nfs.lookup %}

@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-{#- Dedicated NFSv4 server (seed 003 "First: NFS Server"): oneadmin/group with the fixed uid/gid
-    of opennebula:oneadmin (anonuid/anongid point at them), the export directory owned by
-    oneadmin, /etc/exports.d/opennebula.exports (TOFS nfs-exports.jinja):
+{#- Dedicated NFSv4 server (the NFSv4 guide, "First: NFS Server"): oneadmin/group with the
+    fixed uid/gid of opennebula:oneadmin (anonuid/anongid point at them), the export directory
+    owned by oneadmin, /etc/exports.d/opennebula.exports (TOFS nfs-exports.jinja):
       <export_path> <nfs network CIDR>(<export_options>,anonuid=<uid>,anongid=<gid>)
     re-read with `exportfs -ra` when it changes, nfs-server enabled and running. #}
 {%- from "storage/nfs/map.jinja" import model, storage, nfs with context %}

@@ -2,11 +2,11 @@
 # vim: ft=sls
 {#- storage:variant ssh: THE BASELINE. No shared filesystem: OpenNebula's ssh transfer manager
     (TM_MAD ssh) copies images from the image datastore on the front-end to the node's system
-    datastore at deploy time and back at undeploy (seed 001's "remote copy": simple, no single
-    storage server, but slow for large images, no live migration, and a node disk failure loses
-    its running VMs' disks). Here: storage:datastores_path exists, owned by oneadmin, on the
-    front-ends and the hypervisors; nothing is exported or mounted. The datastores themselves
-    (system + image, TM_MAD ssh) are registered by opennebula.register.
+    datastore at deploy time and back at undeploy (the storage-architectures guide's "remote
+    copy": simple, no single storage server, but slow for large images, no live migration, and a
+    node disk failure loses its running VMs' disks). Here: storage:datastores_path exists, owned
+    by oneadmin, on the front-ends and the hypervisors; nothing is exported or mounted. The
+    datastores themselves (system + image, TM_MAD ssh) are registered by opennebula.register.
 
     Moving a cloud from ssh to a shared variant (nfs, moosefs, linstor, drbd_aoe_lvm) later:
       1. set storage:variant and apply: the new storage is mounted on a NEW path or served to

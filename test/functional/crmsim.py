@@ -1,6 +1,6 @@
 """crm_simulate / crm_attribute helpers shared by the failover tests on offline CIB files
 (test_crm_failover.py: the graph applied by the states; test_pacemaker_resources.py: the
-graph the real SLS wrote), and the check of seed 000's two constraints."""
+graph the real SLS wrote), and the check of the Pacemaker/DRBD guide's two constraints."""
 import subprocess
 import xml.etree.ElementTree as ET
 
@@ -36,8 +36,8 @@ def set_promotion_score(cib, node, rsc, score):
 
 
 def assert_seed_constraints(conf):
-    """Seed 000's ha_col (ha_group with both DRBD clones Promoted) and ha_after_drbd (both
-    promote, then ha_group start) in a <configuration>."""
+    """The Pacemaker/DRBD guide's ha_col (ha_group with both DRBD clones Promoted) and
+    ha_after_drbd (both promote, then ha_group start) in a <configuration>."""
     col = conf.find("constraints/rsc_colocation[@id='ha_col']")
     assert col.get("score") == "INFINITY"
     assert [([r.get("id") for r in s], s.get("role")) for s in col.findall("resource_set")] == [

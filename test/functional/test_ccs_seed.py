@@ -1,4 +1,5 @@
-"""ccs states through Salt's real loader and state engine against seed 002's cluster.conf.
+"""ccs states through Salt's real loader and state engine against the Red Hat cluster guide's
+cluster.conf.
 
 One ``state.high`` call is one state run, i.e. one ccs change set.
 """
@@ -22,9 +23,9 @@ TEMPLATE = (
     / "fence_virt.conf.jinja"
 )
 
-# seed 002 "Step 3/4", with the attributes of the PRINTED cluster.conf: the ccs command's
-# monitor_link=1 (ip) and autostart=1 (service) are not in the printed file, so not here
-# (both are agent defaults: see test_defaults_from_the_ccs_commands_change_nothing).
+# the Red Hat cluster guide, "Step 3/4", with the attributes of the PRINTED cluster.conf: the
+# ccs command's monitor_link=1 (ip) and autostart=1 (service) are not in the printed file, so
+# not here (both are agent defaults: see test_defaults_from_the_ccs_commands_change_nothing).
 SEED_STATES = [
     ("opennebula", "cluster_present", {"cman": {"two_node": 1, "expected_votes": 1}}),
     ("one-server1", "node_present", {"nodeid": 1}),
@@ -67,7 +68,7 @@ SEED_STATES = [
     ),
 ]
 
-# seed 002 "Fencing and Virtual Clusters", step 3
+# the Red Hat cluster guide, "Fencing and Virtual Clusters", step 3
 FENCE_STATES = [
     (
         "libvirt-kvm",
@@ -176,7 +177,7 @@ def test_seed_states_reproduce_the_seed_file(loaders, conf, start):
         {"script": {"ref": "opennebula"}},
         {"script": {"ref": "sunstone"}},
     ]
-    # element by element, attribute by attribute, in the seed's order
+    # element by element, attribute by attribute, in the Red Hat cluster guide's order
     assert tree(conf) == tree(SEED)
     # one state run = one change set = config_version 1 (ccs --createcluster starts at 1)
     assert version(conf) == 1
@@ -402,7 +403,8 @@ def test_fence_virt_conf_template_reproduces_the_seed(tmp_path):
 @pytest.mark.slow
 def test_salt_call_state_sls_seed(salt_call, tmp_path):
     """The SLS shape the formula uses, through a real ``salt-call --local state.sls``:
-    seed 002 + its fencing in one run = config_version 1; the second run changes nothing."""
+    the Red Hat cluster guide + its fencing in one run = config_version 1; the second run
+    changes nothing."""
     conf = tmp_path / "cluster" / "cluster.conf"
     salt_call.configure(
         pillar={"ccs_path": str(conf)}, extra={"file_roots": {"base": [str(FIXTURES)]}}

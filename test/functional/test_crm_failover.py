@@ -1,4 +1,5 @@
-"""Failover simulation of the seed-000 graph built by the crm states (crm_simulate).
+"""Failover simulation of the Pacemaker/DRBD guide's graph built by the crm states
+(crm_simulate).
 
 The graph is applied to an empty offline CIB through the states, two nodes are brought up
 with ``crm_simulate -u``, DRBD promotion scores are injected with ``crm_attribute`` (what the
@@ -39,7 +40,7 @@ def _salt(root):
 
 @pytest.fixture(scope="module")
 def two_nodes(tmp_path_factory):
-    """Seed graph applied by the states, then n1 + n2 up, scores n1 > n2."""
+    """The Pacemaker/DRBD guide's graph applied by the states, then n1 + n2 up, scores n1 > n2."""
     work = tmp_path_factory.mktemp("sim")
     cib = work / "cib.xml"
     cib.write_text(subprocess.run(["cibadmin", "--empty"], capture_output=True, text=True,

@@ -1,7 +1,7 @@
 """crm states against real pacemaker tools on an offline CIB file (``cib=``).
 
-The seed-000 graph (test/fixtures/crm/seed000_graph.yaml) is applied through the STATE
-functions loaded by Salt's real loader (execution modules ``crm`` + ``cmd``, state module
+The Pacemaker/DRBD guide's graph (test/fixtures/crm/seed000_graph.yaml) is applied through the
+STATE functions loaded by Salt's real loader (execution modules ``crm`` + ``cmd``, state module
 ``crm``) sharing one ``__context__`` like a highstate: fast enough for many scenarios.
 ``test_seed_graph_through_salt_state_single`` runs the whole graph twice through the
 ``salt_loaders`` fixture too (``state.single`` per state, ~0.5 s per call here).
@@ -71,7 +71,7 @@ def crm(salt_crm):
 
 @pytest.fixture(scope="module")
 def graph_cib(tmp_path_factory, salt_crm):
-    """An empty CIB with the seed graph applied once; tests work on copies."""
+    """An empty CIB with the Pacemaker/DRBD guide's graph applied once; tests work on copies."""
     path = tmp_path_factory.mktemp("cib") / "seed000.xml"
     path.write_text(subprocess.run(["cibadmin", "--empty"], capture_output=True, text=True,
                                    check=True).stdout)
@@ -258,7 +258,7 @@ def test_crmsh_built_cib_is_recognised_as_desired(crm, tmp_path):
         "aoe_data", "OpenNebula", "lighttpd", "ha_group")]
     crmsh_part.append({"crm.group_present": {
         "name": "ha_group", "members": ["san_ip", "lan_ip", "fs_one", "nfs_one"]}})
-    # crmsh wrote the shorthand from the seed (score inf, Master)
+    # crmsh wrote the shorthand from the Pacemaker/DRBD guide (score inf, Master)
     results = crm.run_graph(path, graph=crmsh_part)
     assert [(r["name"], r["changes"]) for r in results if r["changes"]] == []
     assert path.read_bytes() == before

@@ -1,13 +1,13 @@
-"""drbd/files/default/*.jinja rendered for seed 000 (one-disk, data-disk) and checked by the
-real drbdadm from drbd-utils 9.22, in both syntaxes, without a DRBD kernel module.
+"""drbd/files/default/*.jinja rendered for the Pacemaker/DRBD guide (one-disk, data-disk) and
+checked by the real drbdadm from drbd-utils 9.22, in both syntaxes, without a DRBD kernel module.
 
 How drbdadm is made to parse one syntax or the other here:
 * ``DRBD_DRIVER_VERSION_OVERRIDE=8.4.11`` makes drbdadm 9 believe the 8.4 module is loaded,
   so it re-executes /usr/lib/drbd/drbdadm-84 (8.4 grammar); ``=9.2.0`` keeps the 9 grammar.
 * ``__DRBD_NODE__=cloud-cc01`` is drbd-utils' own test hook: drbdadm "pretends" to be that
   host (the 'on' section that must exist for `dump`).
-* the rendered global section sets ``disable-ip-verification`` (the seed's SAN addresses are
-  not on this machine).
+* the rendered global section sets ``disable-ip-verification`` (the Pacemaker/DRBD guide's SAN
+  addresses are not on this machine).
 """
 import os
 import shutil
@@ -26,7 +26,8 @@ drbd_mod = load_ext("modules", "drbd")
 
 SEED_NODES = {"cloud-cc01": "192.168.100.11", "cloud-cc02": "192.168.100.12"}
 SEED_RESOURCES = [
-    # name, minor, backing disk, meta-disk (indexed external, seed 000), port
+    # name, minor, backing disk, meta-disk (indexed external, as in the Pacemaker/DRBD guide),
+    # port
     {"name": "one-disk", "minor": 1, "disk": "/dev/sda5", "meta_disk": "/dev/sda3[0]",
      "port": 7788},
     {"name": "data-disk", "minor": 2, "disk": "/dev/sda6", "meta_disk": "/dev/sda3[1]",

@@ -1,7 +1,7 @@
 """linstor states/module through Salt's real loader and the real python-linstor client,
 against the loopback LINSTOR REST v1 double (test/doubles/linstor_double.py).
 
-Seed 004 (LINSTOR + OpenNebula): nodes alpha..delta (alpha Combined), lvmthin pools
+The LINSTOR guide (LINSTOR + OpenNebula): nodes alpha..delta (alpha Combined), lvmthin pools
 open_system (linstorpool/thin_system) and open_image (linstorpool/thin_image) on every node,
 resource groups for the image and system datastores (auto-place 2).
 """
@@ -69,7 +69,7 @@ def ls(tmp_path_factory):
 
 
 def seed_high(ctrl, nodes=SEED_NODES, pools=SEED_POOLS, pool_props=None, rg=True):
-    """High data for the seed-004 layout, the way storage/linstor SLS would express it."""
+    """High data for the LINSTOR guide's layout, the way storage/linstor SLS would express it."""
     high = {}
     for node, (address, node_type) in nodes.items():
         high[f"linstor-node-{node}"] = {
@@ -138,7 +138,7 @@ def test_our_module_imports_the_library_not_itself(ls):
     assert mod_globals["linstor"].MultiLinstor.__module__ == "linstor.linstorapi"
 
 
-# --------------------------------------------------------------------------- seed 004
+# ------------------------------------------------------------------ the LINSTOR guide
 def test_seed004_create_then_second_run_changes_nothing(ls, double):
     high = seed_high(double.url)
     first = apply_high(ls, high)

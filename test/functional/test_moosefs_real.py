@@ -1,4 +1,4 @@
-"""storage.moosefs (seed 001) against the real MooseFS daemons.
+"""storage.moosefs (the storage-architectures guide) against the real MooseFS daemons.
 
 The REAL storage.moosefs states are applied by `salt-call --local` with lookup overrides
 (conf_dir, data_dir, fstab in a private directory; no package/service states), then the

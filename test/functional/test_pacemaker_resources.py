@@ -89,7 +89,7 @@ def crm_verify(cib):
                           env=ENV)
 
 
-# ---------------------------------------------------------------------------------- seed 000
+# ------------------------------------------------------------------ the Pacemaker/DRBD guide
 @pytest.fixture(scope="module")
 def seed(tmp_path_factory):
     """drbd_aoe_lvm with pillar.example's fence devices: applied once."""

@@ -1,7 +1,7 @@
 """The formula's rgmanager stack (opennebula/ha/rgmanager) applied by a real
-`salt-call --local state.apply` with a pillar that mirrors seed 002: the written
-cluster.conf equals the seed's element by element and attribute by attribute
-(config_version aside); a second run changes nothing; fencing adds the seed's devices."""
+`salt-call --local state.apply` with a pillar that mirrors the Red Hat cluster guide: the
+written cluster.conf equals the guide's element by element and attribute by attribute
+(config_version aside); a second run changes nothing; fencing adds the guide's devices."""
 import pathlib
 import xml.etree.ElementTree as ET
 
@@ -14,7 +14,7 @@ GRAINS = {"os_family": "RedHat", "os": "CentOS"}
 def tree(path):
     def walk(elem):
         attrs = dict(elem.attrib)
-        if "key_file" in attrs:  # the test keeps the key in tmp, the seed in /etc/cluster
+        if "key_file" in attrs:  # the test keeps the key in tmp, the guide in /etc/cluster
             attrs["key_file"] = "/etc/cluster/fence_xvm.key"
         if elem.tag == "cluster":
             attrs.pop("config_version", None)

@@ -1,11 +1,11 @@
-"""storage.linstor (seed 004) applied by the real `salt-call --local state.apply` on the
+"""storage.linstor (the LINSTOR guide) applied by the real `salt-call --local state.apply` on the
 controller minion against the loopback LINSTOR REST double (test/doubles/linstor_double.py),
 through our linstor module/states and the real python-linstor client.
 
 Packages and services are off (storage:lookup:linstor manage_packages/manage_services:
 false, LINSTOR is not installable here); linstor-client.conf goes to a private path.
 Asserts: 4 nodes (front-ends Combined, hypervisors Satellite) at their storage addresses,
-2 pools x 4 satellites on the seed's lvm-thin backing pools, the resource group with
+2 pools x 4 satellites on the LINSTOR guide's lvm-thin backing pools, the resource group with
 place_count, storage pools and the DRBD options; the second apply changes nothing and sends
 no write request. A satellite-only minion renders no LINSTOR object state at all.
 """
@@ -33,7 +33,8 @@ def double():
 
 def linstor_pillar(tmp_path, controllers, **storage):
     return deep_merge(example_pillar(), {
-        "cluster": {"storage_servers": None},  # satellites = the seed's 2 front-ends + 2 hypervisors
+        # satellites = the LINSTOR guide's 2 front-ends + 2 hypervisors
+        "cluster": {"storage_servers": None},
         "storage": deep_merge({
             "variant": "linstor",
             "linstor": {"controllers": controllers, "place_count": 3,
@@ -67,7 +68,7 @@ def test_controller_apply_then_idempotent(salt_call, tmp_path, double):
         node = double.nodes[name]
         assert node["type"] == node_type
         assert node["net_interfaces"][0]["address"] == address
-    # pools: 2 x every satellite, on the seed's backing pools
+    # pools: 2 x every satellite, on the LINSTOR guide's backing pools
     for node in NODES:
         for pool, backing in POOLS.items():
             got = double.pools[node][pool]

@@ -1,4 +1,5 @@
-"""End-to-end checks of seed 000 (VARIANT=drbd_aoe_lvm) on the VM tier of the lab.
+"""End-to-end checks of the Pacemaker/DRBD guide (VARIANT=drbd_aoe_lvm) on the VM tier of the
+lab.
 
 `make lab-vm-test VARIANT=drbd_aoe_lvm` (LAB=1, root): two front-end VMs + one hypervisor VM
 (QEMU TCG, lab/vm/vmctl.py), the formula applied with salt-ssh. Skipped unless LAB=1 and
@@ -6,10 +7,10 @@ VARIANT=drbd_aoe_lvm (the container tier's `make lab-test` collects this file to
 
 Order matters (one lab, tests run top to bottom):
   1. fresh VMs, first highstate succeeds everywhere; second highstate has zero changes
-  2. DRBD one-disk + data-disk Connected UpToDate/UpToDate; Pacemaker runs the whole seed-000
-     ha_group on one front-end with both DRBD clones Promoted there; /srv/cloud/one mounted
-     from DRBD and exported over NFS there; the VG on data-disk visible through AoE on the
-     hypervisor (aoe-discover; vgs)
+  2. DRBD one-disk + data-disk Connected UpToDate/UpToDate; Pacemaker runs the Pacemaker/DRBD
+     guide's whole ha_group on one front-end with both DRBD clones Promoted there;
+     /srv/cloud/one mounted from DRBD and exported over NFS there; the VG on data-disk visible
+     through AoE on the hypervisor (aoe-discover; vgs)
   3. data written before the drills: files on /srv/cloud/one (checksums), an LV in the VG
      written from the hypervisor through AoE (checksum)
   4. drill: kill -9 the active front-end's qemu -> ha_group + DRBD Primary move, data intact;

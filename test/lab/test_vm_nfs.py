@@ -1,4 +1,4 @@
-"""End-to-end checks of seed 003 (VARIANT=nfs) on the VM tier of the lab.
+"""End-to-end checks of the NFSv4 guide (VARIANT=nfs) on the VM tier of the lab.
 
 `make lab-vm-test VARIANT=nfs` (LAB=1, root): a dedicated NFSv4 server VM (one-nfs1), one
 front-end (one-fe1, stack none) and one hypervisor (one-hv1) as QEMU TCG guests, the formula

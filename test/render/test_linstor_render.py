@@ -1,5 +1,5 @@
 """storage.linstor rendered per role and HA stack by the real `salt-call --local
-state.show_sls` (seed 004): controller minion (the one writer), the other front-end,
+state.show_sls` (the LINSTOR guide): controller minion (the one writer), the other front-end,
 hypervisor, dedicated storage server; pacemaker (controller is a cluster resource: installed
 everywhere on the front-ends, disabled, objects last, VIP) vs raft (one controller, running)."""
 import pytest

@@ -1,7 +1,7 @@
 """storage.moosefs rendered per role by the real `salt-call --local state.show_sls`
-(seed 001): master, metalogger, chunkserver (+client on a hypervisor), client only, dedicated
-storage server (chunkserver, no mount). The metalogger config is applied for real into a
-private directory and read back."""
+(the storage-architectures guide): master, metalogger, chunkserver (+client on a hypervisor),
+client only, dedicated storage server (chunkserver, no mount). The metalogger config is applied
+for real into a private directory and read back."""
 import pytest
 
 from conftest import deep_merge, example_pillar, show_sls

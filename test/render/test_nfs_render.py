@@ -45,7 +45,8 @@ def test_nfs_clients_of_dedicated_server(salt_call, minion):
 @pytest.mark.render
 def test_nfs_on_frontends_is_refused(salt_call):
     """An export from the front-ends with nothing replicating it would lose data on
-    failover: the model refuses it and points at drbd_aoe_lvm (seed 000's HA NFS)."""
+    failover: the model refuses it and points at drbd_aoe_lvm (the Pacemaker/DRBD guide's HA
+    NFS)."""
     p = pillar(server="frontends")
     salt_call.configure(minion_id="cloud-cc01", pillar=p)
     proc, _ = salt_call.run("state.show_highstate", check=False)

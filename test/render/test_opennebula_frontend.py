@@ -1,7 +1,7 @@
 """opennebula front-end SLS through the real `salt-call --local`:
 
 * opennebula.config APPLIED into a tmp dir (lookup overrides the paths, owner root): oned.conf
-  per storage variant carries the drivers that variant needs (seed 004's linstor lines
+  per storage variant carries the drivers that variant needs (the LINSTOR guide's linstor lines
   verbatim), the DB password stays out of salt-call's output, a second apply changes nothing;
   raft: FEDERATION SERVER_ID per front-end + RAFT block + VIP hooks.
 * opennebula.proxy APPLIED (self-signed certificate made by openssl, lighttpd/nginx config);
@@ -128,7 +128,7 @@ def test_oned_conf_drivers_per_variant(salt_call, tmp_path, variant):
     assert oned_value(text, "VM_MAD", "NAME") == "kvm"
     assert oned_value(text, "IM_MAD", "NAME") == "monitord"
     if variant == "linstor":
-        # seed 004: linstor appended to TM_MAD -d and to both DATASTORE_MAD lists
+        # the LINSTOR guide: linstor appended to TM_MAD -d and to both DATASTORE_MAD lists
         assert tm_d[-1] == "linstor" and ds_d[-1] == "linstor" and ds_s[-1] == "linstor"
         assert SEED004_TM_CONF in text
         assert SEED004_DS_CONF in text

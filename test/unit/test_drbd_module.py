@@ -53,7 +53,8 @@ def _files(monkeypatch, host):
 
 
 def seed84(host, proc="proc_drbd_84_initial_inconsistent.txt", gi=GI_FRESH):
-    """Seed 000 on the 8.4 module: one-disk (minor 1) up, data-disk (minor 2) not up."""
+    """The Pacemaker/DRBD guide on the 8.4 module: one-disk (minor 1) up, data-disk (minor 2)
+    not up."""
     host.major = "8.4"
     host.proc = fixture(proc) if proc.endswith(".txt") else proc
     host.dump_xml = fixture("dump_xml_84_seed.xml")
@@ -514,7 +515,8 @@ def test_rule_secondary_refused_when_mount_source_resolves_to_device(host):
 
 def test_rule_secondary_refused_when_lvm_holder(host):
     seed84(host)
-    # data-disk (minor 2) Primary, VG one-data on top (seed 000: vgcreate one-data /dev/drbd2)
+    # data-disk (minor 2) Primary, VG one-data on top (the Pacemaker/DRBD guide:
+    # vgcreate one-data /dev/drbd2)
     host.proc = fixture("proc_drbd_84_connected_primary.txt").replace(" 0: cs:", " 2: cs:")
     host.holders = {2: ["dm-3", "dm-4"]}
     host.dm_names = {"dm-3": "one--data-lv--one--7", "dm-4": "one--data-lv--one--8"}

@@ -1,12 +1,12 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-{#- /etc/cluster/cluster.conf of seed 002 built from the pillar with the ccs states: the
-    cluster (two_node/expected_votes for 2 nodes), one clusternode per front-end (nodeid by
-    sorted minion id), an ordered failover domain (priority 1, 2, ... in the same order), the
-    LAN VIP + the OpenNebula init scripts as resources, the service made of them and, with
-    opennebula:ha:rgmanager:fence_xvm:enabled, the fence_xvm device with one method per node
-    (port = the front-end's libvirt domain). Every node writes the same file (config_version
-    is bumped once per change set); the first front-end pushes it with
+{#- /etc/cluster/cluster.conf of the Red Hat cluster guide built from the pillar with the ccs
+    states: the cluster (two_node/expected_votes for 2 nodes), one clusternode per front-end
+    (nodeid by sorted minion id), an ordered failover domain (priority 1, 2, ... in the same
+    order), the LAN VIP + the OpenNebula init scripts as resources, the service made of them
+    and, with opennebula:ha:rgmanager:fence_xvm:enabled, the fence_xvm device with one method
+    per node (port = the front-end's libvirt domain). Every node writes the same file
+    (config_version is bumped once per change set); the first front-end pushes it with
     `ccs --sync --activate` when it changed. #}
 {%- from "opennebula/map.jinja" import model, opennebula with context %}
 {%- set rg = opennebula.lookup.rgmanager %}

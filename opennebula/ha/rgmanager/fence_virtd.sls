@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-{#- Seed 002, "Configuration of the Physical Server": fence_virtd on the host that runs the
-    front-end VMs (opennebula:ha:rgmanager:fence_xvm:host), its multicast listener and the
-    shared key (mode 0400, content from a pillar secret, never shown). #}
+{#- The Red Hat cluster guide, "Configuration of the Physical Server": fence_virtd on the host
+    that runs the front-end VMs (opennebula:ha:rgmanager:fence_xvm:host), its multicast listener
+    and the shared key (mode 0400, content from a pillar secret, never shown). #}
 {%- from "opennebula/map.jinja" import model, opennebula with context %}
 {%- from "opennebula/lib/libtofs.jinja" import files_switch with context %}
 {%- set fx = opennebula.ha.rgmanager.fence_xvm %}

@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-{#- Seed 002: the OpenNebula front-end made HA by the Red Hat cluster suite (cman/corosync,
-    rgmanager, ccs, ricci) on RedHat-family 6. build_model.jinja refuses this stack on
-    other families. #}
+{#- The Red Hat cluster guide: the OpenNebula front-end made HA by the Red Hat cluster suite
+    (cman/corosync, rgmanager, ccs, ricci) on RedHat-family 6. build_model.jinja refuses this
+    stack on other families. #}
 include:
   - opennebula.ha.rgmanager.package
   - opennebula.ha.rgmanager.config

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-{#- Packages and the ricci password (seed 002: `passwd ricci`, the same on every node). #}
+{#- Packages and the ricci password (the Red Hat cluster guide: `passwd ricci`, the same on
+    every node). #}
 {%- from "opennebula/map.jinja" import model, opennebula with context %}
 opennebula-ha-rgmanager-pkgs:
   pkg.installed:

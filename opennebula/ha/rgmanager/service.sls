@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-{#- ricci, cman and rgmanager enabled and running (seed 002: chkconfig ... on). The
-    OpenNebula services themselves are started by rgmanager, never at boot. #}
+{#- ricci, cman and rgmanager enabled and running (the Red Hat cluster guide: chkconfig ... on).
+    The OpenNebula services themselves are started by rgmanager, never at boot. #}
 {%- from "opennebula/map.jinja" import opennebula with context %}
 {%- for svc in opennebula.lookup.rgmanager.services %}
 opennebula-ha-rgmanager-service-{{ svc }}:

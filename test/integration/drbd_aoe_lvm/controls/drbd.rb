@@ -1,7 +1,7 @@
 # frozen_string_literal: true
 
 control 'drbd-config' do
-  title 'DRBD resources of seed 000'
+  title 'DRBD resources of the Pacemaker/DRBD guide'
   describe package('drbd-utils') do
     it { should be_installed }
   end
