@@ -4,7 +4,11 @@
 #   lab/build-base.sh            build unless $LAB_DIR/base.stamp matches the inputs
 #   lab/build-base.sh --force    rebuild
 #
-# Inputs that make the stamp: this script, lab/base-packages.txt, SALT_VERSION, MIRROR.
+# Inputs that make the stamp: this script, lab/base-packages.txt, SALT_VERSION, MIRROR and
+# the stamp of the OpenNebula package (ONED_VERSION, default 6.10.5; `none`: no OpenNebula).
+# OpenNebula's packages cannot be fetched here: lab/oned/build.sh builds it from the upstream
+# source archive into a cache outside the checkout (once per version, ~11 min), and the
+# package is installed into the base like any .deb (oned, scheduler, CLI, drivers, oneadmin).
 # Steps: debootstrap minbase -> chroot apt-get install (base-packages.txt, no recommends,
 # services not started) -> salt $SALT_VERSION into /opt/salt from wheels built ON THE HOST
 # ($VENV/bin/pip wheel, installed --no-index in the chroot) -> lab tweaks (sshd sftp
@@ -23,8 +27,17 @@ SECURITY_MIRROR=${SECURITY_MIRROR:-${MIRROR%/debian}/debian-security}
 SUITE=bookworm
 . "$HERE/lib.sh"
 
+ONED_VERSION=${ONED_VERSION:-6.10.5}
+ONED_CACHE=${ONED_CACHE:-/var/cache/opennebula-ha-formula/oned}
+ONED_DEB=
+if [ "$ONED_VERSION" != none ]; then
+  # cached: one line, ~0.1 s; else the build prints its own progress
+  "$HERE/oned/build.sh" "$ONED_VERSION"
+  ONED_DEB=$(ls "$ONED_CACHE/$ONED_VERSION"/opennebula-lab_"$ONED_VERSION"-1_*.deb)
+fi
 PKGS=$(sed -e 's/#.*//' -e '/^\s*$/d' "$HERE/base-packages.txt" | tr '\n' ' ')
-STAMP=$( (cat "$0" "$HERE/base-packages.txt"; echo "$SALT_VERSION $MIRROR") | sha256sum | cut -c1-16)
+STAMP=$( (cat "$0" "$HERE/base-packages.txt"; echo "$SALT_VERSION $MIRROR $ONED_VERSION"
+          [ -z "$ONED_DEB" ] || cat "$ONED_CACHE/$ONED_VERSION/stamp") | sha256sum | cut -c1-16)
 if [ "${1:-}" != --force ] && [ -f "$LAB_DIR/base.stamp" ] && [ "$(cat "$LAB_DIR/base.stamp")" = "$STAMP" ] \
    && [ -x "$LAB_DIR/base/opt/salt/bin/salt-minion" ]; then
   echo "base: cached ($LAB_DIR/base, stamp $STAMP)"
@@ -64,6 +77,12 @@ CH="env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root DEBIAN_FRONTEND=noninte
 progress base "apt-get update" "$LAB_DIR/base-apt.log" $CH apt-get update -q
 progress base "apt-get install ($(echo $PKGS | wc -w) packages, ~2-3 min)" "$LAB_DIR/base-apt.log" \
   $CH apt-get install -y -q --no-install-recommends $PKGS
+if [ -n "$ONED_DEB" ]; then
+  cp "$ONED_DEB" "$R/tmp/"
+  progress base "apt-get install OpenNebula $ONED_VERSION (built from source) + its ruby gems" \
+    "$LAB_DIR/base-apt.log" $CH apt-get install -y -q --no-install-recommends "/tmp/$(basename "$ONED_DEB")"
+  rm -f "$R/tmp/$(basename "$ONED_DEB")"
+fi
 $CH apt-get clean
 
 echo "base: salt $SALT_VERSION wheels (built on the host) -> /opt/salt"
@@ -121,7 +140,9 @@ RestartSec=2
 WantedBy=multi-user.target
 EOF
 # the formula enables/starts what it manages; the image only has the packages
-for u in corosync pacemaker mariadb lighttpd moosefs-master moosefs-chunkserver moosefs-metalogger \
+for u in opennebula opennebula-scheduler opennebula-hem opennebula-ssh-agent \
+         opennebula-ssh-socks-cleaner.timer opennebula-showback.timer \
+         corosync pacemaker mariadb lighttpd moosefs-master moosefs-chunkserver moosefs-metalogger \
          moosefs-cgiserv chrony nfs-client.target rpcbind.service rpcbind.socket; do
   $CH systemctl disable "$u" >/dev/null 2>&1 || true
 done

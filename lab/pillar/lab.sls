@@ -25,20 +25,22 @@ cluster:
   vip_name: one-cc
 
 opennebula:
-  # OpenNebula packages cannot be fetched in the lab (only the Debian mirror is reachable):
-  # the loopback oned test double (test/doubles/oned_double.py) runs as the `opennebula`
-  # service instead.
+  # OpenNebula's package repository cannot be reached from the lab: the base image has
+  # OpenNebula built from its source archive and installed as a .deb (lab/oned/build.sh).
+  # The formula's package step is skipped; everything else is the formula's.
   install_packages: false
   ha:
     stack: pacemaker
-  oneadmin:
-    uid: 1001
-    gid: 1001
-    group: cloud
+  # oneadmin: the package's account (uid/gid 9869, group oneadmin), the formula's default
   node:
-    # qemu.conf's group must exist: the formula creates only oneadmin:group (no OpenNebula
-    # packages here to create a group `oneadmin`); libvirtd refuses to start otherwise
-    qemu_group: cloud
+    # MooseFS is a FUSE filesystem: libvirt cannot tell it is shared and refuses a live
+    # migration without --unsafe
+    migrate_options: --unsafe
+  register:
+    # no /dev/kvm for normal guests here: qemu's TCG (<domain type='qemu'>), OpenNebula's
+    # qemu drivers (oned.conf VM_MAD/IM_MAD "qemu")
+    im_mad: qemu
+    vm_mad: qemu
   db:
     backend: mariadb
     replication: master-master
@@ -50,9 +52,10 @@ storage:
   variant: moosefs
   moosefs:
     # not the first front-end, where Pacemaker first starts ha_group: the fault drill crashes
-    # the group's node, and mfsmaster is no cluster resource (seed 001). With the master on
-    # the crashed node every MooseFS client's systemd daemon-reload hangs (fstab generator
-    # inside the stalled FUSE mount) until it is back, stalling Pacemaker's systemd resources.
+    # the group's node, and mfsmaster is no cluster resource (the storage-architectures
+    # guide). With the master on the crashed node every MooseFS client's systemd daemon-reload
+    # hangs (fstab generator inside the stalled FUSE mount) until it is back, stalling
+    # Pacemaker's systemd resources.
     master: one-fe2
     # one chunkserver (the hypervisor) in the default topology: one copy
     goal: 1

@@ -49,12 +49,26 @@ storage-moosefs-client-fstab:
       - file: storage-moosefs-client-mountpoint
 {%- if L.mount %}
 
+{#- OpenNebula's packages create empty datastores/0 and /1 below the mount point, and
+    mfsmount refuses a mount point that is not empty. Only EMPTY directories are removed
+    (find -empty -delete never deletes a file or a directory holding one): a datastore
+    with images in it keeps the mount refused, and nothing is hidden under the mount. #}
+storage-moosefs-client-mountpoint-empty-dirs:
+  cmd.run:
+    - name: find {{ mnt.path | quote }} -mindepth 1 -depth -type d -empty -delete
+    - unless:
+      - fun: mount.is_mounted
+        name: {{ mnt.path | tojson }}
+    - require:
+      - mount: storage-moosefs-client-fstab
+
 storage-moosefs-client-mounted:
   cmd.run:
     - name: mount -T {{ L.fstab }} {{ mnt.path }}
     - unless: mountpoint -q {{ mnt.path }}
     - require:
       - mount: storage-moosefs-client-fstab
+      - cmd: storage-moosefs-client-mountpoint-empty-dirs
 {%-   if moosefs.is_master and L.manage_services %}
       - service: storage-moosefs-master-service
 {%-   endif %}

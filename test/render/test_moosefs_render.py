@@ -101,8 +101,16 @@ def test_client_only_hypervisor_and_master_host_override(salt_call):
     assert ids(st, "client") == sorted([
         "storage-moosefs-client-package", "storage-moosefs-client-mountpoint",
         "storage-moosefs-client-fstab", "storage-moosefs-client-mounted",
+        "storage-moosefs-client-mountpoint-empty-dirs",
     ])
     assert st["storage-moosefs-client-fstab"]["name"] == "mfsmaster.san.local:9421:/"
+    # OpenNebula's packages leave empty datastores/0 and /1 under the mount point (mfsmount
+    # refuses a non-empty one): only empty directories go, only while nothing is mounted
+    empty = st["storage-moosefs-client-mountpoint-empty-dirs"]
+    assert empty["name"].split() == ["find", "/var/lib/one/datastores", "-mindepth", "1", "-depth",
+                                     "-type", "d", "-empty", "-delete"]
+    assert empty["unless"] == [{"fun": "mount.is_mounted", "name": "/var/lib/one/datastores"}]
+    assert {"cmd": "storage-moosefs-client-mountpoint-empty-dirs"} in st["storage-moosefs-client-mounted"]["require"]
 
 
 def test_dedicated_storage_server_is_chunkserver_only(salt_call):

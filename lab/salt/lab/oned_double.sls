@@ -7,9 +7,10 @@
     Run through lab/salt/lab/oned_double_run.py, which keeps its pools in oned's (replicated)
     database like oned does, so a failover keeps what opennebula.register created.
     Listed before `opennebula` in lab/salt/top.sls so the unit exists before the cluster
-    tries to start it. #}
+    tries to start it. Only where the pillar says `lab:oned_double: true` (the VM tier): the
+    container lab runs real OpenNebula, built from source into its base image. #}
 {%- set frontends = salt["pillar.get"]("cluster:frontends", {}) %}
-{%- if grains["id"] in frontends %}
+{%- if salt["pillar.get"]("lab:oned_double", false) is sameas true and grains["id"] in frontends %}
 {%-   set auth = (salt["pillar.get"]("secrets:one_auth", "oneadmin:opennebula") | string).split(":", 1) %}
 {%-   set sql = salt["pillar.get"]("opennebula:db:backend", "mariadb") != "sqlite" %}
 {%-   set db = salt["pillar.get"]("opennebula:db:name", "opennebula") if sql else "" %}

@@ -1,7 +1,7 @@
-# VM lab, VARIANT=drbd_aoe_lvm: seed 000 (two front-ends on DRBD 8.4 under Pacemaker, the
-# VM volume group on DRBD exported over AoE to the hypervisor, /srv/cloud/one on DRBD
-# exported over NFS). QEMU TCG guests (lab/vm/vmctl.py), plain YAML, no Jinja: vmctl reads
-# cluster:networks/frontends/hypervisors and drbd:resources from here.
+# VM lab, VARIANT=drbd_aoe_lvm: the Pacemaker/DRBD guide (two front-ends on DRBD 8.4 under
+# Pacemaker, the VM volume group on DRBD exported over AoE to the hypervisor, /srv/cloud/one
+# on DRBD exported over NFS). QEMU TCG guests (lab/vm/vmctl.py), plain YAML, no Jinja:
+# vmctl reads cluster:networks/frontends/hypervisors and drbd:resources from here.
 # Guest NICs: eth0 = san, eth1 = lan (net.ifnames=0, one bridge per network in the lab's
 # netns). Front-end disks: vda root, vdb/vdc the DRBD backing disks in drbd:resources minor
 # order, then the seed disk.
@@ -25,6 +25,11 @@ cluster:
     lan: 10.237.10.10
     san: 10.237.11.10
   vip_name: one-cc
+
+lab:
+  # the VM tier runs the oned test double (lab/salt/lab/oned_double.sls), not OpenNebula:
+  # lab/vm/README.md says why
+  oned_double: true
 
 opennebula:
   # No OpenNebula packages reach the lab: the oned XML-RPC test double
@@ -74,7 +79,7 @@ drbd:
     startup: {wfc-timeout: 120, degr-wfc-timeout: 120}
   resources:
     # Internal meta-data on dedicated virtio disks (lab/vm/vmctl.py: 256 MiB raw files):
-    # simpler than seed 000's indexed /dev/sda3[N], same DRBD semantics.
+    # simpler than the Pacemaker/DRBD guide's indexed /dev/sda3[N], same DRBD semantics.
     one-disk:
       minor: 1
       port: 7788

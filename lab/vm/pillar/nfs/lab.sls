@@ -1,4 +1,4 @@
-# VM lab, VARIANT=nfs: seed 003 (a dedicated NFSv4 server, every front-end and hypervisor
+# VM lab, VARIANT=nfs: the NFSv4 guide (a dedicated NFSv4 server, every front-end and hypervisor
 # mounts the datastores; oneadmin with fixed uid/gid and one idmapd Domain everywhere;
 # libvirt for qemu+ssh live migration). QEMU TCG guests (lab/vm/vmctl.py), plain YAML:
 # vmctl reads cluster:networks/frontends/hypervisors/storage_servers from here.
@@ -19,6 +19,11 @@ cluster:
     one-nfs1: {san: 10.237.21.21, lan: 10.237.20.21}
   hypervisors:
     one-hv1: {san: 10.237.21.31, lan: 10.237.20.31}
+
+lab:
+  # the VM tier runs the oned test double (lab/salt/lab/oned_double.sls), not OpenNebula:
+  # lab/vm/README.md says why
+  oned_double: true
 
 opennebula:
   install_packages: false
