@@ -55,6 +55,9 @@ FILEROOT = LAB / "fileroot"  # symlink farm onto the repo's formula dirs (see fi
 GEN_SALT = LAB / "gen" / "salt"  # generated states (bench floor)
 GEN_PILLAR = LAB / "gen" / "pillar"  # generated lab secrets (lab_secrets.sls)
 TIMINGS = LAB / "timings.json"
+GUEST_CACHE = pathlib.Path(os.environ.get("GUEST_CACHE", "/var/cache/opennebula-ha-formula/guest"))
+# inside oned's SAFE_DIRS (/var/tmp): the fs datastore driver refuses to copy from anywhere else
+GUEST_MNT = "/var/tmp/lab-guest"  # the test guest's files inside the hosts (read-only)
 NSPAWN_EXTRA = ["--bind=/dev/fuse", "--rlimit=RLIMIT_MEMLOCK=infinity", "--resolv-conf=off",
                 "--timezone=off", "--link-journal=no"]
 
@@ -425,6 +428,15 @@ def build_base():
         raise SystemExit("lab: base build failed")
 
 
+def build_guest():
+    """The test guest (lab/guest/build.sh: kernel, busybox initrd, data disk), cached in
+    GUEST_CACHE; bound read-only into every host at GUEST_MNT, where the lab registers it in
+    OpenNebula (lab/labcloud.py)."""
+    p = subprocess.run([str(LABSRC / "guest" / "build.sh")], env=dict(os.environ, GUEST_CACHE=str(GUEST_CACHE)))
+    if p.returncode:
+        raise SystemExit("lab: test guest build failed")
+
+
 def ensure_key(key=None, comment="onelab"):
     """The lab's ssh key pair (the VM tier passes its own path and comment)."""
     key = key or KEY
@@ -516,6 +528,8 @@ def boot_host(name):
     argv = ["systemd-nspawn", f"--directory={h / 'merged'}", f"--machine={name}", "--boot",
             "--register=no", "--keep-unit", f"--network-bridge={BR}", "--console=pipe",
             *NSPAWN_EXTRA]
+    if (GUEST_CACHE / "stamp").exists():
+        argv.append(f"--bind-ro={GUEST_CACHE}:{GUEST_MNT}")
     if not shutil.which(argv[0]):
         raise missing_tool(argv[0])
     with open(h / "console.log", "ab") as out, open(os.devnull, "rb") as devnull:
@@ -910,12 +924,14 @@ def stream_salt(argv, hosts, label, timeout, heartbeat=10.0, out=None):
     return rc, raw, "".join(errs)
 
 
-def highstate(topo, method, sls=None, test=False, timeout=3600, label=None):
-    """One highstate (or state.sls) on every lab host, a line per host as it returns.
-    Returns (seconds, summary, raw)."""
+def highstate(topo, method, sls=None, test=False, timeout=3600, label=None, pillar=None):
+    """One highstate (or state.sls) on every lab host, a line per host as it returns;
+    `pillar` (a dict) is passed as pillar= on the command line. Returns (seconds, summary, raw)."""
     fun = ["state.sls", sls] if sls else ["state.apply"]
     if test:
         fun.append("test=True")
+    if pillar:
+        fun.append("pillar=" + json.dumps(pillar))
     if method == "ssh":
         argv = [salt_bin("salt-ssh"), "-c", SSH_CONF, f"--roster-file={SSH_CONF / 'roster'}",
                 "*", *fun, "--out=json", "--no-color", "-l", "quiet"]
@@ -970,6 +986,7 @@ def need_root():
 UP_HINTS = {
     "checking the machine": "`make lab-check` lists what is missing; `make lab` installs it",
     "the base rootfs": "read the .lab/base-*.log named above; `make lab` builds the base again",
+    "the test guest": "read the lines above; `make lab` builds the guest again",
     "the lab network": "another bridge or table may hold the lab ranges: `make lab-status`",
     "booting the hosts": "read .lab/hosts/<host>/console.log; `make lab` boots them again",
     "the salt-master": "read .lab/master/log/; `make lab METHOD=master` starts it again",
@@ -992,6 +1009,8 @@ def cmd_up(a):
             build_base()
         else:
             log("hosts running: base rebuild skipped (make lab-down first to rebuild)")
+        step = "the test guest"
+        build_guest()
         ensure_key()
         step = "the lab network"
         if run(["ip", "link", "show", BR], check=False).returncode != 0:

@@ -17,6 +17,9 @@ include:
 {#- the HA stack last: its cluster resources start services that must be installed first #}
   - opennebula.ha
   - opennebula.register
+{#- VMs a front-end failover left in transient states: reported (the default policy changes
+    nothing) or recovered per opennebula:recover_transient #}
+  - opennebula.recover
 {%- elif model.is_hypervisor %}
   - opennebula.oneadmin
 {%- endif %}

@@ -205,7 +205,9 @@ SHLIBS=$(cd "$WORK/shlibs" && dpkg-shlibdeps -O $ELFS 2>"$CACHE/shlibdeps.log" |
 RUBY_DEPS="ruby, ruby-nokogiri, ruby-xmlrpc, ruby-sqlite3, ruby-sequel, ruby-mysql2, ruby-ffi-rzmq,
   ruby-treetop, ruby-parse-cron, ruby-ox, ruby-highline, ruby-net-ldap, ruby-ipaddress, ruby-json,
   ruby-public-suffix"
-TOOL_DEPS="openssh-client, rsync, genisoimage, passwd"
+# the datastore drivers (remotes/datastore/libfs.sh, downloader.sh) detect and size images
+# with qemu-img, file and jq, and download with curl
+TOOL_DEPS="openssh-client, rsync, genisoimage, passwd, file, qemu-utils, jq, curl"
 DEPENDS=$(echo "$SHLIBS, $RUBY_DEPS, $TOOL_DEPS" | tr -s ' \n' ' ')
 ( cd "$S" && find etc -type f | sort | sed 's|^|/|' ) > "$S/DEBIAN/conffiles"
 install -m 0755 "$HERE/postinst" "$S/DEBIAN/postinst"

@@ -19,6 +19,7 @@ cluster:
     one-fe2: {san: 10.236.11.12, lan: 10.236.10.12}
   hypervisors:
     one-hv1: {san: 10.236.11.31, lan: 10.236.10.31}
+    one-hv2: {san: 10.236.11.32, lan: 10.236.10.32}
   vips:
     lan: 10.236.10.10
     san: 10.236.11.10
@@ -57,8 +58,8 @@ storage:
     # hangs (fstab generator inside the stalled FUSE mount) until it is back, stalling
     # Pacemaker's systemd resources.
     master: one-fe2
-    # one chunkserver (the hypervisor) in the default topology: one copy
-    goal: 1
+    # a chunkserver on each hypervisor: every chunk on both (a VM's disk survives either)
+    goal: 2
 
 pacemaker:
   corosync:

@@ -1,13 +1,14 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-{#- opennebula.recover: an orchestration step operators run after a front-end failover
-    (the Red Hat cluster guide), not part of the highstate:
-      salt -C 'I@cluster:frontends:*' state.apply opennebula.recover
-      (or on the active front-end: salt-call state.apply opennebula.recover, with
-      opennebula:recover_transient set in the pillar, or passed as pillar= on the command line)
-    VMs stuck in transient states are listed (opennebula:recover_transient report, the
-    default) or recovered as success/failure/retry (`onevm recover`). Runs where register
-    runs (opennebula/register/active.jinja): the active front-end only. #}
+{#- opennebula.recover: VMs a front-end failover left in transient states (the Red Hat cluster
+    guide's list), on the active front-end. Part of the highstate (opennebula/init.sls): with
+    the default policy opennebula:recover_transient `report` it changes nothing and its comment
+    lists what it found; `success`/`failure`/`retry` recover them (`onevm recover`) on the next
+    highstate. Operators also run it alone after a failover, with the policy on the command line:
+      salt -C 'I@cluster:frontends:*' state.apply opennebula.recover \
+        pillar='{ "opennebula": { "recover_transient": "retry" } }'
+    (or on the active front-end: salt-call state.apply opennebula.recover pillar=...).
+    Runs where register runs (opennebula/register/active.jinja): the active front-end only. #}
 {%- from "opennebula/map.jinja" import model, opennebula with context %}
 {%- from "opennebula/register/active.jinja" import active_here, active_guard with context %}
 {%- if active_here %}

@@ -17,6 +17,14 @@ Order matters (one lab, tests run top to bottom):
      opennebula.register reach MONITORED (real monitord probes over oneadmin's ssh); after
      the crash the survivor's oned answers with the same hosts and datastores (replicated
      MariaDB)
+  8. VMs (lab/labcloud.py, through oned's API): the test guest registered as images, a VM
+     deployed (RUNNING, qemu on its hypervisor, disk on the shared datastore), live-migrated
+     to the other hypervisor (guest ticks never reset), a second deploy caught in PROLOG by
+     the crash; after the failover the survivor's oned reports the first VM RUNNING on the
+     same host with the guest still ticking, a new VM runs, the highstate's opennebula.recover
+     reports the VM the crash left in PROLOG (policy report: no change), opennebula.recover
+     with policy retry brings it up, and one more highstate with the cloud running has zero
+     changes on every host
 Parts whose formula states are still placeholders skip with the SLS names (see
 Lab.require_states): they turn on by themselves once those states exist.
 """
@@ -28,6 +36,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from .conftest import load_lab_module
+
+CLOUD = load_lab_module("labcloud")
 LAB_ON = os.environ.get("LAB") == "1"
 
 pytestmark = [
@@ -38,6 +49,8 @@ pytestmark = [
 
 CLUSTER_SLS = ("pacemaker.config", "pacemaker.service", "pacemaker.resources")
 STATE = {}  # facts handed from one test to the next
+RUN = uuid.uuid4().hex[:6]  # this run's VM names (a reused lab keeps the last run's VMs)
+VM_A, VM_B, VM_C = (f"lab-vm-{n}-{RUN}" for n in "abc")
 
 
 # ------------------------------------------------------------------ highstates
@@ -48,9 +61,12 @@ def _assert_ok(summ):
 
 
 def _first(lab, method):
-    lab.up(method, fresh=True)
+    # LAB_REUSE=1 (development): the running lab's hosts are kept, the highstate is a rerun
+    fresh = os.environ.get("LAB_REUSE") != "1"
+    lab.up(method, fresh=fresh)
     secs, summ, _ = lab.highstate(method, f"{method}-first")
-    lab.figure(f"first highstate ({method}, fresh hosts)", f"{secs}s, states per host "
+    lab.figure(f"first highstate ({method}, {'fresh' if fresh else 'reused (LAB_REUSE=1)'} hosts)",
+               f"{secs}s, states per host "
            f"{ {h: s['states'] for h, s in summ.items()} }")
     _assert_ok(summ)
 
@@ -290,12 +306,101 @@ def test_real_oned_runs_and_monitors_hypervisors(lab):
     STATE["one_pools"] = pools
 
 
+# ------------------------------------------------------------------ VMs on the real cloud
+def cloud(lab):
+    return CLOUD.client(lab.ctl, lab.topo)
+
+
+def need_cloud(*keys):
+    missing = [k for k in ("one_pools", *keys) if k not in STATE]
+    if missing:
+        pytest.skip(f"an earlier cloud step did not pass ({', '.join(missing)})")
+
+
+def running_on(lab, host, vm_id, name, disk_dir=None):
+    """The VM's qemu runs on `host` and its guest ticks there; returns (pid, last tick)."""
+    pid, _ = lab.wait_for(lambda: CLOUD.qemu_pid(lab.ctl, lab.topo, host, vm_id), 30,
+                          what=f"qemu of VM {vm_id} on {host}")
+    series, _ = lab.wait_for(lambda: CLOUD.ticks(lab.ctl, lab.topo, host, name), 120, interval=1,
+                             what=f"guest {name} ticking on {host}")
+    return pid, series[-1]
+
+
+def test_vm_deploy_runs_on_shared_datastore(lab):
+    """Check 1: the guest registered as images, a VM deployed on the first hypervisor."""
+    need_cloud()
+    t, one = lab.topo, cloud(lab)
+    reg = CLOUD.register_guest(lab.ctl, one)
+    hosts = CLOUD.host_ids(one)
+    system_ds = CLOUD.datastores(one)
+    sys_ids = sorted(i for n, (i, ty) in system_ds.items() if ty == 1 and n != "system")
+    hv = t.hypervisors[0]
+    t0 = time.monotonic()
+    vm_id = CLOUD.instantiate(one, reg["template"], VM_A)
+    one.vm.deploy(vm_id, hosts[hv], False, sys_ids[0] if sys_ids else -1)
+    info, secs = CLOUD.wait_vm(one, vm_id, (CLOUD.VM_ACTIVE, CLOUD.LCM_RUNNING), 300, "RUNNING")
+    assert info["host"] == hv
+    pid, _ = running_on(lab, hv, vm_id, VM_A)
+    boot_s = round(time.monotonic() - t0, 1)
+    ds_path = one.datastore.info(sys_ids[0]).BASE_PATH if sys_ids else "/var/lib/one/datastores/0"
+    disk = f"{ds_path.rstrip('/')}/{vm_id}/disk.0"
+    src, fstype = CLOUD.disk_fs(lab.ctl, t, hv, disk)
+    assert fstype and fstype.startswith("fuse") and "mfs" in (src or ""), \
+        f"VM {vm_id}'s disk {disk} on {hv} is on {src} ({fstype}), not the shared MooseFS datastore"
+    lab.figure("VM deploy", f"VM {vm_id} RUNNING on {hv} {secs}s after instantiate+deploy (images "
+               f"READY in {reg['seconds']}s), the guest ticking on its console {boot_s}s after the "
+               f"instantiate (TCG boot); qemu pid {pid}, "
+               f"disk on {src} ({fstype})")
+    STATE.update(guest=reg, vm_a=vm_id, vm_a_host=hv, sys_ds=sys_ids[0] if sys_ids else -1)
+
+
+def test_vm_live_migration(lab):
+    """Check 2: `onevm migrate --live` to the other hypervisor; the guest never restarts."""
+    need_cloud("vm_a")
+    t, one = lab.topo, cloud(lab)
+    if len(t.hypervisors) < 2:
+        pytest.skip("one hypervisor in the lab pillar: nothing to migrate to")
+    vm_id, src = STATE["vm_a"], STATE["vm_a_host"]
+    dst = next(h for h in t.hypervisors if h != src)
+    before = CLOUD.ticks(lab.ctl, t, src, VM_A)
+    seen, secs = CLOUD.migrate_live(one, vm_id, dst, CLOUD.host_ids(one)[dst])
+    downtime = CLOUD.migration_downtime_ms(lab.ctl, t, dst, vm_id)
+    pid, _ = running_on(lab, dst, vm_id, VM_A)
+    assert CLOUD.qemu_pid(lab.ctl, t, src, vm_id) is None, f"qemu of VM {vm_id} still runs on {src}"
+    time.sleep(3)
+    series = CLOUD.ticks(lab.ctl, t, src, VM_A) + CLOUD.ticks(lab.ctl, t, dst, VM_A)
+    ok, step = CLOUD.never_restarted(series)
+    assert ok and series[-1][0] > before[-1][0], \
+        f"guest restarted or stopped across the migration: {series[-6:]}"
+    lab.figure("VM live migration", f"VM {vm_id} {src} -> {dst}: RUNNING on {dst} {secs}s after "
+               f"`onevm migrate --live` (MIGRATE after {seen}s), downtime {downtime} ms (libvirt), "
+               f"largest guest uptime step between ticks {step}s, ticks {before[-1][0]} -> "
+               f"{series[-1][0]} on one boot")
+    STATE.update(vm_a_host=dst, vm_a_pid=pid)
+
+
+def test_vm_deploy_in_flight_at_crash(lab):
+    """A second VM's deploy started right before the drill: the crash below catches it in
+    PROLOG (the datastore driver copying the kernel from the dying front-end)."""
+    need_cloud("guest")
+    t, one = lab.topo, cloud(lab)
+    hv = t.hypervisors[0]
+    vm_id = CLOUD.instantiate(one, STATE["guest"]["template"], VM_B)
+    one.vm.deploy(vm_id, CLOUD.host_ids(one)[hv], False, STATE["sys_ds"])
+    LCM_PROLOG = 1
+    _, secs = lab.wait_for(lambda: CLOUD.vm_info(one, vm_id)["lcm"] == LCM_PROLOG, 60, interval=0.2,
+                           what=f"VM {vm_id} in PROLOG")
+    STATE.update(vm_b=vm_id, vm_b_host=hv)
+    STATE["ticks_before_crash"] = CLOUD.ticks(lab.ctl, t, STATE.get("vm_a_host", hv), VM_A)
+
+
 # ------------------------------------------------------------------ fault drill
 def test_failover_crash_active_frontend(lab):
     if "active" not in STATE:
         lab.require_states(*CLUSTER_SLS)
         pytest.skip("cluster check did not pass")
     active, group, vip = STATE["active"], STATE["group"], STATE["vip"]
+    STATE["crash_t0"] = time.monotonic()
     survivor, t_group, t_vip = lab.check.failover(lab.ctl, lab.topo, active, group, vip)
     lab.figure("failover (SIGKILL of the active front-end's systemd)",
                f"group {group} Started on {survivor} after {t_group}s, VIP {vip} answering from "
@@ -320,6 +425,44 @@ def test_real_oned_same_cloud_after_failover(lab):
     lab.figure("OpenNebula after failover", f"oned on {survivor} answered with hosts {sorted(hosts)} "
                f"{secs}s after the group was Started ({STATE.get('failover_group_s')}s after the crash)")
     assert dss == before_ds, f"datastores before {before_ds}, after the failover {dss}"
+
+
+def test_vm_still_running_after_failover(lab):
+    """Check 3: the survivor's oned (replicated MariaDB) reports the VM RUNNING on the same
+    host; its qemu is the same process and the guest kept ticking."""
+    need_cloud("vm_a", "survivor")
+    t = lab.topo
+    vm_id, hv = STATE["vm_a"], STATE["vm_a_host"]
+    one, secs = lab.wait_for(lambda: cloud(lab) if CLOUD.answering(cloud(lab)) else None, 180,
+                             what="oned answering on the VIP after the failover")
+    answered = round(time.monotonic() - STATE["crash_t0"], 1)
+    info = CLOUD.vm_info(one, vm_id)
+    assert (info["state"], info["lcm"], info["host"]) == (CLOUD.VM_ACTIVE, CLOUD.LCM_RUNNING, hv), \
+        f"after the failover oned reports VM {vm_id} as {info}, not RUNNING on {hv}"
+    listed = round(time.monotonic() - STATE["crash_t0"], 1)
+    assert CLOUD.qemu_pid(lab.ctl, t, hv, vm_id) == STATE.get("vm_a_pid", CLOUD.qemu_pid(lab.ctl, t, hv, vm_id))
+    before = STATE["ticks_before_crash"]
+    time.sleep(2)
+    series = CLOUD.ticks(lab.ctl, t, hv, VM_A)
+    ok, step = CLOUD.never_restarted(series)
+    assert ok and series[-1][0] > before[-1][0], f"guest restarted or stopped: {series[-6:]}"
+    lab.figure("VM through the failover", f"oned on {STATE['survivor']} answered {answered}s after "
+               f"the crash; VM {vm_id} RUNNING on {hv} in its VM list at {listed}s; same qemu pid, "
+               f"guest ticks {before[-1][0]} -> {series[-1][0]} on one boot (largest step {step}s)")
+
+
+def test_vm_created_after_failover(lab):
+    need_cloud("guest", "survivor")
+    t, one = lab.topo, cloud(lab)
+    hv = t.hypervisors[-1]
+    t0 = time.monotonic()
+    vm_id = CLOUD.instantiate(one, STATE["guest"]["template"], VM_C)
+    one.vm.deploy(vm_id, CLOUD.host_ids(one)[hv], False, STATE["sys_ds"])
+    _, secs = CLOUD.wait_vm(one, vm_id, (CLOUD.VM_ACTIVE, CLOUD.LCM_RUNNING), 300, "RUNNING")
+    running_on(lab, hv, vm_id, VM_C)
+    lab.figure("VM after the failover", f"VM {vm_id} RUNNING on {hv} {secs}s after instantiate+deploy "
+               f"on {STATE['survivor']}'s oned, guest ticking {round(time.monotonic() - t0, 1)}s after")
+    STATE["vm_c"] = vm_id
 
 
 def mfs_master(lab):
@@ -373,3 +516,73 @@ def test_crashed_frontend_rejoins_and_highstate_converges(lab):
     _assert_ok(summ)
     assert not any(counts.values()), \
         f"not converged after rejoin: {({h: s['changed'] for h, s in summ.items() if s['changed']})}"
+
+
+# ------------------------------------------------------------------ transient VMs, check 5
+def recover_state(raw, host):
+    """The opennebula.recover state's return on `host` in a highstate's raw output."""
+    ret = (raw or {}).get(host) or {}
+    if isinstance(ret, dict) and "return" in ret and isinstance(ret["return"], dict):
+        ret = ret["return"]
+    for key, val in ret.items() if isinstance(ret, dict) else ():
+        if "opennebula-recover-transient" in key and isinstance(val, dict):
+            return val
+    return None
+
+
+def active_frontend(lab):
+    group = STATE["group"]
+    return lab.check.group_node(lab.crm_status(STATE["survivor"]), group)
+
+
+def test_highstate_reports_vm_left_in_prolog(lab):
+    """Check 4, policy report: the highstate after the rejoin found the VM the crash caught in
+    PROLOG, said so in its comment and changed nothing."""
+    need_cloud("vm_b", "survivor")
+    if "after-rejoin" not in lab.results:
+        pytest.skip("the highstate after the rejoin did not run")
+    vm_id, one = STATE["vm_b"], cloud(lab)
+    info = CLOUD.vm_info(one, vm_id)
+    lcm = CLOUD.pyone.LCM_STATE(info["lcm"]).name
+    active = active_frontend(lab)
+    ret = recover_state(lab.results["after-rejoin"][2], active)
+    assert ret is not None, f"no opennebula-recover-transient state in {active}'s highstate"
+    assert ret["result"] is True and not ret["changes"], f"policy report changed something: {ret}"
+    assert f"{vm_id} ({VM_B}: {lcm})" in ret["comment"], \
+        f"VM {vm_id} ({lcm}) not in the report: {ret['comment']}"
+    lab.figure("transient VM after the crash", f"VM {vm_id} left in {lcm} on {info['host']}; "
+               f"highstate on {active}: {ret['comment']!r}, no changes")
+    STATE["vm_b_lcm"] = lcm
+
+
+def test_recover_retry_brings_the_vm_up(lab):
+    """Check 4, policy retry: opennebula.recover re-runs the interrupted action, the VM runs."""
+    need_cloud("vm_b_lcm")
+    vm_id, hv = STATE["vm_b"], STATE["vm_b_host"]
+    secs, summ, raw = lab.ctl.highstate(lab.topo, "ssh", sls="opennebula.recover",
+                                        pillar={"opennebula": {"recover_transient": "retry"}},
+                                        label="opennebula.recover retry (ssh)")
+    _assert_ok(summ)
+    ret = recover_state(raw, active_frontend(lab))
+    assert ret and ret["changes"].get("recovered", {}).get("new"), f"nothing recovered: {ret}"
+    one = cloud(lab)
+    _, up = CLOUD.wait_vm(one, vm_id, (CLOUD.VM_ACTIVE, CLOUD.LCM_RUNNING), 300, "RUNNING after retry")
+    running_on(lab, hv, vm_id, VM_B)
+    lab.figure("recover retry", f"opennebula.recover (policy retry) in {secs}s: {ret['comment']!r}; "
+               f"VM {vm_id} RUNNING on {hv} {up}s later")
+
+
+def test_highstate_zero_changes_with_the_cloud_running(lab):
+    """Check 5: with VMs running, one more highstate changes nothing anywhere (hosts,
+    datastores and clusters as real oned stores them)."""
+    need_cloud("vm_a")
+    secs, summ, raw = lab.highstate("ssh", "cloud-running")
+    counts = {h: len(s["changed"]) for h, s in summ.items()}
+    _assert_ok(summ)
+    changed = {h: s["changed"] for h, s in summ.items() if s["changed"]}
+    assert not changed, f"not idempotent with the cloud running: {changed}"
+    vms = CLOUD.vm_list(cloud(lab))
+    running = sorted(i for i, (st, lcm, _) in vms.items() if (st, lcm) == (CLOUD.VM_ACTIVE, CLOUD.LCM_RUNNING))
+    ret = recover_state(raw, active_frontend(lab)) if "survivor" in STATE else None
+    lab.figure("highstate with the cloud running (ssh)", f"{secs}s, changes per host {counts}; "
+               f"VMs RUNNING {running}; recover: {ret['comment'] if ret else '-'}")

@@ -66,7 +66,9 @@ def test_node_render_packages_and_values(salt_call):
     p["opennebula"]["install_packages"] = False
     p["opennebula"]["node"].update({"migrate_over_ssh": False, "apparmor_allow": False})
     sls = show(salt_call, "cloud-01", p)
-    assert arg(sls["opennebula-node-pkgs"], "pkgs") == ["libvirt-daemon-system", "qemu-system-x86"]
+    # without opennebula-node-kvm: libvirt + qemu and what its driver scripts run on the node
+    assert arg(sls["opennebula-node-pkgs"], "pkgs") == [
+        "libvirt-daemon-system", "qemu-system-x86", "libxml2-utils", "qemu-utils", "rsync", "ruby"]
     assert "opennebula-node-repo" not in sls and "opennebula-node-apparmor-datastores" not in sls
     assert arg(sls["opennebula-node-kvmrc"], "key_values")["export QEMU_PROTOCOL"] == "qemu+tls"
     assert "MIGRATE_OPTIONS" not in arg(sls["opennebula-node-kvmrc"], "key_values")
