@@ -385,3 +385,17 @@ def test_nginx_plain_http_redirects_or_is_gone(salt_call, tmp_path, http):
     assert not site.exists()
     proc, rets = apply(salt_call, "opennebula.proxy", pillar=pillar)
     assert {k: v["changes"] for k, v in rets.items() if v["changes"]} == {}
+
+
+@pytest.mark.render
+def test_highstate_checks_transient_vms_on_front_ends(salt_call, tmp_path):
+    """opennebula (the highstate entry) carries opennebula.recover on front-ends: the
+    default policy report, guarded to the active front-end; the pillar's policy is passed."""
+    high = show(salt_call, "opennebula", pillar=local_pillar(tmp_path))
+    rec = args(high, "opennebula-recover-transient")
+    assert (rec["_fun"], rec["policy"], rec["include_failed"]) == (
+        "one.transient_recovered", "report", False)
+    assert rec["active_vip"] == "192.168.100.10"
+    high = show(salt_call, "opennebula", pillar=local_pillar(
+        tmp_path, opennebula={"recover_transient": "retry"}))
+    assert args(high, "opennebula-recover-transient")["policy"] == "retry"
