@@ -20,12 +20,21 @@ changed: the written object is re-read by id (``one.<kind>.info``) the next time
 objects it may have changed indirectly (cluster membership) are invalidated the same way.
 Direct CLI calls default to ``cache=False`` (a daemon minion keeps ``__context__`` between jobs).
 
-Transient VM states (``recover_transient``) are derived from pyone's own ``LCM_STATE`` enum:
-see ``TRANSIENT_LCM_STATES`` / ``transient_lcm_states()``.
+Transient VM states (``recover_transient``) are derived from pyone's own ``LCM_STATE`` enum
+plus the states oned has and pyone's enum lacks: see ``TRANSIENT_LCM_STATES`` /
+``transient_lcm_states()``.
+
+Readiness (``wait_ready``): oned's XML-RPC port opens before oned can serve requests; under
+Raft it answers "Cannot process request, no leader found" until a leader is elected. Raft
+bootstrap (``db_bootstrapped``, ``raft_bootstrap``): a fresh database has to be bootstrapped
+by one start with FEDERATION SERVER_ID -1 before oned starts with its Raft SERVER_ID.
 """
 import ipaddress
 import logging
+import os
 import re
+import sqlite3
+import time
 import xmlrpc.client
 
 from salt.exceptions import CommandExecutionError
@@ -75,20 +84,39 @@ def __virtual__():
 #       waiting, an operator must decide (usually `retry`). They are reported as "failed" and
 #       only acted on with include_failed=True.
 #   not transient: LCM_INIT, RUNNING, and CANCEL/FAILURE (legacy, never set by oned >= 5).
+#   BACKUP (69), BACKUP_POWEROFF (70), RESTORE (71): oned 6.10 and 7.4 (include/VirtualMachine.h
+#   LcmState) have them, pyone's LCM_STATE enum (7.3) ends at 68: _ONED_LCM_STATES adds them.
+#   They are transient: the backup/restore driver died with the old oned and nothing in oned
+#   finishes them on its own (its scheduled-action manager only counts VMs in BACKUP*).
+#   `onevm recover` (LifeCycleManager::recover): --success runs trigger_backup_success
+#   (BACKUP -> RUNNING, BACKUP_POWEROFF -> POWEROFF) / trigger_disk_restore_success
+#   (RESTORE -> POWEROFF), --failure the matching *_failure (same target states, the backup
+#   or restore marked failed). --retry does nothing for them (LifeCycleManager::retry has no
+#   action for BACKUP*, RESTORE, HOTPLUG*, DISK_*, CLEANUP*, UNKNOWN: only the *_FAILURE
+#   states and PROLOG/BOOT/EPILOG/SHUTDOWN/SAVE/MIGRATE re-run their driver action).
 _TRANSIENT_PREFIXES = ("PROLOG", "BOOT", "EPILOG", "SHUTDOWN", "SAVE_", "MIGRATE", "HOTPLUG",
-                       "DISK_SNAPSHOT", "DISK_RESIZE", "CLEANUP")
+                       "DISK_SNAPSHOT", "DISK_RESIZE", "CLEANUP", "BACKUP", "RESTORE")
+# LCM states of oned 6.10 / 7.4 (VirtualMachine.h LcmState) missing from pyone's enum
+_ONED_LCM_STATES = {69: "BACKUP", 70: "BACKUP_POWEROFF", 71: "RESTORE"}
+
+
+def _lcm_states():
+    """{value: name} of every LCM state: pyone's enum, completed with _ONED_LCM_STATES."""
+    states = {} if not HAS_PYONE else {s.value: s.name for s in pyone.LCM_STATE}
+    for value, name in _ONED_LCM_STATES.items():
+        states.setdefault(value, name)
+    return states
 
 
 def _classify_lcm_states():
     transient, failed = {}, {}
     if not HAS_PYONE:
         return transient, failed
-    for state in pyone.LCM_STATE:
-        name = state.name
+    for value, name in sorted(_lcm_states().items()):
         if name.endswith("_FAILURE"):
-            failed[state.value] = name
+            failed[value] = name
         elif name.startswith(_TRANSIENT_PREFIXES) or name == "UNKNOWN":
-            transient[state.value] = name
+            transient[value] = name
     return transient, failed
 
 
@@ -106,7 +134,7 @@ def transient_lcm_states():
 
 def _lcm_name(value):
     try:
-        return pyone.LCM_STATE(int(value)).name
+        return _lcm_states().get(int(value), f"LCM_{value}")
     except (ValueError, TypeError):
         return f"LCM_{value}"
 
@@ -116,6 +144,11 @@ def _lcm_name(value):
 # --------------------------------------------------------------------------------------
 class _NotFound(CommandExecutionError):
     """oned answered NO_EXISTS (0x0400)."""
+
+
+class _Unavailable(CommandExecutionError):
+    """oned is not serving (yet): connection refused/failed, no answer, HTTP error, or under
+    Raft "Cannot process request, no leader found" (what wait_ready retries on)."""
 
 
 if HAS_PYONE:
@@ -199,6 +232,10 @@ def _redact(text, conn):
     return _safe_endpoint(text) if "://" in text else text
 
 
+# oned's answer (RequestManager, Raft) while no leader is elected: the port is open already
+_NO_LEADER = "no leader found"
+
+
 def _call(conn, method, *args):
     """Call ``one.<method>`` through pyone; every failure becomes a CommandExecutionError
     with a clear message and without credentials."""
@@ -227,17 +264,17 @@ def _call(conn, method, *args):
         exc_cls = _NotFound
     except pyone.OneException as exc:
         msg = f"one: one.{method} failed: {_redact(exc, conn)}"
-        exc_cls = CommandExecutionError
+        exc_cls = _Unavailable if _NO_LEADER in str(exc) else CommandExecutionError
     except requests.exceptions.Timeout:
         msg = f"one: oned at {where} did not answer within {conn.timeout:g}s (one.{method})"
-        exc_cls = CommandExecutionError
+        exc_cls = _Unavailable
     except requests.exceptions.ConnectionError as exc:
         reason = "connection refused" if "refused" in str(exc).lower() else "connection failed"
         msg = f"one: cannot reach oned at {where}: {reason} (one.{method})"
-        exc_cls = CommandExecutionError
+        exc_cls = _Unavailable
     except xmlrpc.client.ProtocolError as exc:
         msg = f"one: oned at {where} answered HTTP {exc.errcode} to one.{method}"
-        exc_cls = CommandExecutionError
+        exc_cls = _Unavailable
     except Exception as exc:  # pylint: disable=broad-except
         msg = f"one: one.{method} failed: {type(exc).__name__}: {_redact(exc, conn)}"
         exc_cls = CommandExecutionError
@@ -259,11 +296,20 @@ def _ids(obj):
     return sorted(int(i) for i in (getattr(obj, "ID", None) or [])) if obj is not None else []
 
 
-def _ds_record(ds):
+# Datastore::DatastoreType (oned 6.10 / 7.4 include/Datastore.h). pyone's DATASTORE_TYPES
+# has only IMAGE/SYSTEM/FILE: oned stores TYPE 3 for a BACKUP_DS (rsync, restic).
+DATASTORE_TYPES = {0: "IMAGE_DS", 1: "SYSTEM_DS", 2: "FILE_DS", 3: "BACKUP_DS"}
+
+
+def _ds_type_name(value):
     try:
-        ds_type = f"{pyone.DATASTORE_TYPES(int(ds.TYPE)).name}_DS"
+        return DATASTORE_TYPES.get(int(value), str(value))
     except (ValueError, TypeError):
-        ds_type = str(ds.TYPE)
+        return str(value)
+
+
+def _ds_record(ds):
+    ds_type = _ds_type_name(ds.TYPE)
     return {
         "id": int(ds.ID), "name": ds.NAME, "type": ds_type,
         "ds_mad": ds.DS_MAD, "tm_mad": ds.TM_MAD, "base_path": ds.BASE_PATH,
@@ -863,3 +909,216 @@ def version(**kwargs):
     CLI Example: ``salt-call one.version one_auth_file=/var/lib/one/.one/one_auth``
     """
     return _call(_conn(kwargs), "system.version")
+
+
+# --------------------------------------------------------------------------------------
+# readiness: oned answers API requests (not only: its port is open)
+# --------------------------------------------------------------------------------------
+# RaftManager.h: the server's role in one.zone.raftstatus STATE
+RAFT_STATES = {0: "SOLO", 1: "CANDIDATE", 2: "FOLLOWER", 3: "LEADER"}
+
+
+def _raft_state(conn):
+    try:
+        raft = _call(conn, "zone.raftstatus")
+        return RAFT_STATES.get(int(raft.STATE), str(raft.STATE))
+    except (CommandExecutionError, AttributeError, ValueError, TypeError):
+        return None
+
+
+def _ping(vip):
+    ret = __salt__["cmd.run_all"](["ping", "-c", "1", "-W", "1", str(vip)], python_shell=False,
+                                  ignore_retcode=True, output_loglevel="quiet")
+    return ret["retcode"] == 0
+
+
+def wait_ready(timeout=60, interval=1, active_vip=None, **kwargs):
+    """Wait (bounded) until oned serves API requests: ``one.system.version`` answers.
+
+    oned opens its XML-RPC port before it can serve; under Raft every request is answered
+    "Cannot process request, no leader found" until a leader is elected (seconds after the
+    start). Connection errors, timeouts and that answer are retried every ``interval``
+    seconds for up to ``timeout`` seconds; any other error (credentials rejected...) fails
+    at once.
+
+    active_vip
+        pacemaker/rgmanager: the front-end VIP. Ready means: the VIP is configured here and
+        oned answers here, or the VIP answers ping from another front-end (the cluster runs
+        oned there).
+
+    Returns ``{"ready": True, "here": bool, "version", "raft_state", "waited"}``; raises
+    CommandExecutionError after the timeout with oned's last answer.
+
+    CLI Example: ``salt-call one.wait_ready timeout=60 one_auth_file=/var/lib/one/.one/one_auth``
+    """
+    conn = _conn(kwargs)
+    timeout, interval = float(timeout), max(0.05, float(interval))
+    conn.timeout = max(1.0, min(conn.timeout, timeout))
+    start = time.monotonic()
+    deadline = start + timeout
+    last = "no answer"
+    while True:
+        here = True if not active_vip else vip_local(active_vip)
+        if here:
+            try:
+                version_ = _call(conn, "system.version")
+                return {"ready": True, "here": True, "version": str(version_),
+                        "raft_state": _raft_state(conn),
+                        "waited": round(time.monotonic() - start, 1)}
+            except _Unavailable as exc:
+                last = str(exc)
+        elif _ping(active_vip):
+            return {"ready": True, "here": False, "version": None, "raft_state": None,
+                    "waited": round(time.monotonic() - start, 1)}
+        else:
+            last = f"{active_vip} is not configured here and does not answer ping"
+        if time.monotonic() + interval > deadline:
+            raise CommandExecutionError(
+                f"one: oned at {_safe_endpoint(conn.endpoint)} not ready after {timeout:g}s: "
+                f"{last}")
+        time.sleep(interval)
+
+
+# --------------------------------------------------------------------------------------
+# Raft bootstrap of a fresh database
+# --------------------------------------------------------------------------------------
+# oned (Nebula::start, SystemDB::check_db_version): a database without its version tables
+# "has to be bootstraped"; oned only bootstraps it itself when FEDERATION SERVER_ID is -1
+# (solo), else it exits with "Database has to be bootstraped to start oned in HA". The
+# OpenNebula front-end HA guide: start oned once with SERVER_ID -1, stop it, set the id.
+_VERSION_TABLES = ("local_db_versioning", "db_versioning")
+_FED_SERVER_ID = re.compile(r"(FEDERATION\s*=\s*\[[^\]]*?\bSERVER_ID\s*=\s*)(\"?-?\d+\"?)",
+                            re.S)
+_VECTOR_PAIR = re.compile(r'(\w+)\s*=\s*("(?:\\.|[^"\\])*"|[^,\s\]]*)')
+
+
+def _read_text(path):
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise CommandExecutionError(f"one: cannot read {path}: {exc.strerror}") from None
+
+
+def _write_text(path, text):
+    """Rewrite in place (same inode: owner and mode stay)."""
+    try:
+        with open(path, "r+", encoding="utf-8") as fh:
+            fh.seek(0)
+            fh.write(text)
+            fh.truncate()
+    except OSError as exc:
+        raise CommandExecutionError(f"one: cannot write {path}: {exc.strerror}") from None
+
+
+def _conf_vector(text, name):
+    """The ``NAME = [ K = V, ... ]`` vector of an oned.conf text as {K: V} (unquoted)."""
+    m = re.search(r"^\s*" + name + r"\s*=\s*\[(.*?)\]", text, re.S | re.M)
+    if not m:
+        return None
+    out = {}
+    for key, value in _VECTOR_PAIR.findall(m.group(1)):
+        if value.startswith('"'):
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        out[key.upper()] = value
+    return out
+
+
+def _sqlite_bootstrapped(path):
+    if not os.path.exists(path):
+        return False
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise CommandExecutionError(f"one: cannot open {path}: {exc}") from None
+    try:
+        for table in _VERSION_TABLES:
+            try:
+                if not db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]:
+                    return False
+            except sqlite3.OperationalError as exc:
+                if "no such table" in str(exc):
+                    return False
+                raise CommandExecutionError(f"one: cannot read {path}: {exc}") from None
+        return True
+    finally:
+        db.close()
+
+
+def _mysql_bootstrapped(db, client):
+    argv = [client, "--batch", "--skip-column-names", f"--user={db.get('USER', 'oneadmin')}",
+            f"--host={db.get('SERVER', 'localhost')}"]
+    if str(db.get("PORT", "0")) not in ("", "0"):
+        argv.append(f"--port={db['PORT']}")
+    argv += [f"--database={db.get('DB_NAME', 'opennebula')}",
+             "--execute=" + " ".join(f"SELECT COUNT(*) FROM {t};" for t in _VERSION_TABLES)]
+    secret = db.get("PASSWD", "oneadmin")
+    ret = __salt__["cmd.run_all"](argv, python_shell=False, ignore_retcode=True,
+                                  env={"MYSQL_PWD": secret}, output_loglevel="quiet")
+    if ret["retcode"] != 0:
+        err = (ret.get("stderr") or "").strip()
+        if "ERROR 1146" in err:  # ER_NO_SUCH_TABLE
+            return False
+        err = err.replace(secret, HIDDEN) if secret else err
+        raise CommandExecutionError(f"one: cannot query oned's database: {err[:300]}")
+    counts = (ret.get("stdout") or "").split()
+    return len(counts) == len(_VERSION_TABLES) and all(c.isdigit() and int(c) > 0
+                                                       for c in counts)
+
+
+def db_bootstrapped(oned_conf="/etc/one/oned.conf", var_location="/var/lib/one",
+                    mysql_client="mysql"):
+    """True when oned's database is bootstrapped: both version tables oned's bootstrap
+    creates (local_db_versioning, db_versioning) hold a row, which is what oned checks before
+    it refuses to start in HA. The database comes from oned.conf's DB vector (sqlite:
+    ``<var_location>/one.db``, read-only; mysql: the ``mysql`` client, the password in its
+    environment, never in argv or output).
+
+    CLI Example: ``salt-call one.db_bootstrapped``
+    """
+    db = _conf_vector(_read_text(oned_conf), "DB") or {"BACKEND": "sqlite"}
+    backend = db.get("BACKEND", "sqlite").lower()
+    if backend == "sqlite":
+        return _sqlite_bootstrapped(os.path.join(var_location, "one.db"))
+    if backend == "mysql":
+        return _mysql_bootstrapped(db, mysql_client)
+    raise CommandExecutionError(f"one: {oned_conf}: DB BACKEND {backend!r} is not sqlite/mysql")
+
+
+def federation_server_id(oned_conf="/etc/one/oned.conf"):
+    """FEDERATION SERVER_ID of an oned.conf (-1: no Raft).
+
+    CLI Example: ``salt-call one.federation_server_id``
+    """
+    m = _FED_SERVER_ID.search(_read_text(oned_conf))
+    if not m:
+        raise CommandExecutionError(f"one: {oned_conf} has no FEDERATION SERVER_ID")
+    return int(m.group(2).strip('"'))
+
+
+def raft_bootstrap(oned_conf="/etc/one/oned.conf", service="opennebula", timeout=120,
+                   **kwargs):
+    """Bootstrap a fresh database for Raft, the front-end HA guide's way: oned started once
+    with FEDERATION SERVER_ID -1 (solo: it creates its tables, oneadmin from one_auth and the
+    default objects), waited for until it answers (``wait_ready``), stopped; oned.conf is
+    then put back byte for byte (with the Raft SERVER_ID), also when a step fails. The
+    service is left stopped. Does not check whether the database needs it: see
+    ``db_bootstrapped`` (the ``one.raft_bootstrapped`` state does).
+
+    CLI Example: ``salt-call one.raft_bootstrap one_auth_file=/var/lib/one/.one/one_auth``
+    """
+    original = _read_text(oned_conf)
+    solo, count = _FED_SERVER_ID.subn(r"\g<1>-1", original, count=1)
+    if count != 1:
+        raise CommandExecutionError(f"one: {oned_conf} has no FEDERATION SERVER_ID")
+    __salt__["service.stop"](service)
+    try:
+        _write_text(oned_conf, solo)
+        if not __salt__["service.start"](service):
+            raise CommandExecutionError(
+                f"one: service {service} did not start with SERVER_ID -1 (see oned.log)")
+        ready = wait_ready(timeout=timeout, **kwargs)
+    finally:
+        __salt__["service.stop"](service)
+        _write_text(oned_conf, original)
+    return {"bootstrapped": True, "version": ready["version"], "waited": ready["waited"]}

@@ -114,7 +114,8 @@ def _fail(ret, comment):
 
 
 def _ds_current(rec):
-    """The datastore template as oned applies it: TYPE/TM_MAD/DS_MAD from the object."""
+    """The datastore template as oned applies it: TYPE/TM_MAD/DS_MAD from the object (a
+    BACKUP_DS has no transfer driver: oned stores TM_MAD "-")."""
     cur = dict(rec["template"])
     cur["TYPE"] = rec["type"]
     cur["TM_MAD"] = rec["tm_mad"]
@@ -147,7 +148,8 @@ def datastore_present(name, template, cluster=None, allow_driver_change=False, *
         stores them (strings; ``True``/``False`` -> ``YES``/``NO``; a list -> space-separated
         string; TYPE/DISK_TYPE upper-case). Attributes not listed are left alone; differing
         ones are sent with ``one.datastore.update`` type 1 (merge), only those.
-        A SYSTEM_DS must not have DS_MAD (oned rule).
+        A SYSTEM_DS must not have DS_MAD (oned rule); a BACKUP_DS (``DS_MAD: rsync`` or
+        ``restic``; oned stores TYPE 3) has no TM_MAD (oned stores ``-``).
     cluster
         cluster name or id the datastore must belong to (added with
         ``one.cluster.adddatastore``; other memberships are kept). None: on creation oned's
@@ -168,6 +170,9 @@ def datastore_present(name, template, cluster=None, allow_driver_change=False, *
             return _fail(ret, "template must not contain NAME: the state name is the NAME")
         if desired.get("TYPE") == "SYSTEM_DS" and "DS_MAD" in desired:
             return _fail(ret, "a SYSTEM_DS datastore cannot have DS_MAD (oned rejects it)")
+        if desired.get("TYPE") == "BACKUP_DS" and desired.get("TM_MAD", "-") != "-":
+            return _fail(ret, "a BACKUP_DS datastore has no TM_MAD (oned stores '-'): "
+                              "leave TM_MAD out or set it to '-'")
         cid, err = _resolve_cluster(cluster, conn)
         if err:
             if __opts__["test"]:
@@ -555,6 +560,92 @@ def transient_recovered(name, policy="report", include_failed=False, **kwargs):
             return _fail(ret, f"recover {policy} failed for {errs}")
         ret["result"] = True
         ret["comment"] = f"VMs {done['recovered']} recovered as {policy}"
+        return ret
+    except CommandExecutionError as exc:
+        ret["changes"] = {}
+        return _fail(ret, str(exc))
+
+
+# --------------------------------------------------------------------------------------
+# oned serving API requests; Raft bootstrap of a fresh database
+# --------------------------------------------------------------------------------------
+def oned_ready(name, timeout=60, interval=1, vip=None, **kwargs):
+    """oned answers API requests (``one.wait_ready``): waited for up to ``timeout`` seconds.
+    An open port is not enough: under Raft oned answers "no leader found" for seconds after
+    it listens.
+
+    name
+        a label (the state id)
+    vip
+        pacemaker/rgmanager: ready when the VIP is here and oned answers here, or the VIP
+        answers from another front-end.
+
+    Waiting changes nothing: ``changes`` is always ``{}``. Test mode: one check, no wait
+    (result None when oned does not answer yet: a real run would wait for it).
+    """
+    ret = _ret(name)
+    conn = _conn(kwargs)
+    try:
+        if __opts__["test"]:
+            try:
+                got = _one("wait_ready", timeout=0, interval=0.05, active_vip=vip, **conn)
+            except CommandExecutionError as exc:
+                ret["result"] = None
+                ret["comment"] = f"oned would be waited for (up to {timeout}s): {exc}"
+                return ret
+        else:
+            got = _one("wait_ready", timeout=timeout, interval=interval, active_vip=vip,
+                       **conn)
+    except CommandExecutionError as exc:
+        return _fail(ret, str(exc))
+    ret["result"] = True
+    if got["here"]:
+        raft = f", raft {got['raft_state']}" if got.get("raft_state") else ""
+        ret["comment"] = (f"oned {got['version']} answers{raft} (waited {got['waited']}s)")
+    else:
+        ret["comment"] = f"oned runs on the front-end holding {vip} (waited {got['waited']}s)"
+    return ret
+
+
+def raft_bootstrapped(name, service="opennebula", var_location="/var/lib/one", timeout=120,
+                      mysql_client="mysql", **kwargs):
+    """oned's database is bootstrapped, so that oned starts with its Raft SERVER_ID.
+
+    A fresh database makes oned with SERVER_ID >= 0 exit with "Database has to be
+    bootstraped to start oned in HA". Then (only then) oned is started once with SERVER_ID
+    -1 and stopped again (``one.raft_bootstrap``; oned.conf ``name`` is put back as it was).
+
+    name
+        oned.conf path (its DB vector says where the database is)
+    service
+        oned's service (left stopped; the service state after this one starts it)
+    timeout
+        seconds to wait for the solo oned to answer
+    """
+    ret = _ret(name)
+    conn = _conn(kwargs)
+    try:
+        if _one("db_bootstrapped", oned_conf=name, var_location=var_location,
+                mysql_client=mysql_client):
+            ret["result"] = True
+            ret["comment"] = "oned's database is bootstrapped"
+            return ret
+        changes = {"bootstrapped": {"old": False, "new": True}}
+        if __opts__["test"]:
+            ret["result"] = None
+            ret["changes"] = changes
+            ret["comment"] = (f"oned's database would be bootstrapped (service {service} "
+                              "started once with SERVER_ID -1, then stopped)")
+            return ret
+        done = _one("raft_bootstrap", oned_conf=name, service=service, timeout=timeout, **conn)
+        if not _one("db_bootstrapped", oned_conf=name, var_location=var_location,
+                    mysql_client=mysql_client):
+            return _fail(ret, "verification failed: oned's database is still not "
+                              "bootstrapped after the SERVER_ID -1 start")
+        ret["result"] = True
+        ret["changes"] = changes
+        ret["comment"] = (f"oned's database bootstrapped (oned {done['version']} started with "
+                          f"SERVER_ID -1, answered after {done['waited']}s, stopped)")
         return ret
     except CommandExecutionError as exc:
         ret["changes"] = {}

@@ -32,28 +32,40 @@ include:
     - require:
       - file: opennebula-config-one-auth
 {%-     if active_vip %}
-      - cmd: opennebula-register-wait-for-active
+      - one: opennebula-register-wait-for-active
+{%-     else %}
+      - one: opennebula-register-wait-for-oned
 {%-     endif %}
 {%-   endmacro %}
 {%-   if active_vip %}
 {%-     set L = opennebula.lookup %}
-{%-     set here = "ip -o addr show to " ~ active_vip ~ "/32 | grep -q ." %}
-{%-     set oned_up = "ss -Hltn 'sport = :" ~ L.oned.port ~ "' | grep -q ." %}
-{%-     set settled = "if " ~ here ~ "; then " ~ oned_up ~ "; else ping -c1 -W1 " ~ active_vip ~ " >/dev/null 2>&1; fi" %}
 
 {#- The cluster starts the group (VIPs, then oned) on the active front-end only after
     pacemaker.resources/rgmanager wrote it, possibly later in this very run or in the other
     front-end's: wait (bounded) until the VIP answers from another front-end, or is here and
-    oned listens, so the active_vip guard below decides on a settled cluster instead of
-    skipping registration until the next run. #}
+    oned answers API requests (one.oned_ready: an open port is not enough), so the
+    active_vip guard below decides on a settled cluster instead of skipping registration
+    until the next run. #}
 opennebula-register-wait-for-active:
-  cmd.run:
-    - name: >-
-        end=$(($(date +%s) + {{ L.oned.active_wait }}));
-        until {{ settled }}; do [ "$(date +%s)" -lt "$end" ] || {
-        echo "no front-end holds {{ active_vip }} with oned listening after {{ L.oned.active_wait }}s:
-        is the cluster group started?" >&2; exit 1; }; sleep 1; done
-    - unless: {{ settled | tojson }}
+  one.oned_ready:
+    - vip: {{ active_vip | string | tojson }}
+    - timeout: {{ L.oned.active_wait }}
+    - endpoint: {{ opennebula.endpoint }}
+    - one_auth_file: {{ one_auth_file }}
+    - require:
+      - file: opennebula-config-one-auth
+{%-   else %}
+{%-     set L = opennebula.lookup %}
+
+{#- raft/none: oned answers API requests (raft: a leader is elected; "no leader found" for
+    seconds after its port opens), waited for up to lookup oned:start_wait seconds. #}
+opennebula-register-wait-for-oned:
+  one.oned_ready:
+    - timeout: {{ L.oned.start_wait }}
+    - endpoint: {{ opennebula.endpoint }}
+    - one_auth_file: {{ one_auth_file }}
+    - require:
+      - file: opennebula-config-one-auth
 {%-   endif %}
 
 {%-   if R.hosts %}

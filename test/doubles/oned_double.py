@@ -1,7 +1,9 @@
 """OnedDouble: a loopback test double of OpenNebula's oned XML-RPC API.
 
 It serves the ``one.*`` calls that ``_modules/one.py`` uses, over real XML-RPC on
-127.0.0.1, with oned's response convention ``[success, body_or_error, error_code]``
+127.0.0.1, with oned's response convention (captured from oned 6.10.5): ``[True, body, 0]``,
+``[False, "[method] message", error_code, resp_id, -1]``, an XML-RPC fault -506 for an
+unknown method, ``
 and XML bodies laid out like pyone's XSD-generated bindings expect them (element names
 and order from ``pyone.bindings.supbind``: DATASTORE, HOST, CLUSTER, VM_POOL/VM).
 Clients are expected to talk to it through ``pyone.OneServer`` so that the contract is
@@ -12,13 +14,19 @@ What it emulates from oned (the parts our states rely on):
   * templates: OpenNebula template syntax (``KEY = "value"``, ``KEY = [ A = "b" ]``,
     ``\\"`` escapes), attribute names upper-cased, values kept as strings;
   * datastores: NAME/DISK_TYPE taken out of the template, TYPE/DISK_TYPE canonicalised
-    (upper-case), SYSTEM_DS rejects DS_MAD (stored as ``-``), SHARED/DS_MIGRATE or
-    LN_TARGET/CLONE_TARGET added from the TM_MAD_CONF, DS_MAD_CONF REQUIRED_ATTRS
-    enforced, update type 0 = replace / 1 = merge, unique names;
-  * hosts (allocate name, im_mad, vm_mad, cluster_id), clusters (default cluster 0,
-    addhost moves a host, adddatastore adds, delete refuses non-empty clusters);
-  * VMs seeded by tests (``add_vm``), ``one.vm.recover`` 0 failure / 1 success /
-    2 retry / 3 delete.
+    (upper-case), SYSTEM_DS rejects DS_MAD (stored as ``-``) and takes DISK_TYPE FILE,
+    RBD or BLOCK, BACKUP_DS stored as TYPE 3 with TM_MAD ``-`` and no DISK_TYPE,
+    SHARED/DS_MIGRATE or LN_TARGET/CLONE_TARGET added from the TM_MAD_CONF, DS_MAD_CONF
+    REQUIRED_ATTRS enforced, update type 0 = replace / 1 = merge (anything else: "Wrong
+    update type"), unique names;
+  * hosts (allocate name, im_mad, vm_mad, cluster_id; oned's HOSTNAME rules: 2..63
+    characters of letters, digits, ``.-_``), clusters (system clusters id < 100 cannot be
+    deleted, addhost moves a host, adddatastore adds, delete refuses non-empty clusters);
+  * VMs seeded by tests (``add_vm``), ``one.vm.recover`` 0 failure / 1 success / 2 retry /
+    3-5 delete with oned's LCM transitions (success on PROLOG -> BOOT: the deploy oned
+    starts next never answers here);
+  * Raft: ``elect_leader_after(seconds)`` makes oned answer "Cannot process request, no
+    leader found" (follower) like a freshly started Raft server; ``one.zone.raftstatus``.
 It records every call as ``(method, args)`` WITHOUT the session string.
 
 Standalone (for the lab or manual pyone sessions)::
@@ -33,6 +41,7 @@ import re
 import sys
 import threading
 import time
+import xmlrpc.client
 import xmlrpc.server
 from xml.sax.saxutils import escape as _xml_escape
 
@@ -44,7 +53,8 @@ ACTION = 0x0800
 XML_RPC_API = 0x1000
 INTERNAL = 0x2000
 
-DS_TYPES = {"IMAGE_DS": 0, "SYSTEM_DS": 1, "FILE_DS": 2}
+# Datastore::DatastoreType (include/Datastore.h): a BACKUP_DS (rsync, restic) is TYPE 3
+DS_TYPES = {"IMAGE_DS": 0, "SYSTEM_DS": 1, "FILE_DS": 2, "BACKUP_DS": 3}
 # Image::DiskType (oned): only the ones a datastore may carry
 DISK_TYPES = {"FILE": 0, "CDROM": 1, "BLOCK": 2, "RBD": 3, "GLUSTER": 5, "SHEEPDOG": 7, "ISCSI": 9}
 
@@ -67,20 +77,107 @@ DEFAULT_DS_MAD_CONF = {
     "dev": ["DISK_TYPE"],
     "ceph": ["DISK_TYPE", "BRIDGE_LIST"],
     "linstor": ["BRIDGE_LIST"],
-    "restic": [],
-    "rsync": [],
+    "restic": ["RESTIC_PASSWORD", "RESTIC_SFTP_SERVER"],
+    "rsync": ["RSYNC_HOST", "RSYNC_USER"],
 }
 
-# LCM states the double uses for recover transitions (pyone's LCM_STATE numbering)
+# VirtualMachine::LcmState of oned 6.10 / 7.4 (include/VirtualMachine.h; pyone's enum lacks 69-71)
 LCM = {
     "LCM_INIT": 0, "PROLOG": 1, "BOOT": 2, "RUNNING": 3, "MIGRATE": 4, "SAVE_STOP": 5,
     "SAVE_SUSPEND": 6, "SAVE_MIGRATE": 7, "PROLOG_MIGRATE": 8, "PROLOG_RESUME": 9,
-    "EPILOG_STOP": 10, "EPILOG": 11, "SHUTDOWN": 12, "UNKNOWN": 16, "HOTPLUG": 17,
-    "BOOT_FAILURE": 36, "PROLOG_FAILURE": 39, "EPILOG_FAILURE": 40,
+    "EPILOG_STOP": 10, "EPILOG": 11, "SHUTDOWN": 12, "CLEANUP_RESUBMIT": 15, "UNKNOWN": 16,
+    "HOTPLUG": 17, "SHUTDOWN_POWEROFF": 18, "BOOT_UNKNOWN": 19, "BOOT_POWEROFF": 20,
+    "BOOT_SUSPENDED": 21, "BOOT_STOPPED": 22, "CLEANUP_DELETE": 23, "HOTPLUG_SNAPSHOT": 24,
+    "HOTPLUG_NIC": 25, "HOTPLUG_SAVEAS": 26, "HOTPLUG_SAVEAS_POWEROFF": 27,
+    "HOTPLUG_SAVEAS_SUSPENDED": 28, "SHUTDOWN_UNDEPLOY": 29, "EPILOG_UNDEPLOY": 30,
+    "PROLOG_UNDEPLOY": 31, "BOOT_UNDEPLOY": 32, "HOTPLUG_PROLOG_POWEROFF": 33,
+    "HOTPLUG_EPILOG_POWEROFF": 34, "BOOT_MIGRATE": 35, "BOOT_FAILURE": 36,
+    "BOOT_MIGRATE_FAILURE": 37, "PROLOG_MIGRATE_FAILURE": 38, "PROLOG_FAILURE": 39,
+    "EPILOG_FAILURE": 40, "EPILOG_STOP_FAILURE": 41, "EPILOG_UNDEPLOY_FAILURE": 42,
+    "PROLOG_MIGRATE_POWEROFF": 43, "PROLOG_MIGRATE_POWEROFF_FAILURE": 44,
+    "PROLOG_MIGRATE_SUSPEND": 45, "PROLOG_MIGRATE_SUSPEND_FAILURE": 46,
+    "BOOT_UNDEPLOY_FAILURE": 47, "BOOT_STOPPED_FAILURE": 48, "PROLOG_RESUME_FAILURE": 49,
+    "PROLOG_UNDEPLOY_FAILURE": 50, "DISK_SNAPSHOT_POWEROFF": 51,
+    "DISK_SNAPSHOT_REVERT_POWEROFF": 52, "DISK_SNAPSHOT_DELETE_POWEROFF": 53,
+    "DISK_SNAPSHOT_SUSPENDED": 54, "DISK_SNAPSHOT_DELETE_SUSPENDED": 56, "DISK_SNAPSHOT": 57,
+    "DISK_SNAPSHOT_DELETE": 59, "PROLOG_MIGRATE_UNKNOWN": 60,
+    "PROLOG_MIGRATE_UNKNOWN_FAILURE": 61, "DISK_RESIZE": 62, "DISK_RESIZE_POWEROFF": 63,
+    "DISK_RESIZE_UNDEPLOYED": 64, "HOTPLUG_NIC_POWEROFF": 65, "HOTPLUG_RESIZE": 66,
+    "HOTPLUG_SAVEAS_UNDEPLOYED": 67, "HOTPLUG_SAVEAS_STOPPED": 68, "BACKUP": 69,
+    "BACKUP_POWEROFF": 70, "RESTORE": 71,
 }
+LCM_NAMES = {v: k for k, v in LCM.items()}
+# VirtualMachine::VmState
+VM_STATES = {"INIT": 0, "PENDING": 1, "HOLD": 2, "ACTIVE": 3, "STOPPED": 4, "SUSPENDED": 5,
+             "DONE": 6, "POWEROFF": 8, "UNDEPLOYED": 9, "CLONING": 10,
+             "CLONING_FAILURE": 11}
+VM_STATE_NAMES = {v: k for k, v in VM_STATES.items()}
 VM_ACTIVE = 3
 VM_DONE = 6
 VM_POWEROFF = 8
+
+# `onevm recover --success` (LifeCycleManager::recover and the trigger_*_success it calls,
+# src/lcm/LifeCycleActions.cc / LifeCycleStates.cc): LCM state -> (VM state, LCM state,
+# driver action oned starts next or None). The driver action never answers in the double:
+# the VM stays in the new transient state until recovered again (or complete_driver_actions).
+_SUCCESS = {
+    "PROLOG": ("ACTIVE", "BOOT", "deploy"), "PROLOG_FAILURE": ("ACTIVE", "BOOT", "deploy"),
+    "PROLOG_MIGRATE": ("ACTIVE", "BOOT_MIGRATE", "restore"),
+    "PROLOG_MIGRATE_FAILURE": ("ACTIVE", "BOOT_MIGRATE", "restore"),
+    "PROLOG_RESUME": ("ACTIVE", "BOOT_STOPPED", "restore"),
+    "PROLOG_RESUME_FAILURE": ("ACTIVE", "BOOT_STOPPED", "restore"),
+    "PROLOG_UNDEPLOY": ("ACTIVE", "BOOT_UNDEPLOY", "deploy"),
+    "PROLOG_UNDEPLOY_FAILURE": ("ACTIVE", "BOOT_UNDEPLOY", "deploy"),
+    "PROLOG_MIGRATE_UNKNOWN": ("ACTIVE", "BOOT", "deploy"),
+    "PROLOG_MIGRATE_UNKNOWN_FAILURE": ("ACTIVE", "BOOT", "deploy"),
+    "PROLOG_MIGRATE_POWEROFF": ("POWEROFF", "LCM_INIT", None),
+    "PROLOG_MIGRATE_POWEROFF_FAILURE": ("POWEROFF", "LCM_INIT", None),
+    "PROLOG_MIGRATE_SUSPEND": ("SUSPENDED", "LCM_INIT", None),
+    "PROLOG_MIGRATE_SUSPEND_FAILURE": ("SUSPENDED", "LCM_INIT", None),
+    "EPILOG": ("DONE", "LCM_INIT", None), "EPILOG_FAILURE": ("DONE", "LCM_INIT", None),
+    "EPILOG_STOP": ("STOPPED", "LCM_INIT", None),
+    "EPILOG_STOP_FAILURE": ("STOPPED", "LCM_INIT", None),
+    "EPILOG_UNDEPLOY": ("UNDEPLOYED", "LCM_INIT", None),
+    "EPILOG_UNDEPLOY_FAILURE": ("UNDEPLOYED", "LCM_INIT", None),
+    "SHUTDOWN": ("ACTIVE", "EPILOG", "epilog"),
+    "SHUTDOWN_POWEROFF": ("POWEROFF", "LCM_INIT", None),
+    "SHUTDOWN_UNDEPLOY": ("ACTIVE", "EPILOG_UNDEPLOY", "epilog_stop"),
+    "SAVE_STOP": ("ACTIVE", "EPILOG_STOP", "epilog_stop"),
+    "SAVE_SUSPEND": ("SUSPENDED", "LCM_INIT", None),
+    "SAVE_MIGRATE": ("ACTIVE", "PROLOG_MIGRATE", "prolog_migrate"),
+    "UNKNOWN": ("ACTIVE", "RUNNING", None),
+    "BACKUP": ("ACTIVE", "RUNNING", None), "BACKUP_POWEROFF": ("POWEROFF", "LCM_INIT", None),
+    "RESTORE": ("POWEROFF", "LCM_INIT", None),
+    "CLEANUP_DELETE": ("DONE", "LCM_INIT", None),
+    "CLEANUP_RESUBMIT": ("PENDING", "LCM_INIT", None),
+}
+for _n in ("BOOT", "BOOT_UNKNOWN", "BOOT_POWEROFF", "BOOT_SUSPENDED", "BOOT_STOPPED",
+           "BOOT_UNDEPLOY", "MIGRATE", "BOOT_MIGRATE", "BOOT_MIGRATE_FAILURE", "BOOT_FAILURE",
+           "BOOT_STOPPED_FAILURE", "BOOT_UNDEPLOY_FAILURE", "HOTPLUG", "HOTPLUG_NIC",
+           "HOTPLUG_SNAPSHOT", "HOTPLUG_SAVEAS", "HOTPLUG_RESIZE", "DISK_SNAPSHOT",
+           "DISK_SNAPSHOT_DELETE", "DISK_RESIZE"):
+    _SUCCESS[_n] = ("ACTIVE", "RUNNING", None)
+for _n in ("HOTPLUG_SAVEAS_POWEROFF", "HOTPLUG_PROLOG_POWEROFF", "HOTPLUG_EPILOG_POWEROFF",
+           "HOTPLUG_NIC_POWEROFF", "DISK_SNAPSHOT_POWEROFF", "DISK_SNAPSHOT_REVERT_POWEROFF",
+           "DISK_SNAPSHOT_DELETE_POWEROFF", "DISK_RESIZE_POWEROFF"):
+    _SUCCESS[_n] = ("POWEROFF", "LCM_INIT", None)
+for _n in ("HOTPLUG_SAVEAS_SUSPENDED", "DISK_SNAPSHOT_SUSPENDED",
+           "DISK_SNAPSHOT_DELETE_SUSPENDED"):
+    _SUCCESS[_n] = ("SUSPENDED", "LCM_INIT", None)
+for _n in ("HOTPLUG_SAVEAS_UNDEPLOYED", "DISK_RESIZE_UNDEPLOYED"):
+    _SUCCESS[_n] = ("UNDEPLOYED", "LCM_INIT", None)
+_SUCCESS["HOTPLUG_SAVEAS_STOPPED"] = ("STOPPED", "LCM_INIT", None)
+# `--failure` where it is not simply <STATE>_FAILURE (trigger_*_failure)
+_FAILURE = {
+    "BOOT_UNKNOWN": ("ACTIVE", "UNKNOWN"), "BOOT_POWEROFF": ("POWEROFF", "LCM_INIT"),
+    "BOOT_SUSPENDED": ("SUSPENDED", "LCM_INIT"), "MIGRATE": ("ACTIVE", "RUNNING"),
+    "UNKNOWN": ("ACTIVE", "RUNNING"), "SHUTDOWN": ("ACTIVE", "RUNNING"),
+    "SHUTDOWN_POWEROFF": ("ACTIVE", "RUNNING"), "SHUTDOWN_UNDEPLOY": ("ACTIVE", "RUNNING"),
+    "SAVE_STOP": ("ACTIVE", "RUNNING"), "SAVE_SUSPEND": ("ACTIVE", "RUNNING"),
+    "SAVE_MIGRATE": ("ACTIVE", "RUNNING"), "BACKUP": ("ACTIVE", "RUNNING"),
+    "BACKUP_POWEROFF": ("POWEROFF", "LCM_INIT"), "RESTORE": ("POWEROFF", "LCM_INIT"),
+    "CLEANUP_DELETE": ("DONE", "LCM_INIT"), "CLEANUP_RESUBMIT": ("PENDING", "LCM_INIT"),
+}
 
 
 class TemplateSyntaxError(ValueError):
@@ -220,9 +317,13 @@ class Template:
 
 
 class OnedError(Exception):
-    def __init__(self, message, code=ACTION):
+    """A failed request: oned answers ``[False, "[method] message", code, resp_id, -1]``
+    (resp_id: the object id a NO_EXISTS is about, else -1), captured from oned 6.10.5."""
+
+    def __init__(self, message, code=ACTION, resp_id=-1):
         super().__init__(message)
         self.code = code
+        self.resp_id = resp_id
 
 
 def _e(text):
@@ -338,16 +439,19 @@ class OnedDouble:
             self.calls.append((method, args))
             fn = getattr(self, "_m_" + method.replace(".", "_"), None)
             if fn is None or not method.startswith("one."):
-                return [False, f"[{method}] Method not implemented by OnedDouble", XML_RPC_API]
+                # oned (xmlrpc-c): an XML-RPC fault, not a [False, ...] answer
+                raise xmlrpc.client.Fault(-506, f"Method '{method}' not defined")
             if session != self.session:
                 return [False, f"[{method}] User couldn't be authenticated, aborting call.",
-                        AUTHENTICATION]
+                        AUTHENTICATION, -1, -1]
             try:
+                if method.endswith(self.WRITE_SUFFIXES):
+                    self._leader()
                 body = fn(*args)
             except OnedError as exc:
-                return [False, f"[{method}] {exc}", exc.code]
+                return [False, f"[{method}] {exc}", exc.code, exc.resp_id, -1]
             except TypeError as exc:
-                return [False, f"[{method}] wrong arguments: {exc}", XML_RPC_API]
+                return [False, f"[{method}] wrong arguments: {exc}", XML_RPC_API, -1, -1]
             return [True, body, 0]
 
     # ------------------------------------------------------------------ seeding
@@ -366,8 +470,7 @@ class OnedDouble:
         """Seed a VM; lcm_state is a number or a pyone LCM_STATE name."""
         with self.lock:
             if isinstance(lcm_state, str):
-                import pyone
-                lcm_state = pyone.LCM_STATE[lcm_state].value
+                lcm_state = LCM[lcm_state]
             if vm_id is None:
                 vm_id = self._next["vm"]
             self._next["vm"] = max(self._next["vm"], vm_id + 1)
@@ -393,13 +496,26 @@ class OnedDouble:
     def _unique(self, pool, name, kind):
         for obj in pool.values():
             if obj["name"] == name:
-                raise OnedError(f"NAME is already taken by {kind} {obj['id']}.", ACTION)
+                raise OnedError(f"NAME is already taken by {kind} {obj['id']}.", INTERNAL)
 
     def _get(self, pool, oid, kind):
         try:
             return pool[int(oid)]
         except (KeyError, ValueError, TypeError):
-            raise OnedError(f"Error getting {kind} [{oid}].", NO_EXISTS) from None
+            rid = oid if isinstance(oid, int) else -1
+            raise OnedError(f"Error getting {kind} [{oid}].", NO_EXISTS, rid) from None
+
+    @staticmethod
+    def _update_type(update_type):
+        """one.<kind>.update: 0 replace, 1 merge; oned refuses anything else."""
+        if not isinstance(update_type, int) or update_type not in (0, 1):
+            raise OnedError("Wrong update type", XML_RPC_API)
+        return update_type
+
+    @staticmethod
+    def _name_given(name):
+        if not isinstance(name, str) or not name:
+            raise OnedError("Invalid NAME, it cannot be empty", INTERNAL)
 
     def _cluster_for(self, cluster_id):
         cid = int(cluster_id)
@@ -409,14 +525,17 @@ class OnedDouble:
 
     # ------------------------------------------------------------------ datastores
     def _apply_ds_drivers(self, ds, tmpl, on_update):
-        """oned's Datastore::insert / post_update_template rules."""
+        """oned's Datastore::insert / post_update_template rules (6.10.5)."""
         s_type = tmpl.get("TYPE")
         if isinstance(s_type, str) and s_type:
-            ds_type = DS_TYPES.get(s_type.upper(), 0)
+            ds_type = DS_TYPES.get(s_type.upper(), 0)  # str_to_type: unknown -> IMAGE_DS
         elif on_update:
             ds_type = ds["type"]
         else:
             ds_type = 0
+        if on_update and ds["type"] == DS_TYPES["BACKUP_DS"]:
+            ds_type = ds["type"]  # "Do not change BACKUP DS types"
+        backup = ds_type == DS_TYPES["BACKUP_DS"]
         ds_mad = tmpl.get("DS_MAD")
         if ds_type == DS_TYPES["SYSTEM_DS"]:
             if ds_mad and not on_update:
@@ -438,40 +557,56 @@ class OnedDouble:
                     raise OnedError(
                         f'Datastore template is missing the "{req}" attribute or it\'s empty.',
                         INTERNAL)
-        tm_mad = tmpl.get("TM_MAD")
-        if not tm_mad:
-            if not on_update:
-                raise OnedError("No TM_MAD in template.", INTERNAL)
-            tm_mad = ds["tm_mad"]
-        if tm_mad not in self.tm_mad_conf:
-            raise OnedError(f'TM_MAD named "{tm_mad}" is not defined in oned.conf', INTERNAL)
-        tmpl.replace("TM_MAD", tm_mad)
-        shared, ln_target, clone_target, ds_migrate = self.tm_mad_conf[tm_mad]
-        if ds_type == DS_TYPES["SYSTEM_DS"]:
-            tmpl.replace("SHARED", shared)
-            tmpl.replace("DS_MIGRATE", ds_migrate)
-            tmpl.erase("LN_TARGET")
-            tmpl.erase("CLONE_TARGET")
+        if backup:
+            # no transfer driver: the object's TM_MAD is "-"; allocate keeps a TM_MAD given
+            # in the template, update puts "-" there
+            tm_mad = "-"
+            if on_update:
+                tmpl.replace("TM_MAD", tm_mad)
         else:
-            tmpl.replace("LN_TARGET", ln_target)
-            tmpl.replace("CLONE_TARGET", clone_target)
-            tmpl.erase("SHARED")
+            tm_mad = tmpl.get("TM_MAD")
+            if not tm_mad:
+                if not on_update:
+                    raise OnedError("No TM_MAD in template.", INTERNAL)
+                tm_mad = ds["tm_mad"]
+            if tm_mad not in self.tm_mad_conf:
+                raise OnedError(f'TM_MAD named "{tm_mad}" is not defined in oned.conf',
+                                INTERNAL)
+            tmpl.replace("TM_MAD", tm_mad)
+            shared, ln_target, clone_target, ds_migrate = self.tm_mad_conf[tm_mad]
+            if ds_type == DS_TYPES["SYSTEM_DS"]:
+                tmpl.replace("SHARED", shared)
+                tmpl.replace("DS_MIGRATE", ds_migrate)
+                tmpl.erase("LN_TARGET")
+                tmpl.erase("CLONE_TARGET")
+            else:
+                tmpl.replace("LN_TARGET", ln_target)
+                tmpl.replace("CLONE_TARGET", clone_target)
+                tmpl.erase("SHARED")
+            if not on_update and tmpl.get("ALLOW_ORPHANS") is None:
+                tmpl.replace("ALLOW_ORPHANS", "NO")
         s_disk = tmpl.erase("DISK_TYPE")
         if isinstance(s_disk, str) and s_disk:
             disk = s_disk.upper()
             if disk not in DISK_TYPES:
                 raise OnedError("Unknown DISK_TYPE in template.", INTERNAL)
-            if ds_type == DS_TYPES["SYSTEM_DS"] and disk not in ("FILE", "RBD"):
+            # Datastore::set_ds_disk_type: a System DS takes FILE, RBD or BLOCK
+            if ds_type == DS_TYPES["SYSTEM_DS"] and disk not in ("FILE", "RBD", "BLOCK"):
                 raise OnedError("Invalid DISK_TYPE for a System Datastore.", INTERNAL)
+            if ds_type == DS_TYPES["IMAGE_DS"] and disk == "CDROM":
+                raise OnedError("Invalid DISK_TYPE for an Image Datastore.", INTERNAL)
         elif on_update:
             disk = ds["disk_type"]
         else:
             disk = "FILE"
-        if ds_type == DS_TYPES["FILE_DS"]:
-            disk = "FILE"
+        if ds_type in (DS_TYPES["FILE_DS"], DS_TYPES["BACKUP_DS"]):
+            disk = "FILE"  # no DISK_TYPE in their template
         else:
             tmpl.replace("DISK_TYPE", disk)
         tmpl.replace("TYPE", {v: k for k, v in DS_TYPES.items()}[ds_type])
+        if not on_update and tmpl.get("SAFE_DIRS") is None and tmpl.get("RESTRICTED_DIRS") is None:
+            tmpl.replace("SAFE_DIRS", "/var/tmp")
+            tmpl.replace("RESTRICTED_DIRS", "/")
         ds.update({"type": ds_type, "ds_mad": ds_mad, "tm_mad": tm_mad, "disk_type": disk})
 
     def _create_datastore(self, oid, name, tmpl, cluster_id):
@@ -510,8 +645,7 @@ class OnedDouble:
     def _m_one_datastore_allocate(self, template, cluster_id=-1):
         tmpl = self._template(template)
         name = tmpl.erase("NAME")
-        if not name or not isinstance(name, str):
-            raise OnedError("No NAME in template for Datastore.", INTERNAL)
+        self._name_given(name)
         self._unique(self.datastores, name, "DATASTORE")
         self._cluster_for(cluster_id)
         oid = self._next["datastore"]
@@ -520,10 +654,11 @@ class OnedDouble:
         return oid
 
     def _m_one_datastore_update(self, oid, template, update_type=0):
+        update_type = self._update_type(update_type)
         ds = self._get(self.datastores, oid, "datastore")
         new = self._template(template)
         new.erase("NAME")
-        if int(update_type) == 1:
+        if update_type == 1:
             tmpl = Template(ds["template"].attrs)
             tmpl.merge(new)
         else:
@@ -571,25 +706,49 @@ class OnedDouble:
     def _m_one_host_info(self, oid, decrypt=False):
         return self._host_xml(self._get(self.hosts, oid, "host"))
 
+    @staticmethod
+    def _hostname_error(name):
+        """HostPool.cc hostname_is_valid (oned 6.10): 2..63 characters of [A-Za-z0-9._-],
+        not starting or ending with '-', '.' or '_'."""
+        if not isinstance(name, str) or not 2 <= len(name) <= 63:
+            return ("Invalid HOSTNAME, HOSTNAME length should be greater than 1, but smaller "
+                    "than 64 characters")
+        if name[0] in "-._":
+            return f"Invalid HOSTNAME, first character can't be '{name[0]}'"
+        for ch in name:
+            if not (ch.isascii() and ch.isalnum()) and ch not in "-._":
+                return f"Invalid HOSTNAME, '{ch}' is invalid character for a HOSTNAME"
+        if name[-1] in "-._":
+            return f"Invalid HOSTNAME, last character can't be '{name[-1]}'"
+        return None
+
     def _m_one_host_allocate(self, name, im_mad, vm_mad, cluster_id=-1):
-        if not isinstance(name, str) or not name:
-            raise OnedError("Host name cannot be empty.", INTERNAL)
+        error = self._hostname_error(name)
+        if error:
+            raise OnedError(error, INTERNAL)
         self._unique(self.hosts, name, "HOST")
         cluster = self._cluster_for(cluster_id)
         oid = self._alloc_id("host")
+        # oned's host template after allocate (6.10.5)
+        tmpl = Template([("IM_MAD", im_mad), ("RESERVED_CPU", ""), ("RESERVED_MEM", ""),
+                         ("VM_MAD", vm_mad)])
         self.hosts[oid] = {"id": oid, "name": name, "im_mad": im_mad, "vm_mad": vm_mad,
                            "cluster_id": cluster["id"], "state": 0, "vms": set(),
-                           "template": Template()}
+                           "template": tmpl}
         cluster["hosts"].add(oid)
         return oid
 
     def _m_one_host_update(self, oid, template, update_type=0):
+        update_type = self._update_type(update_type)
         h = self._get(self.hosts, oid, "host")
         new = self._template(template)
-        if int(update_type) == 1:
+        if update_type == 1:
             h["template"].merge(new)
         else:
             h["template"] = new
+        # Host::post_update_template puts the drivers back
+        h["template"].replace("IM_MAD", h["im_mad"])
+        h["template"].replace("VM_MAD", h["vm_mad"])
         return h["id"]
 
     def _m_one_host_delete(self, oid):
@@ -619,8 +778,7 @@ class OnedDouble:
         return self._cluster_xml(self._get(self.clusters, oid, "cluster"))
 
     def _m_one_cluster_allocate(self, name):
-        if not isinstance(name, str) or not name:
-            raise OnedError("Cluster name cannot be empty.", INTERNAL)
+        self._name_given(name)
         self._unique(self.clusters, name, "CLUSTER")
         oid = self._alloc_id("cluster")
         self.clusters[oid] = {"id": oid, "name": name, "hosts": set(), "datastores": set(),
@@ -629,9 +787,10 @@ class OnedDouble:
         return oid
 
     def _m_one_cluster_update(self, oid, template, update_type=0):
+        update_type = self._update_type(update_type)
         c = self._get(self.clusters, oid, "cluster")
         new = self._template(template)
-        if int(update_type) == 1:
+        if update_type == 1:
             c["template"].merge(new)
         else:
             c["template"] = new
@@ -639,8 +798,9 @@ class OnedDouble:
 
     def _m_one_cluster_delete(self, oid):
         c = self._get(self.clusters, oid, "cluster")
-        if c["id"] == 0:
-            raise OnedError("Cannot delete the default cluster.", ACTION)
+        if c["id"] < 100:
+            raise OnedError("Cannot delete cluster. System Clusters (ID < 100) cannot be "
+                            "deleted.", ACTION)
         for what in ("hosts", "datastores", "vnets"):
             if c[what]:
                 raise OnedError(f"Cannot delete cluster. Cluster {c['id']} is not empty, "
@@ -713,33 +873,74 @@ class OnedDouble:
             + "</VM_POOL>"
 
     def _m_one_vm_recover(self, oid, operation):
-        vm = self._get(self.vms, oid, "virtual machine")
+        """VirtualMachineRecover (oned 6.10): 0 failure, 1 success, 2 retry, 3 delete,
+        4 delete-recreate, 5 delete-db. Transitions: _SUCCESS / _FAILURE (LifeCycleActions.cc
+        recover(), retry()). A driver action oned would start next is recorded in
+        ``vm["driver_action"]``: it never answers here (see complete_driver_actions)."""
         op = int(operation)
-        if vm["state"] != VM_ACTIVE:
-            raise OnedError("Recover action is not available for state", ACTION)
-        lcm = vm["lcm_state"]
-        name = {v: k for k, v in LCM.items()}.get(lcm, "")
-        if op == 1:      # success
-            if name.startswith("EPILOG"):
-                vm["state"], vm["lcm_state"] = VM_DONE, LCM["LCM_INIT"]
-            elif name.startswith("SHUTDOWN"):
-                vm["state"], vm["lcm_state"] = VM_POWEROFF, LCM["LCM_INIT"]
-            elif lcm != LCM["RUNNING"]:
-                vm["lcm_state"] = LCM["RUNNING"]
-        elif op == 0:    # failure
-            failed = f"{name}_FAILURE"
-            vm["lcm_state"] = LCM.get(failed, LCM["RUNNING"] if lcm == LCM["UNKNOWN"] else lcm)
-        elif op == 2:    # retry: re-triggers the driver action, state unchanged
-            pass
-        elif op in (3, 4, 5):
-            vm["state"], vm["lcm_state"] = VM_DONE, LCM["LCM_INIT"]
+        if op not in (0, 1, 2, 3, 4, 5):
+            raise OnedError("Wrong recovery operation code", ACTION)
+        vm = self._get(self.vms, oid, "virtual machine")
+        state_name = VM_STATE_NAMES.get(vm["state"], str(vm["state"]))
+        if op in (0, 1, 2) and vm["state"] != VM_ACTIVE:
+            what = "a retry" if op == 2 else "a recover operation"
+            raise OnedError(f"Could not perform {what} on VM {vm['id']}, wrong state "
+                            f"{state_name}.", ACTION)
+        name = LCM_NAMES.get(vm["lcm_state"], "")
+        if op == 1:
+            if name in _SUCCESS:
+                state, lcm, action = _SUCCESS[name]
+                self._set_vm(vm, state, lcm, action)
+        elif op == 0:
+            if name in _FAILURE:
+                self._set_vm(vm, *_FAILURE[name], None)
+            elif name.startswith(("PROLOG", "BOOT", "EPILOG")) and \
+                    f"{name}_FAILURE" in LCM:
+                self._set_vm(vm, "ACTIVE", f"{name}_FAILURE", None)
+        elif op == 2:
+            # retry re-runs the failed driver action: *_FAILURE -> the state before it
+            if name.endswith("_FAILURE") and name[:-len("_FAILURE")] in LCM:
+                self._set_vm(vm, "ACTIVE", name[:-len("_FAILURE")], "retry")
         else:
-            raise OnedError(f"Wrong recover operation {op}", XML_RPC_API)
+            self._set_vm(vm, "DONE", "LCM_INIT", None)
         return vm["id"]
 
-    # ------------------------------------------------------------------ system
+    @staticmethod
+    def _set_vm(vm, state, lcm, action):
+        vm["state"], vm["lcm_state"] = VM_STATES[state], LCM[lcm]
+        vm["driver_action"] = action
+
+    def complete_driver_actions(self):
+        """Let every pending driver action answer with success (what the drivers would do)."""
+        with self.lock:
+            for vm in self.vms.values():
+                while vm.get("driver_action") and vm["state"] == VM_ACTIVE:
+                    name = LCM_NAMES.get(vm["lcm_state"], "")
+                    if name not in _SUCCESS:
+                        break
+                    self._set_vm(vm, *_SUCCESS[name])
+
+    # ------------------------------------------------------------------ system / raft
+    def elect_leader_after(self, seconds):
+        """Until ``seconds`` from now oned has no Raft leader: it answers requests that need
+        one (system.version, writes) with oned's "no leader found" (pool reads still work)."""
+        with self.lock:
+            self.no_leader_until = time.monotonic() + float(seconds)
+
+    def _leader(self):
+        if time.monotonic() < getattr(self, "no_leader_until", 0):
+            raise OnedError("Cannot process request, no leader found", INTERNAL)
+
     def _m_one_system_version(self):
+        self._leader()
         return self.version
+
+    def _m_one_zone_raftstatus(self):
+        follower = time.monotonic() < getattr(self, "no_leader_until", 0)
+        server_id, state = (0, 2) if follower else (-1, 0)
+        return (f"<RAFT><SERVER_ID>{server_id}</SERVER_ID><STATE>{state}</STATE><TERM>0</TERM>"
+                "<VOTEDFOR>-1</VOTEDFOR><COMMIT>0</COMMIT><LOG_INDEX>-1</LOG_INDEX>"
+                "<LOG_TERM>-1</LOG_TERM><FEDLOG_INDEX>-1</FEDLOG_INDEX></RAFT>")
 
 
 def main(argv=None):

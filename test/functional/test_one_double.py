@@ -135,7 +135,8 @@ def test_values_through_pyone(oned):
     assert dict(ds.TEMPLATE) == {
         "TM_MAD": "linstor", "TYPE": "SYSTEM_DS", "LINSTOR_AUTO_PLACE": "2",
         "LINSTOR_STORAGE_POOL": "open_system", "BRIDGE_LIST": "alpha bravo charlie delta",
-        "SHARED": "YES", "DS_MIGRATE": "YES", "DISK_TYPE": "FILE"}
+        "SHARED": "YES", "DS_MIGRATE": "YES", "DISK_TYPE": "FILE", "ALLOW_ORPHANS": "NO",
+        "SAFE_DIRS": "/var/tmp", "RESTRICTED_DIRS": "/"}
     host = one.hostpool.info().HOST[0]
     assert (host.NAME, host.IM_MAD, host.VM_MAD, host.CLUSTER_ID, host.CLUSTER) == (
         "alpha", "kvm", "kvm", 100, "prod")
@@ -153,8 +154,8 @@ def test_values_through_pyone(oned):
 
 def test_error_convention_and_pyone_exceptions(oned, raw):
     assert raw("one.datastore.info", 999) == [
-        False, "[one.datastore.info] Error getting datastore [999].", 0x0400]
-    ok, msg, code = raw("one.hostpool.info", session="oneadmin:wrong")
+        False, "[one.datastore.info] Error getting datastore [999].", 0x0400, 999, -1]
+    ok, msg, code, *_ = raw("one.hostpool.info", session="oneadmin:wrong")
     assert (ok, code) == (False, 0x0100)
     assert "authenticated" in msg
     one = pyone.OneServer(oned.endpoint, session=oned.session)
@@ -162,7 +163,7 @@ def test_error_convention_and_pyone_exceptions(oned, raw):
         one.host.info(42)
     with pytest.raises(pyone.OneAuthenticationException):
         pyone.OneServer(oned.endpoint, session="oneadmin:wrong").hostpool.info()
-    with pytest.raises(pyone.OneActionException, match="NAME is already taken"):
+    with pytest.raises(pyone.OneInternalException, match="NAME is already taken"):
         one.cluster.allocate("default")
     with pytest.raises(pyone.OneInternalException, match="cannot have DS_MAD"):
         one.datastore.allocate('NAME=x\nTYPE=SYSTEM_DS\nDS_MAD=fs\nTM_MAD=ssh', -1)
@@ -175,7 +176,8 @@ def test_calls_recorded_without_session(oned):
     assert oned.calls == [("one.hostpool.info", ()), ("one.vm.recover", (0, 1))]
     assert oned.write_calls() == [("one.vm.recover", (0, 1))]
     assert oned.counts() == {"one.hostpool.info": 1, "one.vm.recover": 1}
-    assert oned.vms[0]["lcm_state"] == pyone.LCM_STATE.RUNNING
+    # recover --success on PROLOG: oned moves on to BOOT and starts the deploy
+    assert oned.vms[0]["lcm_state"] == pyone.LCM_STATE.BOOT
 
 
 def test_update_merge_and_replace(oned):
@@ -219,3 +221,77 @@ def test_standalone_server_prints_endpoint_and_serves():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+# ------------------------------------------------------------------ answers of real oned
+REAL = __import__("json").loads(
+    (REPO / "test" / "fixtures" / "one" / "oned-6.10.5_responses.json").read_text())["calls"]
+_REAL_CASES = [
+    "ds_alloc_backup_missing_attrs", "ds_alloc_system_ds_mad", "ds_alloc_bad_disk_type",
+    "ds_alloc_unknown_tm", "ds_alloc_unknown_ds", "ds_alloc_no_name", "ds_alloc_dup_name",
+    "ds_alloc_bad_cluster", "ds_info_missing", "ds_update_type_2", "ds_update_type_neg",
+    "host_alloc_1char", "host_alloc_empty", "host_alloc_space", "host_alloc_long",
+    "host_alloc_bad_cluster", "host_update_type_2", "host_info_missing", "host_delete_missing",
+    "cluster_alloc_empty", "cluster_alloc_dup", "cluster_update_type_2",
+    "cluster_delete_default", "cluster_addhost_missing", "cluster_info_missing",
+    "vm_recover_missing", "vm_recover_bad_op",
+]
+
+
+@pytest.mark.parametrize("case", _REAL_CASES)
+def test_refusals_answer_like_real_oned(oned, raw, case):
+    """Each request as sent to real oned 6.10.5: the double answers the same (code, text,
+    resp_id). Hosts "ab" / "node_1" / "node1.example.org" exist first, as they did there."""
+    for name in ("ab", "node_1", "node1.example.org"):
+        raw("one.host.allocate", name, "dummy", "dummy", -1)
+    real = REAL[case]
+    assert raw(real["method"], *real["args"]) == real["response"], case
+
+
+@pytest.mark.parametrize("case", ["host_alloc_2char", "host_alloc_underscore",
+                                  "host_alloc_dots", "cluster_alloc_1char",
+                                  "ds_alloc_system_block", "ds_alloc_backup_rsync",
+                                  "ds_update_type_merge", "host_update_replace"])
+def test_accepted_like_real_oned(oned, raw, case):
+    """What real oned accepts (1-character cluster names, 2..63-character host names,
+    SYSTEM_DS with DISK_TYPE BLOCK, a BACKUP_DS, update types 0 and 1) the double accepts."""
+    if case.startswith("host_update"):
+        raw("one.host.allocate", "ab", "dummy", "dummy", -1)
+    real = REAL[case]
+    got = raw(real["method"], *real["args"])
+    assert got[0] is True and real["response"][0] is True, got
+
+
+def test_backup_ds_stored_like_real_oned(oned, raw):
+    """A BACKUP_DS: TYPE 3, TM_MAD "-", no DISK_TYPE/SHARED/LN_TARGET in the template (real
+    oned's one.datastore.info after the same allocate), TYPE kept on update."""
+    real = REAL["ds_alloc_backup_rsync"]
+    oid = raw(real["method"], *real["args"])[1]
+    want = etree.fromstring(REAL["ds_info_backup_rsync"]["response"][1].encode())
+    got = etree.fromstring(raw("one.datastore.info", oid)[1].encode())
+    for tag in ("TYPE", "DS_MAD", "TM_MAD", "DISK_TYPE"):
+        assert got.findtext(tag) == want.findtext(tag), tag
+    assert {e.tag: e.text for e in got.find("TEMPLATE")} == \
+        {e.tag: e.text for e in want.find("TEMPLATE")}
+    assert raw("one.datastore.update", oid, 'TYPE="IMAGE_DS"\nRSYNC_HOST="h2"', 1)[0]
+    assert etree.fromstring(raw("one.datastore.info", oid)[1].encode()).findtext("TYPE") == "3"
+
+
+def test_unknown_method_is_an_xmlrpc_fault_like_real_oned(oned):
+    with pytest.raises(xmlrpc.client.Fault) as err:
+        xmlrpc.client.ServerProxy(oned.endpoint).one.nonexistent.call(oned.session)
+    assert [err.value.faultCode, err.value.faultString] == REAL["unknown_method"]["response"][1:]
+
+
+def test_no_leader_after_a_raft_start(oned, raw):
+    """Like real oned right after a Raft start: system.version and writes "no leader found",
+    pool reads answer; then a leader."""
+    oned.elect_leader_after(30)
+    real = __import__("json").loads((REPO / "test" / "fixtures" / "one" /
+                                     "oned-6.10.5_responses.json").read_text())
+    no_leader = real["raft"]["start_server_id_0_timeline"][1][1][2]
+    assert raw("one.system.version") == no_leader
+    assert raw("one.hostpool.info")[0] is True
+    assert raw("one.cluster.allocate", "x")[1].endswith("no leader found")
+    oned.elect_leader_after(0)
+    assert raw("one.system.version") == [True, oned.version, 0]

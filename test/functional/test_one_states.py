@@ -408,9 +408,74 @@ def test_recover_include_failed_and_vm_ids(run, oned, conn, stuck_vms):
 
 
 def test_recover_success_moves_vms_on(run, oned, conn, stuck_vms):
+    """oned's recover --success (LifeCycleManager::recover): PROLOG -> BOOT with the deploy
+    started (still transient until the driver answers), EPILOG -> DONE, BOOT -> RUNNING."""
     run.modules["one.recover_transient"](policy="success", **conn)
     res = run.modules["one.recover_transient"](policy="report", **conn)
-    assert res["transient"] == []
+    assert [(v["id"], v["lcm_state"]) for v in res["transient"]] == [(0, "BOOT")]
+    assert oned.vms[stuck_vms["epilog"]]["state"] == oned_double.VM_DONE
+    assert oned.vms[stuck_vms["boot"]]["lcm_state"] == oned_double.LCM["RUNNING"]
+    oned.complete_driver_actions()  # the deploy answers
+    assert run.modules["one.recover_transient"](policy="report", **conn)["transient"] == []
+
+
+@pytest.mark.parametrize("lcm,after", [("BACKUP", ("ACTIVE", "RUNNING")),
+                                       ("BACKUP_POWEROFF", ("POWEROFF", "LCM_INIT")),
+                                       ("RESTORE", ("POWEROFF", "LCM_INIT"))])
+def test_backup_and_restore_vms_are_transient_and_recovered(run, oned, conn, lcm, after):
+    vid = oned.add_vm("bk", lcm)
+    res = run.modules["one.recover_transient"](policy="report", **conn)
+    assert [(v["id"], v["lcm_state"]) for v in res["transient"]] == [(vid, lcm)]
+    ret = run.state("transient_recovered", name="r", policy="success", **conn)
+    assert ret["result"] is True and ret["changes"]["recovered"]["new"] == [vid]
+    vm = oned.vms[vid]
+    assert (vm["state"], vm["lcm_state"]) == (oned_double.VM_STATES[after[0]],
+                                              oned_double.LCM[after[1]])
+
+
+# ------------------------------------------------------------------------------ backup DS
+BACKUP_DS = {"TYPE": "BACKUP_DS", "DS_MAD": "rsync", "RSYNC_HOST": "192.168.100.10",
+             "RSYNC_USER": "oneadmin"}
+
+
+def test_backup_datastore_created_verified_and_idempotent(run, oned, conn):
+    """oned stores a BACKUP_DS as TYPE 3 (pyone's DATASTORE_TYPES has no 3): created,
+    verified and then in the desired state (before: 'verification failed ... ['TYPE']')."""
+    ret = run.state("datastore_present", name="backup", template=BACKUP_DS, **conn)
+    assert ret["result"] is True, ret["comment"]
+    ds = [d for d in oned.datastores.values() if d["name"] == "backup"][0]
+    assert (ds["type"], ds["tm_mad"]) == (3, "-")
+    run.new_run()
+    again = run.state("datastore_present", name="backup", template=BACKUP_DS, **conn)
+    assert (again["result"], again["changes"]) == (True, {}), again["comment"]
+    assert run.modules["one.datastore_info"]("backup", **conn)["type"] == "BACKUP_DS"
+    bad = run.state("datastore_present", name="b2", template=dict(BACKUP_DS, TM_MAD="ssh"),
+                    **conn)
+    assert bad["result"] is False and "BACKUP_DS" in bad["comment"]
+
+
+# ------------------------------------------------------------------------------ readiness
+def test_oned_ready_waits_for_the_raft_leader(run, oned, conn):
+    oned.elect_leader_after(1.5)
+    ret = run.state("oned_ready", name="w", timeout=20, interval=0.2, **conn)
+    assert ret["result"] is True and ret["changes"] == {}, ret["comment"]
+    assert oned.count("one.system.version") >= 2  # "no leader found" first, then answered
+
+
+def test_oned_ready_times_out_with_the_last_answer(run, oned, conn):
+    oned.elect_leader_after(60)
+    ret = run.state("oned_ready", name="w", timeout=0.6, interval=0.2, **conn)
+    assert ret["result"] is False and "no leader found" in ret["comment"]
+    test = run.state("oned_ready", name="w", test=True, timeout=30, **conn)
+    assert test["result"] is None and test["changes"] == {}
+
+
+def test_oned_ready_fails_at_once_on_bad_credentials(run, oned):
+    start = __import__("time").monotonic()
+    ret = run.state("oned_ready", name="w", timeout=30, endpoint=oned.endpoint,
+                    username="oneadmin", password="wrong-pw-1")
+    assert ret["result"] is False and "rejected the credentials" in ret["comment"]
+    assert __import__("time").monotonic() - start < 5
 
 
 # ------------------------------------------------------------------------------ secrets

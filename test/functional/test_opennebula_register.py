@@ -104,5 +104,8 @@ def test_recover_transient_report_then_success(salt_call, tmp_path, oned):
     assert rets["opennebula-recover-transient"]["changes"] == {
         "recovered": {"old": None, "new": [vm], "policy": "success"}}
     assert oned.calls_to("one.vm.recover") == [(vm, 1)]
+    # like oned: recover --success on PROLOG_MIGRATE -> BOOT_MIGRATE, the restore running
+    assert oned.vms[vm]["lcm_state"] == load_double("oned_double").LCM["BOOT_MIGRATE"]
+    oned.complete_driver_actions()
     rets = apply(salt_call, "opennebula.config,opennebula.recover", p)
     assert rets["opennebula-recover-transient"]["changes"] == {}

@@ -18,13 +18,19 @@ from render.test_opennebula_frontend import args, local_pillar, show
 def test_register_waits_for_the_cluster_vip(salt_call, tmp_path):
     high = show(salt_call, "opennebula.register", minion="cloud-cc02", pillar=local_pillar(tmp_path))
     wait = args(high, "opennebula-register-wait-for-active")
-    assert wait["_fun"] == "cmd.run"
-    assert "192.168.100.10/32" in wait["unless"] and "sport = :2633" in wait["unless"]
-    assert "ping -c1 -W1 192.168.100.10" in wait["unless"]
-    assert "+ 180" in wait["name"] and wait["unless"] in wait["name"]
+    # an API-level wait (one.wait_ready through the one state), no shell: the VIP here and
+    # oned answering, or the VIP answering from the other front-end
+    assert wait["_fun"] == "one.oned_ready"
+    assert (wait["vip"], wait["timeout"]) == ("192.168.100.10", 180)
+    assert "unless" not in wait and "name" not in wait or wait["name"] == \
+        "opennebula-register-wait-for-active"
     for sid in [s for s in high if s.startswith("opennebula-register-host-")]:
-        assert {"cmd": "opennebula-register-wait-for-active"} in args(high, sid)["require"]
+        assert {"one": "opennebula-register-wait-for-active"} in args(high, sid)["require"]
     high = show(salt_call, "opennebula.register", pillar=local_pillar(tmp_path, "nfs", "raft"))
+    for sid in [s for s in high if s.startswith("opennebula-register-")]:
+        if sid != "opennebula-register-wait-for-oned":
+            assert {"one": "opennebula-register-wait-for-oned"} in args(high, sid)["require"]
+    assert args(high, "opennebula-register-wait-for-oned")["_fun"] == "one.oned_ready"
     assert "opennebula-register-wait-for-active" not in high
 
 

@@ -209,7 +209,8 @@ def test_services_disabled_under_pacemaker_never_started(salt_call, tmp_path):
         "opennebula": "service.disabled", "opennebula-scheduler": "service.disabled",
         "opennebula-sunstone": "service.disabled", "opennebula-fireedge": "service.disabled",
         "lighttpd": "service.disabled"}
-    assert "opennebula-service-oned-listening" not in high
+    assert "opennebula-service-oned-ready" not in high
+    assert "opennebula-service-oned-raft-bootstrap" not in high
 
 
 @pytest.mark.render
@@ -221,8 +222,22 @@ def test_services_enabled_and_running_under_raft_and_none(salt_call, tmp_path, s
     assert {"file": "opennebula-config-oned"} in oned["watch"]
     proxy = args(high, "opennebula-service-proxy")
     assert (proxy["_fun"], proxy["name"], proxy["enable"]) == ("service.running", "lighttpd", True)
-    assert "opennebula-service-oned-listening" in high
+    ready = args(high, "opennebula-service-oned-ready")
+    # API-level: oned answers one.system.version (raft: a leader is elected), not a port check
+    assert ready["_fun"] == "one.oned_ready" and ready["timeout"] == 60
+    assert {"service": "opennebula-service-oned"} in ready["require"]
     assert not any(sid.endswith("-disabled") for sid in high)
+    boot = "opennebula-service-oned-raft-bootstrap"
+    if stack == "raft":
+        b = args(high, boot)
+        assert (b["_fun"], b["name"], b["service"]) == (
+            "one.raft_bootstrapped", str(tmp_path / "etc/one/oned.conf"), "opennebula")
+        assert {"one": boot} in oned["require"]
+        follower = show(salt_call, "opennebula.service", minion="cloud-cc02",
+                        pillar=local_pillar(tmp_path, "ssh", stack))
+        assert boot not in follower
+    else:
+        assert boot not in high
 
 
 # --------------------------------------------------------------------------- database

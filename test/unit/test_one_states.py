@@ -105,3 +105,30 @@ def test_active_vip_guard_skips_elsewhere_and_checks_once_per_run(salt_mock):
     ret = one_state.datastore_present("sys", TEMPLATE, active_vip="192.168.100.10", **CONN)
     assert ret["result"] is True and ret["changes"] == {}
     assert salt_mock["one.datastore_info"].call_args.kwargs == dict(CONN, cache=True)
+
+
+# ------------------------------------------------------------------ raft bootstrap
+@pytest.mark.parametrize("test", [True, False])
+def test_raft_bootstrapped_only_on_a_fresh_database(salt_mock, test):
+    boot = MagicMock(return_value={"bootstrapped": True, "version": "6.10.5", "waited": 7.9})
+    salt_mock.update({"one.db_bootstrapped": MagicMock(side_effect=[False, True]),
+                      "one.raft_bootstrap": boot})
+    one_state.__opts__["test"] = test
+    try:
+        ret = one_state.raft_bootstrapped("/etc/one/oned.conf", **CONN)
+    finally:
+        one_state.__opts__["test"] = False
+    assert ret["changes"] == {"bootstrapped": {"old": False, "new": True}}
+    assert ret["result"] is (None if test else True)
+    assert boot.called is (not test)
+
+
+def test_raft_bootstrapped_nothing_to_do_and_verification(salt_mock):
+    boot = MagicMock(return_value={"bootstrapped": True, "version": "6.10.5", "waited": 1})
+    salt_mock.update({"one.db_bootstrapped": MagicMock(return_value=True),
+                      "one.raft_bootstrap": boot})
+    ret = one_state.raft_bootstrapped("/etc/one/oned.conf", **CONN)
+    assert (ret["result"], ret["changes"], boot.called) == (True, {}, False)
+    salt_mock["one.db_bootstrapped"] = MagicMock(return_value=False)
+    ret = one_state.raft_bootstrapped("/etc/one/oned.conf", **CONN)
+    assert ret["result"] is False and ret["comment"].startswith("verification failed")

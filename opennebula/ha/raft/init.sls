@@ -4,7 +4,7 @@
     SERVER_ID (model.raft_server_ids), the RAFT timeouts and RAFT_LEADER_HOOK /
     RAFT_FOLLOWER_HOOK moving the VIPs. Here: the zone's server list, written once from the
     first front-end (onezone server-add, guarded by `unless` the server is listed), in
-    SERVER_ID order, after its oned listens.
+    SERVER_ID order, after its oned answers (opennebula-service-oned-ready).
 
     Not automated (lab/runbook): a follower joining an existing zone needs the leader's DB
     (onedb backup on the leader, onedb restore on the follower, same ~oneadmin/.one keys)
@@ -36,7 +36,7 @@ opennebula-ha-raft-zone-server-{{ fe }}:
     - runas: {{ L.oneadmin_user }}
     - env: {{ one_env | tojson }}
     - require:
-      - cmd: opennebula-service-oned-listening
+      - one: opennebula-service-oned-ready
 {%-     if ns.prev %}
       - cmd: opennebula-ha-raft-zone-server-{{ ns.prev }}
 {%-     endif %}
