@@ -18,7 +18,7 @@ import yaml
 
 # pyone enums as numbers (oned's XML): VM_STATE, LCM_STATE, IMAGE_STATE, DATASTORE_TYPES
 VM_ACTIVE, VM_POWEROFF, VM_DONE = 3, 8, 6
-LCM_RUNNING = 3
+LCM_PROLOG, LCM_RUNNING, LCM_MIGRATE = 1, 3, 4
 IMAGE_READY, IMAGE_ERROR = 1, 5
 DS_IMAGE, DS_FILE = 0, 2
 PREFIX = "lab-guest"  # names of everything this module registers
@@ -77,11 +77,6 @@ def image_datastore(one):
     dss = datastores(one)
     mine = sorted(i for n, (i, t) in dss.items() if t == DS_IMAGE and n != "default")
     return mine[0] if mine else dss["default"][0]
-
-
-def system_datastore_path(one, topo, ds_id):
-    ds = one.datastore.info(ds_id)
-    return ds.BASE_PATH
 
 
 # ------------------------------------------------------------------ the guest as images
@@ -233,7 +228,6 @@ def migrate_live(one, vm_id, host, host_id, timeout=300):
     after the call may still show the old RUNNING)."""
     t0 = time.monotonic()
     one.vm.migrate(vm_id, host_id, True, False, -1, 0)
-    LCM_MIGRATE = 4
     seen = None
     while time.monotonic() - t0 < 60:
         if vm_info(one, vm_id)["lcm"] == LCM_MIGRATE:

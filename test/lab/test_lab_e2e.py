@@ -387,8 +387,7 @@ def test_vm_deploy_in_flight_at_crash(lab):
     hv = t.hypervisors[0]
     vm_id = CLOUD.instantiate(one, STATE["guest"]["template"], VM_B)
     one.vm.deploy(vm_id, CLOUD.host_ids(one)[hv], False, STATE["sys_ds"])
-    LCM_PROLOG = 1
-    _, secs = lab.wait_for(lambda: CLOUD.vm_info(one, vm_id)["lcm"] == LCM_PROLOG, 60, interval=0.2,
+    _, secs = lab.wait_for(lambda: CLOUD.vm_info(one, vm_id)["lcm"] == CLOUD.LCM_PROLOG, 60, interval=0.2,
                            what=f"VM {vm_id} in PROLOG")
     STATE.update(vm_b=vm_id, vm_b_host=hv)
     STATE["ticks_before_crash"] = CLOUD.ticks(lab.ctl, t, STATE.get("vm_a_host", hv), VM_A)
