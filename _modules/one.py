@@ -341,11 +341,20 @@ def _cluster_record(cluster):
     }
 
 
+def _market_record(market):
+    return {
+        "id": int(market.ID), "name": market.NAME, "market_mad": market.MARKET_MAD,
+        "state": "DISABLED" if str(market.STATE) == "1" else "ENABLED",
+        "apps": _ids(market.MARKETPLACEAPPS), "template": _plain(market.TEMPLATE or {}),
+    }
+
+
 # kind -> (pool method, pool element, info method, record builder)
 _KINDS = {
     "datastore": ("datastorepool.info", "DATASTORE", "datastore.info", _ds_record),
     "host": ("hostpool.info", "HOST", "host.info", _host_record),
     "cluster": ("clusterpool.info", "CLUSTER", "cluster.info", _cluster_record),
+    "marketplace": ("marketpool.info", "MARKETPLACE", "market.info", _market_record),
 }
 
 
@@ -791,6 +800,39 @@ def cluster_adddatastore(cluster, datastore, cache=False, **kwargs):
     _call(conn, "cluster.adddatastore", cid, dsid)
     _touch(conn, "datastore", dsid)
     _touch(conn, "cluster", cid)
+    return True
+
+
+# --------------------------------------------------------------------------------------
+# marketplaces
+# --------------------------------------------------------------------------------------
+def marketplace_list(cache=False, **kwargs):
+    """All marketplaces (one ``one.marketpool.info`` call), with ``state`` ENABLED/DISABLED.
+
+    CLI Example: ``salt-call one.marketplace_list one_auth_file=...``
+    """
+    return _list("marketplace", cache, kwargs)
+
+
+def marketplace_info(name, cache=False, **kwargs):
+    """The marketplace called ``name`` (or with id ``name`` when an int), None if absent.
+
+    CLI Example: ``salt-call one.marketplace_info 'OpenNebula Public'``
+    """
+    return _info("marketplace", name, cache, kwargs)
+
+
+def marketplace_enable(name, enable=True, cache=False, **kwargs):
+    """Enable (``enable=True``) or disable a marketplace (``onemarket enable|disable``:
+    ``one.market.enable``). oned stops monitoring a disabled marketplace (no more requests
+    to its endpoint) and refuses imports from it. Ids or names.
+
+    CLI Example: ``salt-call one.marketplace_enable 'OpenNebula Public' enable=False``
+    """
+    conn = _conn(kwargs)
+    oid = _require("marketplace", name, conn, cache)
+    _call(conn, "market.enable", oid, bool(enable))
+    _touch(conn, "marketplace", oid)
     return True
 
 

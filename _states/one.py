@@ -1,4 +1,5 @@
-"""OpenNebula objects as Salt states (datastores, hosts, clusters), through ``one.*``.
+"""OpenNebula objects as Salt states (datastores, hosts, clusters, marketplaces), through
+``one.*``.
 
 Every state takes the oned connection as explicit keyword arguments, passed through to the
 ``one`` execution module: ``endpoint``, ``one_auth_file`` (or ``username`` + ``password``),
@@ -509,6 +510,75 @@ def cluster_absent(name, **kwargs):
         return members and "is not empty: " + ", ".join(f"{k} {v}" for k, v in members.items())
 
     return _absent("cluster", name, kwargs, busy=busy, old=lambda c: {})
+
+
+# --------------------------------------------------------------------------------------
+# marketplaces
+# --------------------------------------------------------------------------------------
+def _marketplace_state(name, enabled, kwargs):
+    ret = _ret(name)
+    if _inactive(ret, kwargs):
+        return ret
+    conn = _conn(kwargs)
+    want = "ENABLED" if enabled else "DISABLED"
+    try:
+        current = _one("marketplace_info", name, cache=True, **conn)
+        if current is None:
+            if enabled:
+                return _fail(ret, f"marketplace {name} does not exist")
+            ret["result"] = True
+            ret["comment"] = f"marketplace {name} does not exist: nothing to disable"
+            return ret
+        if current["state"] == want:
+            ret["result"] = True
+            ret["comment"] = f"marketplace {name} (id {current['id']}) is already {want}"
+            return ret
+        ret["changes"] = {"state": {"old": current["state"], "new": want}}
+        if __opts__["test"]:
+            ret["result"] = None
+            ret["comment"] = f"marketplace {name} (id {current['id']}) would be {want}"
+            return ret
+        _one("marketplace_enable", current["id"], enable=enabled, cache=True, **conn)
+        after = _one("marketplace_info", current["id"], cache=True, **conn)
+        if after is None or after["state"] != want:
+            got = after["state"] if after else "absent"
+            return _fail(ret, f"verification failed: marketplace {name} is {got}, not {want}")
+        ret["result"] = True
+        ret["comment"] = f"marketplace {name} (id {current['id']}) {want}"
+        return ret
+    except CommandExecutionError as exc:
+        ret["changes"] = {}
+        return _fail(ret, str(exc))
+
+
+def marketplace_enabled(name, **kwargs):
+    """The marketplace called ``name`` is enabled (``onemarket enable``): oned monitors it
+    and users can import its apps. A missing marketplace is an error.
+
+    .. code-block:: yaml
+
+        OpenNebula Public:
+          one.marketplace_enabled:
+            - endpoint: http://127.0.0.1:2633/RPC2
+            - one_auth_file: /var/lib/one/.one/one_auth
+    """
+    return _marketplace_state(name, True, kwargs)
+
+
+def marketplace_disabled(name, **kwargs):
+    """The marketplace called ``name`` is disabled (``onemarket disable``): oned no longer
+    contacts its endpoint, e.g. on a cloud without internet access, where the bootstrap's
+    "OpenNebula Public" only fails its monitoring. A missing marketplace is already
+    disabled (result True, no changes). Apps already imported stay.
+
+    .. code-block:: yaml
+
+        OpenNebula Public:
+          one.marketplace_disabled:
+            - endpoint: http://127.0.0.1:2633/RPC2
+            - one_auth_file: /var/lib/one/.one/one_auth
+    """
+    return _marketplace_state(name, False, kwargs)
 
 
 # --------------------------------------------------------------------------------------

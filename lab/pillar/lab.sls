@@ -42,6 +42,9 @@ opennebula:
     # qemu drivers (oned.conf VM_MAD/IM_MAD "qemu")
     im_mad: qemu
     vm_mad: qemu
+    # the lab reaches no internet: oned's default marketplace could only fail to monitor
+    marketplaces:
+      OpenNebula Public: {enabled: false}
   db:
     backend: mariadb
     replication: master-master

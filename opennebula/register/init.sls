@@ -3,7 +3,8 @@
 {#- Hypervisors and datastores registered in oned (the NFSv4 guide's `onehost create`, the
     LINSTOR guide's datastores), through the one states with the connection passed explicitly
     (endpoint + oneadmin's one_auth file). Only when opennebula:register:hosts / :datastores are
-    true. Runs on one front-end: see opennebula/register/active.jinja (first front-end under
+    true; the marketplaces opennebula:register:marketplaces lists are enabled or disabled.
+    Runs on one front-end: see opennebula/register/active.jinja (first front-end under
     raft/none, the holder of the VIP under pacemaker/rgmanager).
 
     Datastores per storage variant (names fixed; opennebula:register:datastore_templates
@@ -22,7 +23,7 @@
 {%- set ST = model.settings.storage %}
 {%- set one_auth_file = opennebula.oneadmin.home ~ "/.one/one_auth" %}
 {%- set cluster = R.get("cluster", "default") %}
-{%- if active_here and (R.hosts or R.datastores) %}
+{%- if active_here and (R.hosts or R.datastores or R.marketplaces) %}
 include:
   - opennebula.config
 {%-   macro conn() %}
@@ -133,4 +134,12 @@ opennebula-register-datastore-{{ name }}:
 {{- conn() }}
 {%-     endfor %}
 {%-   endif %}
+
+{%-   for mname, mset in R.marketplaces | dictsort %}
+
+opennebula-register-marketplace-{{ mname | replace(" ", "-") }}:
+  one.marketplace_{{ "enabled" if mset.enabled else "disabled" }}:
+    - name: {{ mname | tojson }}
+{{- conn() }}
+{%-   endfor %}
 {%- endif %}

@@ -25,6 +25,8 @@ What it emulates from oned (the parts our states rely on):
   * VMs seeded by tests (``add_vm``), ``one.vm.recover`` 0 failure / 1 success / 2 retry /
     3-5 delete with oned's LCM transitions (success on PROLOG -> BOOT: the deploy oned
     starts next never answers here);
+  * marketplaces as oned 6.10 bootstraps them ("OpenNebula Public" 0 enabled, "Linux
+    Containers" 1 DISABLED), ``one.market.enable(id, bool)`` (STATE 0 enabled, 1 disabled);
   * Raft: ``elect_leader_after(seconds)`` makes oned answer "Cannot process request, no
     leader found" (follower) like a freshly started Raft server; ``one.zone.raftstatus``.
 It records every call as ``(method, args)`` WITHOUT the session string.
@@ -368,6 +370,7 @@ class OnedDouble:
         self.hosts = {}
         self.clusters = {}
         self.vms = {}
+        self.markets = {}
         self._next = {"datastore": 100, "host": 0, "cluster": 100, "vm": 0}
         self._server = None
         self._thread = None
@@ -465,6 +468,13 @@ class OnedDouble:
             (2, "files", 'TYPE="FILE_DS"\nDS_MAD="fs"\nTM_MAD="ssh"'),
         ):
             self._create_datastore(oid, name, Template(parse_template(tmpl)), 0)
+        for oid, name, mad, state, desc in (
+            (0, "OpenNebula Public", "one", 0, "OpenNebula Systems MarketPlace"),
+            (1, "Linux Containers", "linuxcontainers", 1,
+             "MarketPlace for the public image server fo LXC & LXD hosted at linuxcontainers.org"),
+        ):
+            self.markets[oid] = {"id": oid, "name": name, "market_mad": mad, "state": state,
+                                 "description": desc}
 
     def add_vm(self, name, lcm_state, state=VM_ACTIVE, vm_id=None, hostname="node1"):
         """Seed a VM; lcm_state is a number or a pyone LCM_STATE name."""
@@ -822,6 +832,37 @@ class OnedDouble:
         ds["clusters"].add(c["id"])
         c["datastores"].add(ds["id"])
         return c["id"]
+
+    # ------------------------------------------------------------------ marketplaces
+    def _market_xml(self, m):
+        return (
+            "<MARKETPLACE>"
+            f"<ID>{m['id']}</ID><UID>0</UID><GID>0</GID><UNAME>oneadmin</UNAME>"
+            f"<GNAME>oneadmin</GNAME><NAME>{_e(m['name'])}</NAME><STATE>{m['state']}</STATE>"
+            f"<MARKET_MAD><![CDATA[{m['market_mad']}]]></MARKET_MAD><ZONE_ID><![CDATA[0]]>"
+            "</ZONE_ID><TOTAL_MB>0</TOTAL_MB><FREE_MB>0</FREE_MB><USED_MB>0</USED_MB>"
+            f"<MARKETPLACEAPPS></MARKETPLACEAPPS>{_PERMS}"
+            f"<TEMPLATE><DESCRIPTION><![CDATA[{m['description']}]]></DESCRIPTION>"
+            f"<MARKET_MAD><![CDATA[{m['market_mad']}]]></MARKET_MAD></TEMPLATE>"
+            "</MARKETPLACE>"
+        )
+
+    def _m_one_marketpool_info(self):
+        # real oned lists marketplaces newest first
+        return ("<MARKETPLACE_POOL>"
+                + "".join(self._market_xml(m) for _, m in sorted(self.markets.items(),
+                                                                 reverse=True))
+                + "</MARKETPLACE_POOL>")
+
+    def _m_one_market_info(self, oid, decrypt=False):
+        return self._market_xml(self._get(self.markets, oid, "marketplace"))
+
+    def _m_one_market_enable(self, oid, enable):
+        if not isinstance(enable, bool):  # xmlrpc-c checks the type before oned runs
+            raise xmlrpc.client.Fault(-501, "Parameter that is supposed to be boolean is not")
+        m = self._get(self.markets, oid, "marketplace")
+        m["state"] = 0 if enable else 1
+        return m["id"]
 
     # ------------------------------------------------------------------ VMs
     def _vm_xml(self, vm, extended):

@@ -234,7 +234,7 @@ _REAL_CASES = [
     "host_alloc_bad_cluster", "host_update_type_2", "host_info_missing", "host_delete_missing",
     "cluster_alloc_empty", "cluster_alloc_dup", "cluster_update_type_2",
     "cluster_delete_default", "cluster_addhost_missing", "cluster_info_missing",
-    "vm_recover_missing", "vm_recover_bad_op",
+    "vm_recover_missing", "vm_recover_bad_op", "market_info_missing", "market_enable_missing",
 ]
 
 
@@ -251,7 +251,8 @@ def test_refusals_answer_like_real_oned(oned, raw, case):
 @pytest.mark.parametrize("case", ["host_alloc_2char", "host_alloc_underscore",
                                   "host_alloc_dots", "cluster_alloc_1char",
                                   "ds_alloc_system_block", "ds_alloc_backup_rsync",
-                                  "ds_update_type_merge", "host_update_replace"])
+                                  "ds_update_type_merge", "host_update_replace",
+                                  "market_enable_same", "market_enable_on", "market_enable_off"])
 def test_accepted_like_real_oned(oned, raw, case):
     """What real oned accepts (1-character cluster names, 2..63-character host names,
     SYSTEM_DS with DISK_TYPE BLOCK, a BACKUP_DS, update types 0 and 1) the double accepts."""
@@ -295,3 +296,24 @@ def test_no_leader_after_a_raft_start(oned, raw):
     assert raw("one.cluster.allocate", "x")[1].endswith("no leader found")
     oned.elect_leader_after(0)
     assert raw("one.system.version") == [True, oned.version, 0]
+
+
+def test_bootstrap_marketplaces_like_real_oned(oned, raw):
+    """The marketplaces a fresh oned 6.10.5 creates (names, ids, drivers, descriptions, pool
+    order newest first), and one.market.enable's answers: the id, STATE 0/1, and an XML-RPC
+    fault when the flag is not a boolean."""
+    want = etree.fromstring(REAL["marketpool_info_after_disable"]["response"][1].encode())
+    got = etree.fromstring(raw("one.marketpool.info")[1].encode())
+
+    def rows(pool):
+        return [(m.findtext("ID"), m.findtext("NAME"), m.findtext("MARKET_MAD"),
+                 {e.tag: e.text for e in m.find("TEMPLATE")}) for m in pool]
+    assert rows(got) == rows(want)
+    assert [m.findtext("STATE") for m in got] == ["1", "0"]  # fresh: Public enabled
+    assert raw("one.market.enable", 0, False) == [True, 0, 0]
+    got = etree.fromstring(raw("one.marketpool.info")[1].encode())
+    assert [m.findtext("STATE") for m in got] == [m.findtext("STATE") for m in want]
+    real = REAL["market_enable_int"]
+    with pytest.raises(xmlrpc.client.Fault) as err:
+        raw(real["method"], *real["args"])
+    assert [err.value.faultCode, err.value.faultString] == real["response"][1:]

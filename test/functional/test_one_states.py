@@ -550,3 +550,49 @@ def test_200_datastores_200_hosts_reapply_costs_one_pool_read_per_kind(run, oned
     assert all(r["result"] is True and r["changes"] == {} for r in second)
     assert oned.counts() == {"one.hostpool.info": 1, "one.datastorepool.info": 1,
                              "one.clusterpool.info": 1}
+
+
+# ---------------------------------------------------------------------------- marketplaces
+def test_marketplace_disabled_converges_once_and_test_mode_writes_nothing(run, oned, conn):
+    name = "OpenNebula Public"
+    dry = run.state("marketplace_disabled", test=True, name=name, **conn)
+    assert dry["result"] is None
+    assert dry["changes"] == {"state": {"old": "ENABLED", "new": "DISABLED"}}
+    assert oned.write_calls() == []
+
+    first = run.state("marketplace_disabled", name=name, **conn)
+    assert first["result"] is True, first["comment"]
+    assert first["changes"] == {"state": {"old": "ENABLED", "new": "DISABLED"}}
+    assert oned.calls_to("one.market.enable") == [(0, False)]
+    assert oned.markets[0]["state"] == 1
+
+    run.new_run()
+    oned.reset_calls()
+    second = run.state("marketplace_disabled", name=name, **conn)
+    assert second["result"] is True and second["changes"] == {}
+    assert oned.write_calls() == []
+
+
+def test_marketplace_enabled_turns_a_disabled_one_on(run, oned, conn):
+    ret = run.state("marketplace_enabled", name="Linux Containers", **conn)
+    assert ret["result"] is True, ret["comment"]
+    assert ret["changes"] == {"state": {"old": "DISABLED", "new": "ENABLED"}}
+    assert oned.markets[1]["state"] == 0
+
+
+def test_missing_marketplace_is_disabled_already_but_cannot_be_enabled(run, oned, conn):
+    gone = run.state("marketplace_disabled", name="TurnKey Linux", **conn)
+    assert gone["result"] is True and gone["changes"] == {}
+    assert "does not exist" in gone["comment"]
+    missing = run.state("marketplace_enabled", name="TurnKey Linux", **conn)
+    assert missing["result"] is False and missing["changes"] == {}
+    assert "does not exist" in missing["comment"]
+    assert oned.write_calls() == []
+
+
+def test_marketplace_state_verifies_what_oned_stored(run, oned, conn, monkeypatch):
+    # an oned that acknowledges the call but keeps the marketplace enabled
+    monkeypatch.setattr(oned, "_m_one_market_enable", lambda oid, enable: oid)
+    ret = run.state("marketplace_disabled", name="OpenNebula Public", **conn)
+    assert ret["result"] is False
+    assert "verification failed" in ret["comment"] and "ENABLED" in ret["comment"]

@@ -306,6 +306,20 @@ def test_real_oned_runs_and_monitors_hypervisors(lab):
     STATE["one_pools"] = pools
 
 
+def test_marketplaces_as_the_pillar_says(lab):
+    """The lab reaches no internet: the pillar disables oned's "OpenNebula Public", and real
+    oned reports it DISABLED (no monitoring requests to the internet)."""
+    need_cloud()
+    wanted = ((lab.topo.pillar.get("opennebula", {}).get("register", {}) or {})
+              .get("marketplaces") or {})
+    assert wanted, "the lab pillar lists no marketplace"
+    got = {m.NAME: int(m.STATE) for m in cloud(lab).marketpool.info().MARKETPLACE}
+    for name, want in wanted.items():
+        assert got.get(name, 1) == (0 if want["enabled"] else 1), (name, got)
+    lab.figure("OpenNebula", "marketplaces " + ", ".join(
+        f"{n}: {'ENABLED' if s == 0 else 'DISABLED'}" for n, s in sorted(got.items())))
+
+
 # ------------------------------------------------------------------ VMs on the real cloud
 def cloud(lab):
     return CLOUD.client(lab.ctl, lab.topo)

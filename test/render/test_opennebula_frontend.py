@@ -314,6 +314,28 @@ def test_register_targets_one_frontend(salt_call, tmp_path):
     assert not any(str(s).startswith("opennebula-register-") for s in (data or {}).get("local") or {})
 
 
+@pytest.mark.render
+def test_register_sets_the_listed_marketplaces_only(salt_call, tmp_path):
+    high = show(salt_call, "opennebula.register", pillar=local_pillar(tmp_path))
+    assert not any(sid.startswith("opennebula-register-marketplace-") for sid in high)
+    markets = {"OpenNebula Public": {"enabled": False}, "Linux Containers": {"enabled": True}}
+    pillar = local_pillar(tmp_path, opennebula={"register": {"marketplaces": markets}})
+    high = show(salt_call, "opennebula.register", pillar=pillar)
+    pub = args(high, "opennebula-register-marketplace-OpenNebula-Public")
+    assert pub["_fun"] == "one.marketplace_disabled" and pub["name"] == "OpenNebula Public"
+    assert pub["active_vip"] == "192.168.100.10"
+    assert pub["one_auth_file"] == str(tmp_path / "home/.one/one_auth")
+    lxc = args(high, "opennebula-register-marketplace-Linux-Containers")
+    assert lxc["_fun"] == "one.marketplace_enabled" and lxc["name"] == "Linux Containers"
+    # with hosts and datastores switched off, marketplaces alone still render
+    pillar = local_pillar(tmp_path, "ssh", "none", opennebula={"register": {
+        "hosts": False, "datastores": False, "marketplaces": markets}})
+    high = show(salt_call, "opennebula.register", pillar=pillar)
+    assert sorted(s for s in high if s.startswith("opennebula-register-marketplace-")) == [
+        "opennebula-register-marketplace-Linux-Containers",
+        "opennebula-register-marketplace-OpenNebula-Public"]
+
+
 # --------------------------------------------------------------------------- proxy
 def _proxy_pillar(tmp_path, server, stack="pacemaker"):
     return local_pillar(tmp_path, "ssh" if stack != "pacemaker" else "drbd_aoe_lvm", stack,

@@ -368,3 +368,16 @@ def test_ds_record_backup_ds_from_real_oned():
     from pyone.bindings import parseString
     rec = one._ds_record(parseString(xml.encode(), silence=True))
     assert (rec["type"], rec["ds_mad"], rec["tm_mad"]) == ("BACKUP_DS", "rsync", "-")
+
+
+def test_market_record_from_real_oned():
+    """one.marketpool.info as real oned 6.10.5 answered it after the formula disabled
+    "OpenNebula Public": STATE 1 reads DISABLED."""
+    xml = REAL["calls"]["marketpool_info_after_disable"]["response"][1]
+    from pyone.bindings import parseString
+    pool = parseString(xml.encode(), silence=True)
+    recs = {r["name"]: r for r in map(one._market_record, pool.MARKETPLACE)}
+    assert recs["OpenNebula Public"]["state"] == "DISABLED"
+    assert (recs["OpenNebula Public"]["id"], recs["OpenNebula Public"]["market_mad"]) == (0, "one")
+    assert recs["Linux Containers"]["state"] == "DISABLED"
+    assert recs["Linux Containers"]["template"]["MARKET_MAD"] == "linuxcontainers"
