@@ -840,3 +840,89 @@ def summarize(res):
             for v, d in sorted(peer["volumes"].items()))
         parts.append("peer {} {} {} [{}]".format(pname, peer["connection"], peer["role"], vols))
     return "; ".join(parts)
+
+
+# ------------------------------------------------------------- device guards (storage SLS)
+# Read-only checks the drbd_aoe_lvm SLS guards its mkfs/pvcreate/vgcreate with (onlyif
+# function requisites: every value an argument, every command an argument list).
+def role_is_primary(name, config=None):
+    """True when ``drbdadm role <name>`` says this node is Primary (8.4 prints
+    ``Primary/Secondary``, 9 ``Primary``); False when it is Secondary or not up (drbdadm
+    fails: the secondary cannot even open the device).
+
+    CLI Example: ``salt '*' drbd.role_is_primary one-disk``
+    """
+    res = __salt__["cmd.run_all"](_drbdadm("role", name, config=config), python_shell=False,
+                                  ignore_retcode=True)
+    if res.get("retcode") != 0:
+        return False
+    return (res.get("stdout") or "").lstrip().startswith("Primary")
+
+
+def _open_read(device, size):
+    with open(device, "rb") as fh:
+        return fh.read(size)
+
+
+def readable(device):
+    """True when one 4 KiB block of ``device`` reads (what ``dd count=1 bs=4096`` checks:
+    a Secondary DRBD device cannot be opened).
+
+    CLI Example: ``salt '*' drbd.readable /dev/drbd1``
+    """
+    try:
+        _open_read(device, 4096)
+    except OSError:
+        return False
+    return True
+
+
+def blank(device):
+    """True when ``blkid -p`` finds no signature at all on ``device`` (exit 2); an ambivalent
+    result (exit 8) counts as data.
+
+    CLI Example: ``salt '*' drbd.blank /dev/drbd1``
+    """
+    return signatures(device) == []
+
+
+def _pv_vg(device):
+    """VG name of the PV ``device`` ("" for a PV in no VG), None when ``pvs`` fails."""
+    res = __salt__["cmd.run_all"](["pvs", "--noheadings", "-o", "vg_name", device],
+                                  python_shell=False, ignore_retcode=True)
+    if res.get("retcode") != 0:
+        return None
+    return " ".join((res.get("stdout") or "").split())
+
+
+def _sig_type(device):
+    """blkid -p TYPE of ``device``: None when blank, "" when ambivalent/untyped."""
+    sigs = signatures(device)
+    if not sigs:
+        return None
+    return "" if sigs[0].get("TYPE") == "ambivalent" else sigs[0].get("TYPE", "")
+
+
+def holds_foreign_data(device, vg):
+    """True when ``device`` carries anything but an LVM PV that is in no VG or in ``vg``
+    (another VG, a filesystem, a partition table, ambivalent signatures, a PV ``pvs`` cannot
+    read). False for a blank device.
+
+    CLI Example: ``salt '*' drbd.holds_foreign_data /dev/drbd2 vg-one``
+    """
+    sig_type = _sig_type(device)
+    if sig_type is None:
+        return False
+    if sig_type != "LVM2_member":
+        return True
+    in_vg = _pv_vg(device)
+    return in_vg is None or in_vg not in ("", str(vg))
+
+
+def is_unused_pv(device):
+    """True when ``device`` is an LVM PV that belongs to no VG (a run stopped after
+    pvcreate).
+
+    CLI Example: ``salt '*' drbd.is_unused_pv /dev/drbd2``
+    """
+    return _sig_type(device) == "LVM2_member" and _pv_vg(device) == ""

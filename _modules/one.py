@@ -1164,3 +1164,191 @@ def raft_bootstrap(oned_conf="/etc/one/oned.conf", service="opennebula", timeout
         __salt__["service.stop"](service)
         _write_text(oned_conf, original)
     return {"bootstrapped": True, "version": ready["version"], "waited": ready["waited"]}
+
+
+# --------------------------------------------------------------------------------------
+# zone server pool (Raft)
+# --------------------------------------------------------------------------------------
+def zone_servers(zone_id=0, **kwargs):
+    """The Raft server pool of zone ``zone_id`` (``one.zone.info``): a list of
+    ``{"id", "name", "endpoint"}`` in oned's order.
+
+    CLI Example: ``salt-call one.zone_servers 0 one_auth_file=/var/lib/one/.one/one_auth``
+    """
+    conn = _conn(kwargs)
+    zone = _call(conn, "zone.info", int(zone_id))
+    pool = getattr(zone, "SERVER_POOL", None)
+    servers = getattr(pool, "SERVER", None) or [] if pool is not None else []
+    if not isinstance(servers, list):
+        servers = [servers]
+    return [{"id": int(s.ID), "name": str(s.NAME), "endpoint": str(s.ENDPOINT)}
+            for s in servers]
+
+
+def zone_server_listed(zone_id, name, **kwargs):
+    """True when zone ``zone_id``'s server pool has a server named ``name``.
+
+    CLI Example: ``salt-call one.zone_server_listed 0 cloud-cc01 one_auth_file=...``
+    """
+    return any(s["name"] == str(name) for s in zone_servers(zone_id, **kwargs))
+
+
+# --------------------------------------------------------------------------------------
+# oned's MySQL/MariaDB server (opennebula.db): read-only checks and the replication start.
+# Every query runs through the mysql client as an argument list; passwords travel in the
+# client's environment (MYSQL_PWD), never in argv, return values, logs or exception text.
+# --------------------------------------------------------------------------------------
+DEFAULT_DB_SOCKET = "/run/mysqld/mysqld.sock"
+
+
+def _sql_str(value):
+    """A SQL string literal's body: backslash and single quote escaped."""
+    return str(value).replace("\\", "\\\\").replace("'", "\\'")
+
+
+def _mysql(sql, client="mysql", socket=None, host=None, user="root", password=None,
+           connect_timeout=None, stdin=None, port=None):
+    argv = [str(client)]
+    if host:
+        argv += [f"--host={host}", "--protocol=tcp"]
+        if port:
+            argv.append(f"--port={int(port)}")
+    else:
+        argv += ["--protocol=socket", f"--socket={socket or DEFAULT_DB_SOCKET}"]
+    argv.append(f"--user={user}")
+    if connect_timeout:
+        argv.append(f"--connect-timeout={int(connect_timeout)}")
+    argv += ["--batch", "--skip-column-names"]
+    if sql is not None:
+        argv.append(f"--execute={sql}")
+    env = {"MYSQL_PWD": str(password)} if password not in (None, "") else None
+    opts = {"python_shell": False, "ignore_retcode": True, "output_loglevel": "quiet"}
+    if env:
+        opts["env"] = env
+    if stdin is not None:
+        opts["stdin"] = stdin
+    ret = __salt__["cmd.run_all"](argv, **opts)
+    return ret
+
+
+def _db_error(ret, what, secrets=()):
+    err = (ret.get("stderr") or ret.get("stdout") or "").strip()
+    for secret in secrets:
+        if secret:
+            err = err.replace(str(secret), HIDDEN)
+    return CommandExecutionError(f"one: {what} failed (rc={ret.get('retcode')}): {err[:300]}")
+
+
+def db_exists(name, client="mysql", socket=None):
+    """True when the server (root over the unix socket) has a database named exactly
+    ``name``.
+
+    CLI Example: ``salt-call one.db_exists opennebula``
+    """
+    ret = _mysql("SHOW DATABASES", client=client, socket=socket)
+    if ret["retcode"] != 0:
+        return False
+    return str(name) in (ret.get("stdout") or "").splitlines()
+
+
+def db_user_granted(user, password, database, client="mysql", socket=None):
+    """True when ``user`` logs in over the unix socket with ``password`` and holds
+    ``ALL PRIVILEGES ON `database`.*`` (a wrong password or a lost grant: False).
+
+    CLI Example: ``salt-call one.db_user_granted oneadmin PASSWORD opennebula``
+    """
+    ret = _mysql("SHOW GRANTS", client=client, socket=socket, user=user, password=password)
+    if ret["retcode"] != 0:
+        return False
+    needle = f"ALL PRIVILEGES ON `{database}`.*"
+    return any(needle in line for line in (ret.get("stdout") or "").splitlines())
+
+
+def db_user_exists(user, host, client="mysql", socket=None):
+    """True when the account ``'user'@'host'`` exists (mysql.user, root over the socket).
+
+    CLI Example: ``salt-call one.db_user_exists replicator 192.168.100.12``
+    """
+    sql = (f"SELECT 1 FROM mysql.user WHERE User='{_sql_str(user)}' "
+           f"AND Host='{_sql_str(host)}'")
+    ret = _mysql(sql, client=client, socket=socket)
+    if ret["retcode"] != 0:
+        return False
+    return "1" in (ret.get("stdout") or "").split()
+
+
+def db_replica_configured(client="mysql", socket=None):
+    """True when this server replicates from a master already (SHOW SLAVE STATUS has a row).
+
+    CLI Example: ``salt-call one.db_replica_configured``
+    """
+    ret = _mysql("SHOW SLAVE STATUS", client=client, socket=socket)
+    return ret["retcode"] == 0 and bool((ret.get("stdout") or "").strip())
+
+
+def _master_status(peer, user, password, client, connect_timeout=5, port=None):
+    """(file, position) of the peer's SHOW MASTER STATUS with the replication account,
+    None when it does not answer or has no binlog."""
+    ret = _mysql("SHOW MASTER STATUS", client=client, host=peer, user=user, password=password,
+                 connect_timeout=connect_timeout, port=port)
+    if ret["retcode"] != 0:
+        return None
+    for line in (ret.get("stdout") or "").splitlines():
+        fields = line.split("\t")
+        if len(fields) >= 2 and fields[0] and fields[1].isdigit():
+            return fields[0], int(fields[1])
+    return None
+
+
+def _now():
+    return time.monotonic()
+
+
+def _sleep(seconds):
+    time.sleep(seconds)
+
+
+def db_replication_pending(peer, user, password, wait=120, interval=2, client="mysql",
+                           socket=None, port=None):
+    """True when this server replicates from nobody yet AND the peer answers
+    SHOW MASTER STATUS with the replication credentials; the peer is waited for up to
+    ``wait`` seconds (both front-ends' first highstates run side by side), asked every
+    ``interval`` seconds with a 5 s connect timeout. False at once when replication is
+    configured already, False when the peer did not answer in time.
+
+    CLI Example: ``salt-call one.db_replication_pending 192.168.100.12 replicator PASSWORD``
+    """
+    if db_replica_configured(client=client, socket=socket):
+        return False
+    end = _now() + float(wait)
+    while True:
+        if _master_status(peer, user, password, client, port=port) is not None:
+            return True
+        if _now() >= end:
+            return False
+        _sleep(float(interval))
+
+
+def db_replication_start(peer, user, password, client="mysql", socket=None, port=None):
+    """Replicate from ``peer`` at its CURRENT binlog position: reads the peer's
+    SHOW MASTER STATUS with the replication account, then CHANGE MASTER TO it + START SLAVE
+    here (root over the socket; the statement on the client's stdin, the password never in
+    argv). Does not check whether replication is configured already (the SLS guards it with
+    ``db_replica_configured``). Returns ``{"master_host", "master_log_file",
+    "master_log_pos"}``.
+
+    CLI Example: ``salt-call one.db_replication_start 192.168.100.12 replicator PASSWORD``
+    """
+    status = _master_status(peer, user, password, client, port=port)
+    if status is None:
+        raise CommandExecutionError(
+            f"one: the peer {peer} does not answer SHOW MASTER STATUS as {user}")
+    log_file, log_pos = status
+    sql = (f"CHANGE MASTER TO MASTER_HOST='{_sql_str(peer)}', MASTER_USER='{_sql_str(user)}', "
+           + (f"MASTER_PORT={int(port)}, " if port else "")
+           + f"MASTER_PASSWORD='{_sql_str(password)}', MASTER_LOG_FILE='{_sql_str(log_file)}', "
+           f"MASTER_LOG_POS={int(log_pos)}; START SLAVE;\n")
+    ret = _mysql(None, client=client, socket=socket, stdin=sql)
+    if ret["retcode"] != 0:
+        raise _db_error(ret, "CHANGE MASTER TO / START SLAVE", secrets=(password,))
+    return {"master_host": str(peer), "master_log_file": log_file, "master_log_pos": log_pos}

@@ -9,12 +9,14 @@
     points at it.
 
     Database, oned's user and the replication user are created through the mysql client over
-    the unix socket as root (the Debian default: root@localhost authenticates by socket).
+    the unix socket as root (the Debian default: root@localhost authenticates by socket),
+    run as an argument list (argv.run); the guards are one.db_* functions (no shell).
     Not through the mysql_* states: Salt 3008 no longer ships them (saltext-mysql), and they
     are absent from salt-ssh thins. Every statement is guarded (`unless`), runs with
     sql_log_bin=0 (each front-end creates its own objects; nothing of it is replicated),
-    gets its SQL on stdin and the passwords through the environment: no password in argv,
-    in a command line Salt logs, or in the output (output_loglevel quiet, hide_output).
+    gets its SQL (with the passwords) on stdin; the guards pass passwords through the
+    client's environment: no password in argv, in a command line Salt logs, or in the output
+    (output_loglevel quiet, hide_output).
 
     master-master (the Pacemaker/DRBD guide): server-id 10*(index+1), auto_increment_increment 10,
     auto_increment_offset index+1, log_bin, binlog_ignore_db mysql, bind-address = the
@@ -30,7 +32,7 @@
 {%- set host = db.get("host", "localhost") | string %}
 {%- if db.backend != "sqlite" and host in ["localhost", "127.0.0.1", "::1"] %}
 {%-   set sock = L.db.socket %}
-{%-   set mysql = L.db.client ~ " --protocol=socket --socket=" ~ sock ~ " --user=root" %}
+{%-   set mysql = [L.db.client | string, "--protocol=socket", "--socket=" ~ sock, "--user=root"] %}
 {%-   macro q(text) -%}{{ text | string | replace("\\", "\\\\") | replace("'", "\\'") }}{%- endmacro %}
 {%-   set pw = salt["pillar.get"](model.secret_refs.one_db_password, "") | string %}
 opennebula-db-server-pkgs:
@@ -88,63 +90,74 @@ opennebula-db-service:
 {%-   endif %}
 
 opennebula-db-database:
-  cmd.run:
-    - name: {{ mysql }}
+  argv.run:
+    - argv: {{ mysql | tojson }}
     - stdin: "SET sql_log_bin = 0; CREATE DATABASE IF NOT EXISTS `{{ db.name }}`;"
-    - unless: {{ (mysql ~ " -NBe \"SHOW DATABASES LIKE '" ~ q(db.name) ~ "'\" | grep -qxF '" ~ db.name ~ "'") | yaml_dquote }}
+    - unless:
+      - fun: one.db_exists
+        args: [{{ db.name | string | tojson }}]
+        client: {{ L.db.client | tojson }}
+        socket: {{ sock | tojson }}
     - require:
       - service: opennebula-db-service
 
-{#- oned's user: the guard logs in as that user with the pillar password (MYSQL_PWD) and
-    checks its grant, so a rotated password or a lost grant is put right. #}
+{#- oned's user: the guard logs in as that user with the pillar password and checks its
+    grant, so a rotated password or a lost grant is put right. #}
 opennebula-db-user:
-  cmd.run:
-    - name: env -u MYSQL_PWD {{ mysql }}
+  argv.run:
+    - argv: {{ mysql | tojson }}
     - stdin: "SET sql_log_bin = 0; CREATE USER IF NOT EXISTS '{{ q(db.user) }}'@'localhost'; ALTER USER '{{ q(db.user) }}'@'localhost' IDENTIFIED BY '{{ q(pw) }}'; GRANT ALL PRIVILEGES ON `{{ db.name }}`.* TO '{{ q(db.user) }}'@'localhost';"
-    - unless: {{ (L.db.client ~ " --protocol=socket --socket=" ~ sock ~ " --user='" ~ q(db.user) ~ "' -NBe 'SHOW GRANTS' | grep -qF 'ALL PRIVILEGES ON `" ~ db.name ~ "`.*'") | yaml_dquote }}
-    - env:
-      - MYSQL_PWD: {{ pw | yaml_dquote }}
+    - unless:
+      - fun: one.db_user_granted
+        args: [{{ db.user | string | tojson }}, {{ pw | tojson }}, {{ db.name | string | tojson }}]
+        client: {{ L.db.client | tojson }}
+        socket: {{ sock | tojson }}
     - output_loglevel: quiet
     - hide_output: true
     - require:
-      - cmd: opennebula-db-database
+      - argv: opennebula-db-database
 
 {%-   if db.replication == "master-master" %}
 
 opennebula-db-replication-user:
-  cmd.run:
-    - name: {{ mysql }}
+  argv.run:
+    - argv: {{ mysql | tojson }}
     - stdin: "SET sql_log_bin = 0; CREATE USER IF NOT EXISTS '{{ q(ruser) }}'@'{{ peer_ip }}'; ALTER USER '{{ q(ruser) }}'@'{{ peer_ip }}' IDENTIFIED BY '{{ q(rpw) }}'; GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '{{ q(ruser) }}'@'{{ peer_ip }}';"
-    - unless: {{ (mysql ~ " -NBe \"SELECT 1 FROM mysql.user WHERE User='" ~ q(ruser) ~ "' AND Host='" ~ peer_ip ~ "'\" | grep -qx 1") | yaml_dquote }}
+    - unless:
+      - fun: one.db_user_exists
+        args: [{{ ruser | string | tojson }}, {{ peer_ip | string | tojson }}]
+        client: {{ L.db.client | tojson }}
+        socket: {{ sock | tojson }}
     - output_loglevel: quiet
     - hide_output: true
     - require:
       - service: opennebula-db-service
 
 {#- Start replicating from the peer at its current binlog position (what each side created
-    locally was never logged: sql_log_bin 0). The password: environment -> shell variable ->
-    SQL on the client's stdin. #}
+    locally was never logged: sql_log_bin 0): one.db_replication_start reads the peer's
+    SHOW MASTER STATUS with the replication account and runs CHANGE MASTER TO + START SLAVE
+    (password on the client's stdin and in its environment only). Only while SHOW SLAVE
+    STATUS is empty, once the peer answers (waited for up to lookup db:peer_wait seconds). #}
 opennebula-db-replication-start:
-  cmd.run:
-    - name: |
-        set -e
-        pw="$MYSQL_PWD"
-        status=$({{ L.db.client }} --host={{ peer_ip }} --user='{{ q(ruser) }}' -NBe 'SHOW MASTER STATUS')
-        unset MYSQL_PWD
-        file=$(printf '%s\n' "$status" | cut -f1)
-        pos=$(printf '%s\n' "$status" | cut -f2)
-        [ -n "$file" ] && [ -n "$pos" ]
-        pw=$(printf '%s' "$pw" | sed -e 's/\\/\\\\/g' -e "s/'/\\\\'/g")
-        printf "CHANGE MASTER TO MASTER_HOST='%s', MASTER_USER='%s', MASTER_PASSWORD='%s', MASTER_LOG_FILE='%s', MASTER_LOG_POS=%s; START SLAVE;\n" \
-          '{{ peer_ip }}' '{{ q(ruser) }}' "$pw" "$file" "$pos" | {{ mysql }}
-    - unless: {{ ("env -u MYSQL_PWD " ~ mysql ~ " -NBe 'SHOW SLAVE STATUS' | grep -q .") | yaml_dquote }}
-    - onlyif: {{ ("env -u MYSQL_PWD " ~ mysql ~ " -NBe 'SHOW SLAVE STATUS' | grep -q . && exit 1; end=$(($(date +%s) + " ~ L.db.peer_wait ~ ")); until " ~ L.db.client ~ " --host=" ~ peer_ip ~ " --user='" ~ q(ruser) ~ "' --connect-timeout=5 -NBe 'SHOW MASTER STATUS' | grep -q .; do [ $(date +%s) -lt $end ] || exit 1; sleep 2; done") | yaml_dquote }}
-    - env:
-      - MYSQL_PWD: {{ rpw | yaml_dquote }}
-    - output_loglevel: quiet
-    - hide_output: true
+  module.run:
+    - one.db_replication_start:
+      - peer: {{ peer_ip | string | tojson }}
+      - user: {{ ruser | string | tojson }}
+      - password: {{ rpw | tojson }}
+      - client: {{ L.db.client | tojson }}
+      - socket: {{ sock | tojson }}
+    - unless:
+      - fun: one.db_replica_configured
+        client: {{ L.db.client | tojson }}
+        socket: {{ sock | tojson }}
+    - onlyif:
+      - fun: one.db_replication_pending
+        args: [{{ peer_ip | string | tojson }}, {{ ruser | string | tojson }}, {{ rpw | tojson }}]
+        wait: {{ L.db.peer_wait | int }}
+        client: {{ L.db.client | tojson }}
+        socket: {{ sock | tojson }}
     - require:
-      - cmd: opennebula-db-replication-user
+      - argv: opennebula-db-replication-user
       - file: opennebula-db-replication-conf
 {%-   endif %}
 {%- endif %}

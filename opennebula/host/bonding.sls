@@ -48,7 +48,11 @@ opennebula-host-bond-source-dir:
     - require:
       - pkg: opennebula-host-bond-pkgs
 {%-     endif %}
-    - unless: grep -qE '^[[:space:]]*(source[[:space:]]+{{ B.interfaces_dir }}/\*|source-directory[[:space:]]+{{ B.interfaces_dir }}/?)[[:space:]]*$' {{ B.interfaces_file }}
+    - unless:
+      - fun: file.search
+        path: {{ B.interfaces_file | tojson }}
+        pattern: {{ ("^\\s*(source\\s+" ~ (B.interfaces_dir | regex_escape) ~ "/\\*|source-directory\\s+" ~ (B.interfaces_dir | regex_escape) ~ "/?)\\s*$") | tojson }}
+        ignore_if_missing: true
 
 {%-     for bname, bond in host.bonds | dictsort %}
 {%-       set net = model.networks[bond.network] %}
@@ -95,9 +99,11 @@ opennebula-host-bond-{{ bname }}-config:
 {%-       if B.ifup %}
 
 opennebula-host-bond-{{ bname }}-up:
-  cmd.run:
-    - name: ifup {{ bname }}
-    - unless: test -d /sys/class/net/{{ bname }}/bonding
+  argv.run:
+    - argv: [ifup, {{ bname | string | tojson }}]
+    - unless:
+      - fun: file.directory_exists
+        args: [{{ ("/sys/class/net/" ~ bname ~ "/bonding") | tojson }}]
     - require:
       - file: opennebula-host-bond-{{ bname }}-config
       - file: opennebula-host-bond-source-dir

@@ -112,8 +112,8 @@ opennebula-node-libvirtd:
       - file: opennebula-node-qemu-conf
 
 opennebula-node-libvirtd-restart:
-  cmd.run:
-    - name: systemctl try-restart {{ L.libvirt.service }}
+  argv.run:
+    - argv: [systemctl, try-restart, {{ L.libvirt.service | string | tojson }}]
     - onchanges:
       - file: opennebula-node-qemu-conf
 {%-     if node.apparmor_allow and L.libvirt.apparmor_local %}

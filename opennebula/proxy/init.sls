@@ -50,18 +50,21 @@ opennebula-proxy-cert-dir:
 {%-   for net, vip in C.vips | dictsort %}{%- do alt.append("IP:" ~ vip) %}{%- endfor %}
 
 opennebula-proxy-cert:
-  cmd.run:
-    - name: >-
-        umask 077 &&
-        openssl req -x509 -newkey rsa:3072 -nodes -sha256 -days 3650
-        -subj '/CN={{ cn }}' -addext 'subjectAltName={{ alt | join(",") }}'
-        -keyout {{ key }} -out {{ cert }} &&
-        chmod 0644 {{ cert }}
+  argv.run:
+    - argv: {{ ["openssl", "req", "-x509", "-newkey", "rsa:3072", "-nodes", "-sha256", "-days", "3650", "-subj", "/CN=" ~ cn, "-addext", "subjectAltName=" ~ (alt | join(",")), "-keyout", key, "-out", cert] | tojson }}
+    - umask: '077'
     - creates:
       - {{ cert }}
       - {{ key }}
     - require:
       - file: opennebula-proxy-cert-dir
+
+{#- the certificate is public (the key stays 0600 from umask 077) #}
+opennebula-proxy-cert-readable:
+  argv.run:
+    - argv: [chmod, '0644', {{ cert | tojson }}]
+    - onchanges:
+      - argv: opennebula-proxy-cert
 {%- else %}
 
 opennebula-proxy-cert:
@@ -109,7 +112,8 @@ opennebula-proxy-conf:
       - pkg: opennebula-proxy-pkgs
 {%- endif %}
 {%- if P.self_signed %}
-      - cmd: opennebula-proxy-cert
+      - argv: opennebula-proxy-cert
+      - argv: opennebula-proxy-cert-readable
 {%- else %}
       - file: opennebula-proxy-cert
       - file: opennebula-proxy-key

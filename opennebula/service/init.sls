@@ -86,7 +86,7 @@ opennebula-service-proxy:
     - watch:
       - file: opennebula-proxy-conf
 {%-   if opennebula.proxy.self_signed %}
-      - cmd: opennebula-proxy-cert
+      - argv: opennebula-proxy-cert
 {%-   else %}
       - file: opennebula-proxy-cert
       - file: opennebula-proxy-key

@@ -5,6 +5,7 @@
     When corosync.conf or the authkey change, corosync is restarted ONLY where that is safe:
     where the running corosync is not a member of this cluster (its runtime cluster_name is
     not cluster:name, e.g. the Debian package's own default config right after install).
+    (corosync.is_member: corosync-cmapctl -g totem.cluster_name, no shell.)
     A node that is already a member is never restarted by Salt (that would stop pacemaker
     under its resources and fail them over): a changed corosync.conf is reloaded cluster-wide
     with `corosync-cfgtool -R` instead (nodelist, token and most totem timings reload at run
@@ -14,27 +15,33 @@
 {%- from "pacemaker/map.jinja" import model, pacemaker with context %}
 {%- if model.is_frontend and model.stack == "pacemaker" %}
 {%-   set L = pacemaker.lookup %}
-{%-   set member = "test \"$(corosync-cmapctl -g totem.cluster_name 2>/dev/null | sed -n 's/^totem.cluster_name (str) = //p')\" = " ~ (model.settings.cluster.name | string | quote) %}
+{%-   set cluster_name = model.settings.cluster.name | string | tojson %}
 include:
   - pacemaker.config
 
 pacemaker-service-corosync-restart-foreign:
-  cmd.run:
-    - name: systemctl restart {{ L.corosync_service }}
+  argv.run:
+    - argv: [systemctl, restart, {{ L.corosync_service | string | tojson }}]
     - onchanges:
       - pacemaker-config-corosync-conf
       - pacemaker-config-authkey
-    - onlyif: systemctl is-active --quiet {{ L.corosync_service }}
-    - unless: {{ member | tojson }}
+    - onlyif:
+      - fun: service.status
+        name: {{ L.corosync_service | string | tojson }}
+    - unless:
+      - fun: corosync.is_member
+        args: [{{ cluster_name }}]
 
 pacemaker-service-corosync-reload:
-  cmd.run:
-    - name: corosync-cfgtool -R
+  argv.run:
+    - argv: [corosync-cfgtool, -R]
     - onchanges:
       - pacemaker-config-corosync-conf
-    - onlyif: {{ member | tojson }}
+    - onlyif:
+      - fun: corosync.is_member
+        args: [{{ cluster_name }}]
     - require:
-      - cmd: pacemaker-service-corosync-restart-foreign
+      - argv: pacemaker-service-corosync-restart-foreign
 
 pacemaker-service-authkey-changed-warning:
   test.show_notification:
@@ -45,7 +52,9 @@ pacemaker-service-authkey-changed-warning:
         different keys cannot talk).
     - onchanges:
       - pacemaker-config-authkey
-    - onlyif: {{ member | tojson }}
+    - onlyif:
+      - fun: corosync.is_member
+        args: [{{ cluster_name }}]
 
 pacemaker-service-corosync-running:
   service.running:
@@ -54,7 +63,7 @@ pacemaker-service-corosync-running:
     - require:
       - pacemaker-config-corosync-conf
       - pacemaker-config-authkey
-      - cmd: pacemaker-service-corosync-reload
+      - argv: pacemaker-service-corosync-reload
 
 pacemaker-service-pacemaker-running:
   service.running:

@@ -24,7 +24,9 @@ storage-drbd_aoe_lvm-clean-lvm-conf-devices:
     - marker_start: '# BEGIN opennebula-ha-formula storage drbd_aoe_lvm: managed by Salt'
     - marker_end: '# END opennebula-ha-formula storage drbd_aoe_lvm'
     - content: ''
-    - onlyif: test -f {{ storage.lookup.lvm.conf }}
+    - onlyif:
+      - fun: file.file_exists
+        args: [{{ storage.lookup.lvm.conf | tojson }}]
 {%- elif model.is_hypervisor %}
 
 storage-drbd_aoe_lvm-clean-aoe-modules-load:

@@ -16,9 +16,11 @@
 {%-     set to = "/usr/share/initramfs-tools/disabled-by-salt-" ~ (path.split("/")[-2:] | join("-")) %}
 
 storage-drbd_aoe_lvm-initramfs-divert-{{ path.split("/")[-2:] | join("-") }}:
-  cmd.run:
-    - name: dpkg-divert --local --rename --divert {{ to }} --add {{ path }}
-    - unless: dpkg-divert --listpackage {{ path }} | grep -qx LOCAL
+  argv.run:
+    - argv: [dpkg-divert, --local, --rename, --divert, {{ to | tojson }}, --add, {{ path | tojson }}]
+    - unless:
+      - fun: dpkg_divert.is_local
+        args: [{{ path | tojson }}]
     - require_in:
       - pkg: storage-drbd_aoe_lvm-aoe-package
 {%-   endfor %}
@@ -30,11 +32,11 @@ storage-drbd_aoe_lvm-aoe-package:
 {%- if divert %}
 
 storage-drbd_aoe_lvm-initramfs-updated:
-  cmd.run:
-    - name: {{ L.update_initramfs | tojson }}
+  argv.run:
+    - argv: {{ (L.update_initramfs.split() if L.update_initramfs is string else L.update_initramfs) | tojson }}
     - onchanges:
 {%-   for path in L.initramfs_aoe_files %}
-      - cmd: storage-drbd_aoe_lvm-initramfs-divert-{{ path.split("/")[-2:] | join("-") }}
+      - argv: storage-drbd_aoe_lvm-initramfs-divert-{{ path.split("/")[-2:] | join("-") }}
 {%-   endfor %}
     - require:
       - pkg: storage-drbd_aoe_lvm-aoe-package
@@ -55,7 +57,7 @@ storage-drbd_aoe_lvm-aoe-module:
       - pkg: storage-drbd_aoe_lvm-aoe-package
 
 storage-drbd_aoe_lvm-aoe-discover:
-  cmd.run:
-    - name: {{ L.aoe_discover | tojson }}
+  argv.run:
+    - argv: {{ (L.aoe_discover.split() if L.aoe_discover is string else L.aoe_discover) | tojson }}
     - onchanges:
       - kmod: storage-drbd_aoe_lvm-aoe-module

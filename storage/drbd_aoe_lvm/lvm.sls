@@ -52,8 +52,8 @@ storage-drbd_aoe_lvm-lvm-cache-removed:
       - file: storage-drbd_aoe_lvm-lvm-conf-devices
 
 storage-drbd_aoe_lvm-lvm-initramfs-updated:
-  cmd.run:
-    - name: {{ L.update_initramfs | tojson }}
+  argv.run:
+    - argv: {{ (L.update_initramfs.split() if L.update_initramfs is string else L.update_initramfs) | tojson }}
     - onchanges:
       - file: storage-drbd_aoe_lvm-lvm-conf-others-disabled
       - file: storage-drbd_aoe_lvm-lvm-conf-devices

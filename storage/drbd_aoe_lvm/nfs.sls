@@ -41,6 +41,10 @@ storage-drbd_aoe_lvm-idmapd-domain-added:
     - pattern: '^\[General\][ \t]*$'
     - repl: "[General]\nDomain = {{ drbd_aoe_lvm.idmapd_domain }}"
     - count: 1
-    - unless: grep -qE '^[ \t]*Domain[ \t]*=' {{ N.idmapd_conf }}
+    - unless:
+      - fun: file.search
+        path: {{ N.idmapd_conf | tojson }}
+        pattern: '^[ \t]*Domain[ \t]*='
+        ignore_if_missing: true
     - require:
       - file: storage-drbd_aoe_lvm-idmapd-domain

@@ -8,11 +8,13 @@
     mfsdelayedinit: the mount exists even while the master is unreachable (boot order,
     master maintenance) and I/O waits for it, instead of OpenNebula writing into the empty
     local directory below a failed mount.
-    Mounting: `mount <path>` only when <path> is no mount point. Salt never unmounts or
+    Mounting: `mount <path>` only when <path> is no mount point (mount.is_mounted: the path
+    is a mount point in /proc/self/mountinfo, what `mountpoint -q` checks). Salt never unmounts or
     remounts a mounted datastore (mount.mounted would, on option changes, under running VMs):
     changed options take effect at the next manual remount / reboot.
     On the master's node only (one writer for the whole file system):
       storage-moosefs-client-goal    `mfssetgoal -r GOAL` unless `mfsgetgoal` already says GOAL
+                                     (moosefs.has_goal)
                                      (new files inherit the directory's goal)
       storage-moosefs-client-owner   the file system root owned by oneadmin (uid/gid from
                                      opennebula:oneadmin), so oned can create datastores in it -#}
@@ -32,7 +34,9 @@ storage-moosefs-client-mountpoint:
   file.directory:
     - name: {{ mnt.path }}
     - makedirs: true
-    - unless: mountpoint -q {{ mnt.path }}
+    - unless:
+      - fun: mount.is_mounted
+        name: {{ mnt.path | tojson }}
 
 storage-moosefs-client-fstab:
   mount.fstab_present:
@@ -54,8 +58,8 @@ storage-moosefs-client-fstab:
     (find -empty -delete never deletes a file or a directory holding one): a datastore
     with images in it keeps the mount refused, and nothing is hidden under the mount. #}
 storage-moosefs-client-mountpoint-empty-dirs:
-  cmd.run:
-    - name: find {{ mnt.path | quote }} -mindepth 1 -depth -type d -empty -delete
+  argv.run:
+    - argv: [find, {{ mnt.path | tojson }}, -mindepth, '1', -depth, -type, d, -empty, -delete]
     - unless:
       - fun: mount.is_mounted
         name: {{ mnt.path | tojson }}
@@ -63,33 +67,41 @@ storage-moosefs-client-mountpoint-empty-dirs:
       - mount: storage-moosefs-client-fstab
 
 storage-moosefs-client-mounted:
-  cmd.run:
-    - name: mount -T {{ L.fstab }} {{ mnt.path }}
-    - unless: mountpoint -q {{ mnt.path }}
+  argv.run:
+    - argv: [mount, -T, {{ L.fstab | tojson }}, {{ mnt.path | tojson }}]
+    - unless:
+      - fun: mount.is_mounted
+        name: {{ mnt.path | tojson }}
     - require:
       - mount: storage-moosefs-client-fstab
-      - cmd: storage-moosefs-client-mountpoint-empty-dirs
+      - argv: storage-moosefs-client-mountpoint-empty-dirs
 {%-   if moosefs.is_master and L.manage_services %}
       - service: storage-moosefs-master-service
 {%-   endif %}
 {%-   if moosefs.is_master %}
 
 storage-moosefs-client-goal:
-  cmd.run:
-    - name: mfssetgoal -r {{ moosefs.goal }} {{ mnt.path }}
-    - unless: {{ ("mfsgetgoal " ~ mnt.path ~ " | grep -qx '" ~ mnt.path ~ ": " ~ moosefs.goal ~ "'") | tojson }}
-    - onlyif: mountpoint -q {{ mnt.path }}
+  argv.run:
+    - argv: [mfssetgoal, -r, {{ moosefs.goal | string | tojson }}, {{ mnt.path | tojson }}]
+    - unless:
+      - fun: moosefs.has_goal
+        args: [{{ mnt.path | tojson }}, {{ moosefs.goal | int }}]
+    - onlyif:
+      - fun: mount.is_mounted
+        name: {{ mnt.path | tojson }}
     - timeout: {{ L.goal_timeout }}
     - require:
-      - cmd: storage-moosefs-client-mounted
+      - argv: storage-moosefs-client-mounted
 
 storage-moosefs-client-owner:
   file.directory:
     - name: {{ mnt.path }}
     - user: {{ moosefs.owner.uid }}
     - group: {{ moosefs.owner.gid }}
-    - onlyif: mountpoint -q {{ mnt.path }}
+    - onlyif:
+      - fun: mount.is_mounted
+        name: {{ mnt.path | tojson }}
     - require:
-      - cmd: storage-moosefs-client-mounted
+      - argv: storage-moosefs-client-mounted
 {%-   endif %}
 {%- endif %}

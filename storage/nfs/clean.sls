@@ -12,8 +12,8 @@ storage-nfs-clean-exports:
 {%-   if N.reload_exports %}
 
 storage-nfs-clean-exportfs:
-  cmd.run:
-    - name: {{ N.reload_exports }}
+  argv.run:
+    - argv: {{ (N.reload_exports.split() if N.reload_exports is string else N.reload_exports) | tojson }}
     - onchanges:
       - file: storage-nfs-clean-exports
 {%-   endif %}

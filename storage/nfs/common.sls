@@ -35,6 +35,10 @@ storage-nfs-common-idmapd-domain-added:
     - pattern: '^\[General\][ \t]*$'
     - repl: "[General]\nDomain = {{ nfs.idmapd_domain }}"
     - count: 1
-    - unless: grep -qE '^[ \t]*Domain[ \t]*=' {{ N.idmapd_conf }}
+    - unless:
+      - fun: file.search
+        path: {{ N.idmapd_conf | tojson }}
+        pattern: '^[ \t]*Domain[ \t]*='
+        ignore_if_missing: true
     - require:
       - file: storage-nfs-common-idmapd-domain

@@ -20,8 +20,8 @@ storage-nfs-server-exports:
 {%- if N.reload_exports %}
 
 storage-nfs-server-exportfs:
-  cmd.run:
-    - name: {{ N.reload_exports }}
+  argv.run:
+    - argv: {{ (N.reload_exports.split() if N.reload_exports is string else N.reload_exports) | tojson }}
     - onchanges:
       - file: storage-nfs-server-exports
 {%- endif %}

@@ -27,6 +27,7 @@ What it emulates from oned (the parts our states rely on):
     starts next never answers here);
   * marketplaces as oned 6.10 bootstraps them ("OpenNebula Public" 0 enabled, "Linux
     Containers" 1 DISABLED), ``one.market.enable(id, bool)`` (STATE 0 enabled, 1 disabled);
+  * zone 0's server pool (``one.zone.info``; tests seed ``zone_servers``);
   * Raft: ``elect_leader_after(seconds)`` makes oned answer "Cannot process request, no
     leader found" (follower) like a freshly started Raft server; ``one.zone.raftstatus``.
 It records every call as ``(method, args)`` WITHOUT the session string.
@@ -371,6 +372,8 @@ class OnedDouble:
         self.clusters = {}
         self.vms = {}
         self.markets = {}
+        # zone 0 "OpenNebula" (oned's default zone): its Raft server pool, [(id, name, endpoint)]
+        self.zone_servers = []
         self._next = {"datastore": 100, "host": 0, "cluster": 100, "vm": 0}
         self._server = None
         self._thread = None
@@ -975,6 +978,16 @@ class OnedDouble:
     def _m_one_system_version(self):
         self._leader()
         return self.version
+
+    def _m_one_zone_info(self, oid, decrypt=False):
+        if int(oid) != 0:
+            raise OnedError(f"Error getting zone [{oid}].", NO_EXISTS, int(oid))
+        servers = "".join(
+            f"<SERVER><ENDPOINT>{_e(ep)}</ENDPOINT><ID>{sid}</ID><NAME>{_e(name)}</NAME></SERVER>"
+            for sid, name, ep in self.zone_servers)
+        return ("<ZONE><ID>0</ID><NAME>OpenNebula</NAME><STATE>0</STATE>"
+                "<TEMPLATE><ENDPOINT><![CDATA[http://localhost:2633/RPC2]]></ENDPOINT></TEMPLATE>"
+                f"<SERVER_POOL>{servers}</SERVER_POOL></ZONE>")
 
     def _m_one_zone_raftstatus(self):
         follower = time.monotonic() < getattr(self, "no_leader_until", 0)

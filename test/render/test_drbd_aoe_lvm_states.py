@@ -3,7 +3,7 @@ that mkfs / pvcreate / vgcreate only ever run where DRBD is Primary on a blank d
 
 The guards are proven by running the REAL SLS through `salt-call --local` with fake
 drbdadm/drbdsetup/blkid/pvs/pvcreate/vgcreate first on PATH (the drbd execution module
-and the SLS `onlyif` commands both call them): in test mode for the whole variant, and for
+calls them, for its states and for the SLS `onlyif` function guards): in test mode for the whole variant, and for
 real (state.sls_id) for mkfs on a tmp image file (real mkfs.ext4 + real blkid) and for the
 PV/VG creation (fake LVM tools that record what they were asked to do)."""
 import json
@@ -58,6 +58,8 @@ if tool == "blkid":
         os.execv("/sbin/blkid", ["blkid"] + args)  # real blkid on the image file
     if "-s" in args:
         print(sig)
+    elif "export" in args:
+        print("DEVNAME=%s\nTYPE=%s" % (dev, sig))
     else:
         print('%s: TYPE="%s"' % (dev, sig))
     sys.exit(0)
@@ -141,13 +143,15 @@ def test_every_command_and_creation_is_guarded(highstates):
     for mid, h in highstates.items():
         for sid, state in h.items():
             mod, funs, args = _args(state)
-            if mod == "cmd" or (mod == "drbd" and "primary" in funs):
+            assert mod != "cmd", f"{mid} {sid}: a shell command (argv.run is the no-shell form)"
+            if mod == "argv" or (mod == "drbd" and "primary" in funs):
                 assert {"onlyif", "unless", "onchanges", "creates"} & set(args), f"{mid} {sid} unguarded"
     h = highstates["cloud-cc01"]
     for sid in ["storage-drbd_aoe_lvm-one-disk-mkfs", "storage-drbd_aoe_lvm-data-disk-vg-created"]:
         _, _, args = _args(h[sid])
-        onlyif = " ; ".join(args["onlyif"])
-        assert "role" in onlyif and "^Primary" in onlyif and "blkid -p" in onlyif and "test $? -eq 2" in onlyif
+        funs_ = [g["fun"] for g in args["onlyif"]]
+        assert funs_ == ["drbd.role_is_primary", "drbd.readable", "drbd.blank"], funs_
+        assert args["onlyif"][0]["config"] == "/etc/drbd.conf"
     _, funs, args = _args(h["drbd-initial-primary-one-disk"])
     assert args["force"] is True and args["initial_primary"] == "cloud-cc01"
     assert args["unless"][0]["fun"] == "drbd.primary_problems"
@@ -155,6 +159,12 @@ def test_every_command_and_creation_is_guarded(highstates):
     assert funs == ["secondary"] and args["onchanges"] == [{"drbd": "drbd-initial-primary-one-disk"}]
     _, _, args = _args(h["storage-drbd_aoe_lvm-data-disk-vg-created"])
     assert {"test": "storage-drbd_aoe_lvm-data-disk-guard"} in args["require"]
+    assert args["argv"] == ["pvcreate", "/dev/drbd2"]
+    _, _, args = _args(h["storage-drbd_aoe_lvm-data-disk-vg-completed"])
+    assert args["argv"] == ["vgcreate", "one-data", "/dev/drbd2"]
+    assert args["onlyif"][-1] == {"fun": "drbd.is_unused_pv", "args": ["/dev/drbd2"]}
+    _, _, args = _args(h["storage-drbd_aoe_lvm-data-disk-guard"])
+    assert args["onlyif"][-1] == {"fun": "drbd.holds_foreign_data", "args": ["/dev/drbd2", "one-data"]}
 
 
 # ------------------------------------------------------------------------------ guards at work

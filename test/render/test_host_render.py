@@ -46,7 +46,9 @@ def test_bond_seed000_context(salt_call):
     ctx = arg(sls["opennebula-host-bond-bond0-config"], "context")
     assert ctx["address"] == "192.168.100.11/24" and ctx["slaves"] == ["eth0", "eth1"]
     assert (ctx["mode"], ctx["miimon"], ctx["downdelay"], ctx["updelay"], ctx["mtu"]) == ("balance-rr", 100, 200, 200, None)
-    assert arg(sls["opennebula-host-bond-bond0-up"], "name") == "ifup bond0"
+    assert arg(sls["opennebula-host-bond-bond0-up"], "argv") == ["ifup", "bond0"]
+    assert arg(sls["opennebula-host-bond-bond0-up"], "unless") == [
+        {"fun": "file.directory_exists", "args": ["/sys/class/net/bond0/bonding"]}]
     assert arg(sls["opennebula-host-bond-pkgs"], "pkgs") == ["ifupdown", "ifenslave"]
     # the other front-end gets no bond
     assert not [i for i in show(salt_call, "cloud-cc02", p) if i.startswith("opennebula-host-bond-")]

@@ -48,7 +48,9 @@ def test_master_frontend(salt_call):
     assert not ids(st, "metalogger") and not ids(st, "chunkserver")
     # the master is also a client, and the one goal/owner writer
     assert {"storage-moosefs-client-goal", "storage-moosefs-client-owner"} <= set(st)
-    assert st["storage-moosefs-client-goal"]["name"] == "mfssetgoal -r 2 /var/lib/one/datastores"
+    assert st["storage-moosefs-client-goal"]["argv"] == ["mfssetgoal", "-r", "2", "/var/lib/one/datastores"]
+    assert st["storage-moosefs-client-goal"]["unless"] == [
+        {"fun": "moosefs.has_goal", "args": ["/var/lib/one/datastores", 2]}]
     assert st["storage-moosefs-master-service"]["name"] == "moosefs-master"
     assert st["storage-moosefs-master-service"]["reload"] is True
     created = st["storage-moosefs-master-metadata-created"]
@@ -91,7 +93,8 @@ def test_chunkserver_hypervisor(salt_call):
     fstab = st["storage-moosefs-client-fstab"]
     assert (fstab["name"], fstab["fs_file"], fstab["fs_vfstype"], fstab["match_on"]) == (
         "192.168.100.11:9421:/", "/var/lib/one/datastores", "moosefs", "name")
-    assert st["storage-moosefs-client-mounted"]["unless"] == "mountpoint -q /var/lib/one/datastores"
+    assert st["storage-moosefs-client-mounted"]["unless"] == [
+        {"fun": "mount.is_mounted", "name": "/var/lib/one/datastores"}]
     assert not ids(st, "master") and "storage-moosefs-client-goal" not in st
 
 
@@ -107,10 +110,10 @@ def test_client_only_hypervisor_and_master_host_override(salt_call):
     # OpenNebula's packages leave empty datastores/0 and /1 under the mount point (mfsmount
     # refuses a non-empty one): only empty directories go, only while nothing is mounted
     empty = st["storage-moosefs-client-mountpoint-empty-dirs"]
-    assert empty["name"].split() == ["find", "/var/lib/one/datastores", "-mindepth", "1", "-depth",
+    assert empty["argv"] == ["find", "/var/lib/one/datastores", "-mindepth", "1", "-depth",
                                      "-type", "d", "-empty", "-delete"]
     assert empty["unless"] == [{"fun": "mount.is_mounted", "name": "/var/lib/one/datastores"}]
-    assert {"cmd": "storage-moosefs-client-mountpoint-empty-dirs"} in st["storage-moosefs-client-mounted"]["require"]
+    assert {"argv": "storage-moosefs-client-mountpoint-empty-dirs"} in st["storage-moosefs-client-mounted"]["require"]
 
 
 def test_dedicated_storage_server_is_chunkserver_only(salt_call):

@@ -25,7 +25,7 @@ def test_nfs_dedicated_server(salt_call):
                       "options": ["rw", "async", "no_root_squash", "insecure", "no_subtree_check",
                                   "anonuid=1001", "anongid=1001"]}
     assert arg(sls["storage-nfs-server-exports"], "name") == "/etc/exports.d/opennebula.exports"
-    assert arg(sls["storage-nfs-server-exportfs"], "name") == "exportfs -ra"
+    assert arg(sls["storage-nfs-server-exportfs"], "argv") == ["exportfs", "-ra"]
     assert "opennebula-oneadmin-user" in sls and "storage-nfs-client-mount" not in sls
     assert arg(sls["storage-nfs-common-idmapd-domain"], "repl") == "Domain = lan.local"
 

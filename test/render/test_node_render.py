@@ -60,7 +60,7 @@ def test_node_render_packages_and_values(salt_call):
     # socket-activated libvirtd exits when idle: socket running, service enabled, try-restart
     assert "enabled" in sls["opennebula-node-libvirtd"]["service"]
     assert arg(sls["opennebula-node-libvirtd-socket"], "name") == "libvirtd.socket"
-    assert arg(sls["opennebula-node-libvirtd-restart"], "name") == "systemctl try-restart libvirtd"
+    assert arg(sls["opennebula-node-libvirtd-restart"], "argv") == ["systemctl", "try-restart", "libvirtd"]
     assert {"file": "opennebula-node-qemu-conf"} in arg(sls["opennebula-node-libvirtd-restart"], "onchanges")
 
     p["opennebula"]["install_packages"] = False

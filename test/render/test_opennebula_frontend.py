@@ -193,8 +193,12 @@ def test_raft_zone_servers_registered_from_the_first_frontend(salt_call, tmp_pat
     ids = sorted(i for i in high if i.startswith("opennebula-ha-raft-zone-server-"))
     assert ids == [f"opennebula-ha-raft-zone-server-cloud-cc0{i}" for i in (1, 2, 3)]
     a = args(high, "opennebula-ha-raft-zone-server-cloud-cc02")
-    assert "--name cloud-cc02" in a["name"] and "http://192.168.100.12:2633/RPC2" in a["name"]
-    assert "<NAME>cloud-cc02</NAME>" in a["unless"]
+    assert a["argv"] == ["onezone", "server-add", "0", "--name", "cloud-cc02", "--rpc",
+                         "http://192.168.100.12:2633/RPC2"]
+    (guard,) = a["unless"]
+    assert (guard["fun"], guard["args"], guard["endpoint"]) == (
+        "one.zone_server_listed", [0, "cloud-cc02"], "http://127.0.0.1:2633/RPC2")
+    assert guard["one_auth_file"].endswith("/.one/one_auth")
     high2 = show(salt_call, "opennebula.ha.raft", minion="cloud-cc02", pillar=pillar)
     assert not any(i.startswith("opennebula-ha-raft-zone-server-") for i in high2)
     assert any(i.startswith("opennebula-ha-raft-") for i in high2)
@@ -249,22 +253,30 @@ def test_db_master_master_per_frontend(salt_call, tmp_path):
         high = show(salt_call, "opennebula.db", minion=fe, pillar=pillar)
         per[fe] = args(high, "opennebula-db-replication-conf")["context"]
         start = args(high, "opennebula-db-replication-start")
-        assert "SHOW SLAVE STATUS" in start["unless"]
-        assert f"--host={peer}" in start["onlyif"] and f"--host={peer}" in start["name"]
-        assert start["output_loglevel"] == "quiet" and start["hide_output"] is True
-        # no password on any command line (they are logged): environment/stdin only
+        assert start["_fun"] == "module.run"
+        call = {k: v for d in start["one.db_replication_start"] for k, v in d.items()}
+        assert call["peer"] == peer and call["user"] == "replicauser"
+        assert start["unless"][0]["fun"] == "one.db_replica_configured"
+        assert start["onlyif"][0]["fun"] == "one.db_replication_pending"
+        assert start["onlyif"][0]["args"][:2] == [peer, "replicauser"]
+        # no password on any command line (they are logged): stdin / function arguments only
         for sid in high:
             a = args(high, sid)
-            for key in ("name", "unless", "onlyif"):
+            for key in ("name", "argv"):
                 assert "test-only-replication-password" not in str(a.get(key, ""))
                 assert DB_PASSWORD not in str(a.get(key, ""))
+            for key in ("unless", "onlyif"):
+                assert all(isinstance(g, dict) for g in a.get(key, []))
         ruser = args(high, "opennebula-db-replication-user")
         assert f"'replicauser'@'{peer}'" in ruser["stdin"]
         assert "REPLICATION SLAVE" in ruser["stdin"]
         assert ruser["stdin"].startswith("SET sql_log_bin = 0;")
         user = args(high, "opennebula-db-user")
-        assert user["env"] == [{"MYSQL_PWD": DB_PASSWORD}]
-        assert user["output_loglevel"] == "quiet"
+        assert user["argv"] == ["mysql", "--protocol=socket", "--socket=/run/mysqld/mysqld.sock",
+                                "--user=root"]
+        assert user["unless"][0]["fun"] == "one.db_user_granted"
+        assert user["unless"][0]["args"] == ["oneadmin", DB_PASSWORD, "opennebula"]
+        assert user["output_loglevel"] == "quiet" and user["hide_output"] is True
         assert args(high, "opennebula-db-service")["_fun"] == "service.running"
     assert per["cloud-cc01"] == {"server_id": 10, "offset": 1, "bind_address": "192.168.100.11",
                                  "log_bin": "/var/log/mysql/mysql-bin.log"}

@@ -644,3 +644,50 @@ def test_virtual_needs_drbdadm(monkeypatch):
     assert drbd.__virtual__() == (False, "drbd: drbdadm (drbd-utils) is not on PATH")
     monkeypatch.setattr(drbd.salt.utils.path, "which", lambda b: "/usr/sbin/drbdadm")
     assert drbd.__virtual__() == "drbd"
+
+
+# ------------------------------------------------------------- device guards (storage SLS)
+def _with_pvs(host, answers):
+    """host.run_all plus `pvs --noheadings -o vg_name DEV`: answers[dev] = (stdout, rc)."""
+    inner = host.run_all
+
+    def run_all(argv, python_shell=None, **kwargs):
+        if argv[0] == "pvs":
+            assert python_shell is False and argv[1:4] == ["--noheadings", "-o", "vg_name"]
+            out, rc = answers[argv[-1]]
+            return {"retcode": rc, "stdout": out, "stderr": "" if rc == 0 else
+                    '  Failed to find physical volume "{}".\n'.format(argv[-1])}
+        if argv[0] == "drbdadm" and "role" in argv:
+            return {"retcode": 0, "stdout": host.role_out, "stderr": ""}
+        return inner(argv, python_shell=python_shell, **kwargs)
+    return run_all
+
+
+@pytest.mark.parametrize("out,expected", [("Primary/Secondary\n", True), ("Primary\n", True),
+                                          ("Secondary/Primary\n", False), ("Secondary\n", False)])
+def test_role_is_primary_84_and_9(host, out, expected):
+    host.role_out = out
+    drbd.__salt__["cmd.run_all"] = _with_pvs(host, {})
+    assert drbd.role_is_primary("one-disk", config="/etc/drbd.conf") is expected
+
+
+@pytest.mark.parametrize("blkid,pvs,foreign,unused", [
+    ("", None, False, False),                                  # blank
+    ("blkid_ext4.txt", None, True, False),                     # a filesystem
+    ("blkid_lvm_pv.txt", ("  \n", 0), False, True),            # PV in no VG
+    ("blkid_lvm_pv.txt", ("  one-data\n", 0), False, False),   # PV of our VG
+    ("blkid_lvm_pv.txt", ("  other-vg\n", 0), True, False),    # PV of another VG
+    ("blkid_lvm_pv.txt", ("", 5), True, False),                # pvs cannot read it
+    ("ambivalent", None, True, False),                         # blkid rc 8
+])
+def test_foreign_data_and_unused_pv(host, blkid, pvs, foreign, unused):
+    dev = "/dev/drbd2"
+    if blkid == "ambivalent":
+        drbd.__salt__["cmd.run_all"] = lambda argv, **kw: (
+            {"retcode": 8, "stdout": "", "stderr": ""} if argv[0] == "blkid" else None)
+    else:
+        host.blkid[dev] = fixture(blkid) if blkid else ""
+        drbd.__salt__["cmd.run_all"] = _with_pvs(host, {dev: pvs} if pvs else {})
+    assert drbd.holds_foreign_data(dev, "one-data") is foreign
+    assert drbd.is_unused_pv(dev) is unused
+    assert drbd.blank(dev) is (blkid == "")

@@ -3,7 +3,7 @@
 {#- OpenNebula's own Raft HA (>= 5.4). oned.conf (opennebula.config) carries FEDERATION
     SERVER_ID (model.raft_server_ids), the RAFT timeouts and RAFT_LEADER_HOOK /
     RAFT_FOLLOWER_HOOK moving the VIPs. Here: the zone's server list, written once from the
-    first front-end (onezone server-add, guarded by `unless` the server is listed), in
+    first front-end (onezone server-add, guarded by `unless` one.zone_server_listed: the server is in one.zone.info's pool), in
     SERVER_ID order, after its oned answers (opennebula-service-oned-ready).
 
     Not automated (lab/runbook): a follower joining an existing zone needs the leader's DB
@@ -13,7 +13,8 @@
 {%- set L = opennebula.lookup %}
 {%- set zone = opennebula.ha.raft.get("zone_id", 0) %}
 {%- set port = L.oned.port %}
-{%- set one_env = [{"ONE_AUTH": opennebula.oneadmin.home ~ "/.one/one_auth"}, {"ONE_XMLRPC": opennebula.endpoint}] %}
+{%- set one_auth = opennebula.oneadmin.home ~ "/.one/one_auth" %}
+{%- set one_env = [{"ONE_AUTH": one_auth}, {"ONE_XMLRPC": opennebula.endpoint}] %}
 {%- if model.id == model.first_frontend %}
 include:
   - opennebula.service
@@ -30,15 +31,19 @@ opennebula-ha-raft-server-id:
 {%-   for sid, fe in ordered | sort %}
 
 opennebula-ha-raft-zone-server-{{ fe }}:
-  cmd.run:
-    - name: onezone server-add {{ zone }} --name {{ fe }} --rpc http://{{ model.nodes[fe][model.storage_network] }}:{{ port }}/RPC2
-    - unless: onezone show {{ zone }} -x | grep -qF '<NAME>{{ fe }}</NAME>'
+  argv.run:
+    - argv: {{ ["onezone", "server-add", zone | string, "--name", fe | string, "--rpc", "http://" ~ model.nodes[fe][model.storage_network] ~ ":" ~ port ~ "/RPC2"] | tojson }}
+    - unless:
+      - fun: one.zone_server_listed
+        args: [{{ zone | int }}, {{ fe | string | tojson }}]
+        endpoint: {{ opennebula.endpoint | string | tojson }}
+        one_auth_file: {{ one_auth | tojson }}
     - runas: {{ L.oneadmin_user }}
     - env: {{ one_env | tojson }}
     - require:
       - one: opennebula-service-oned-ready
 {%-     if ns.prev %}
-      - cmd: opennebula-ha-raft-zone-server-{{ ns.prev }}
+      - argv: opennebula-ha-raft-zone-server-{{ ns.prev }}
 {%-     endif %}
 {%-     set ns.prev = fe %}
 {%-   endfor %}
