@@ -53,7 +53,7 @@ def fixtures_dir():
     return TEST / "fixtures"
 
 
-FORMULA_DIRS = ["opennebula", "pacemaker", "drbd", "storage", "_modules", "_states"]
+FORMULA_DIRS = ["opennebula", "pacemaker", "drbd", "storage", "conffmt", "_modules", "_states"]
 
 
 def formula_file_root(path):
