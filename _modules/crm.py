@@ -23,6 +23,7 @@ Design
   ``hidden_params``) are reported as ``<hidden>`` and scrubbed from error text.
 """
 import copy
+import json
 import logging
 import os
 import re
@@ -1361,6 +1362,216 @@ def _run_plan(editor, cib=None, test=False, secrets=(), timeout=DEFAULT_TIMEOUT)
 
 
 # --------------------------------------------------------------------------------------
+# resource agents: does this node have the agent, and which instance parameters does it take
+# --------------------------------------------------------------------------------------
+AGENT_CTX = "crm.agents"
+# read by ocf-shellfuncs for every OCF agent (tracing), declared by few agents' metadata
+OCF_COMMON_PARAMS = ("trace_ra", "trace_file")
+# pacemaker-fenced's own metadata (the fencer's device parameters, pcmk_host_list...)
+FENCED_PATHS = ("/usr/lib/pacemaker/pacemaker-fenced", "/usr/libexec/pacemaker/pacemaker-fenced")
+# the fencer supplies the victim to the agent itself (pcmk_host_argument, default port/plug)
+STONITH_SUPPLIED = ("action", "port", "plug", "nodename")
+SYSTEMD_SUFFIXES = (".service", ".socket", ".mount", ".timer", ".path")
+_UNIT_NAME = re.compile(r"^[A-Za-z0-9:_.\\@-]+$")
+_TRUE_ATTR = ("1", "true", "yes")
+
+
+def _agent_store():
+    return __context__.setdefault(AGENT_CTX, {})
+
+
+def _parse_metadata(xml_text, agent):
+    """``<resource-agent>`` metadata -> {"params": {name: {required, deprecated, obsoletes}}}."""
+    try:
+        root = ET.fromstring(xml_text.encode() if isinstance(xml_text, str) else xml_text)
+    except ET.ParseError as exc:
+        raise CommandExecutionError(f"agent {agent}: unparsable metadata XML: {exc}")
+    if root.tag != "resource-agent":
+        raise CommandExecutionError(f"agent {agent}: metadata is not a <resource-agent>")
+    params = {}
+    section = root.find("parameters")
+    for p in (section if section is not None else []):
+        if p.tag != "parameter" or not p.get("name"):
+            continue
+        dep = p.find("deprecated")  # OCF 1.1: <deprecated><replaced-with name=.../></deprecated>
+        replaced = [r.get("name") for r in dep.iter("replaced-with")] if dep is not None else []
+        params[p.get("name")] = {
+            "required": str(p.get("required", "0")).lower() in _TRUE_ATTR,
+            "deprecated": (str(p.get("deprecated", "0")).lower() in _TRUE_ATTR
+                           or dep is not None),
+            "obsoletes": p.get("obsoletes"),
+            "replaced_with": replaced,
+        }
+    return {"params": params}
+
+
+def _fencer_params():
+    """The fencer's device parameters (pcmk_host_list, pcmk_delay_max...): one
+    ``pacemaker-fenced metadata`` per run; None when the daemon binary is not found (then
+    any ``pcmk_*`` name is accepted)."""
+    store = _agent_store()
+    if "__fenced__" in store:
+        return store["__fenced__"]
+    names = None
+    path = _fenced_binary()
+    if path:
+        ret = _run([path, "metadata"])
+        if ret["retcode"] == 0:
+            names = set(_parse_metadata(ret["stdout"], "pacemaker-fenced")["params"])
+    store["__fenced__"] = names
+    return names
+
+
+def _fenced_binary():
+    for path in FENCED_PATHS:
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    return None
+
+
+def _systemd_unit(typ):
+    return typ if typ.endswith(SYSTEMD_SUFFIXES) else f"{typ}.service"
+
+
+def _systemd_agent(agent, typ):
+    """A systemd: agent exists when systemd knows its unit file. Pacemaker's systemd metadata
+    is generated for ANY name (no parameters), so it cannot tell; ``systemctl list-unit-files
+    --output=json`` can (it asks the running systemd, or reads the unit directories when
+    systemd is not PID 1). A template instance ``foo@bar`` needs ``foo@.service``."""
+    unit = _systemd_unit(typ)
+    if not _UNIT_NAME.match(unit):
+        return {"error": f"{unit!r} is not a valid systemd unit name"}
+    names = [unit]
+    if "@" in unit:
+        base, _, rest = unit.partition("@")
+        names.append(f"{base}@{rest[rest.rfind('.'):]}")
+    if not salt.utils.path.which("systemctl"):
+        return {"error": "systemctl is not on PATH: this node cannot run systemd: resources"}
+    ret = _run(["systemctl", "list-unit-files", "--output=json", "--no-pager", "--"] + names)
+    try:
+        found = {u.get("unit_file"): u.get("state") for u in json.loads(ret["stdout"] or "[]")}
+    except (ValueError, AttributeError, TypeError):
+        err = (ret.get("stderr") or ret.get("stdout") or "").strip().splitlines()
+        return {"error": "systemctl list-unit-files gave no JSON: "
+                         + (err[0] if err else f"rc={ret.get('retcode')}")}
+    for n in names:
+        if n in found:
+            if found[n] in ("masked", "masked-runtime", "bad"):
+                return {"error": f"unit {n} is {found[n]}: systemd will not start it"}
+            return {"params": {}}
+    return {"error": f"no unit file {unit} on this node (package not installed?)"}
+
+
+def agent_metadata(agent, stonith=False):
+    """
+    What this node knows of a resource agent, cached per agent for the run:
+    ``{"agent": "ocf:heartbeat:IPaddr2", "params": {name: {required, deprecated, obsoletes,
+    replaced_with}}}``, or ``{"agent": ..., "error": "why it cannot run here"}``.
+    One ``crm_resource --show-metadata`` per agent (``systemctl list-unit-files`` for
+    ``systemd:`` agents, whose Pacemaker metadata exists for any name).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' crm.agent_metadata ocf:heartbeat:IPaddr2
+    """
+    cls, provider, typ = _parse_agent(agent, stonith=stonith)
+    full = f"{cls}:{provider}:{typ}" if provider else f"{cls}:{typ}"
+    store = _agent_store()
+    if full in store:
+        return store[full]
+    if cls == "systemd":
+        info = _systemd_agent(full, typ)
+    elif not salt.utils.path.which("crm_resource"):
+        info = {"error": "crm_resource (pacemaker-cli-utils) is not on PATH"}
+    else:
+        ret = _run(["crm_resource", "--show-metadata", full])
+        if ret["retcode"] != 0:
+            err = [ln for ln in (ret.get("stderr") or "").strip().splitlines() if ln.strip()]
+            why = err[0].split(" failed: ", 1)[-1] if err else f"rc={ret['retcode']}"
+            info = {"error": f"not available on this node (crm_resource --show-metadata: {why})"}
+        else:
+            info = _parse_metadata(ret["stdout"], full)
+    info = dict(info, agent=full)
+    store[full] = info
+    return info
+
+
+def _equivalents(declared):
+    """name -> the set of names standing for the same setting (obsoletes / replaced-with)."""
+    eq = {n: {n} for n in declared}
+    for n, d in declared.items():
+        for other in [d.get("obsoletes")] + list(d.get("replaced_with") or []):
+            if other:
+                group = eq.get(n, {n}) | eq.get(other, {other})
+                for m in group:
+                    eq[m] = group
+    return eq
+
+
+def check_resource_agent(kind, name, agent, params=None, undeclared_params=None, stonith=False):
+    """
+    Refuse (CommandExecutionError) a primitive this node cannot run: the agent is not
+    installed, a param is not declared by the agent's metadata (nor one of the names every
+    agent of its class takes: ``trace_ra``/``trace_file`` for OCF, the fencer's ``pcmk_*``
+    for stonith, nothing for systemd/lsb), or a ``required`` param is missing (an obsolete
+    spelling counts for its replacement; the fencer supplies stonith's ``port``/``plug``).
+    ``undeclared_params``: names the agent reads although its metadata does not declare
+    them. Returns notes (deprecated spellings in use). Names only, never values.
+    """
+    label = f"{kind} {name}"
+    info = agent_metadata(agent, stonith=stonith)
+    full = info["agent"]
+    if "error" in info:
+        raise CommandExecutionError(f"{label}: agent {full} {info['error']}"
+                                    if info["error"].startswith("not available")
+                                    else f"{label}: agent {full}: {info['error']}")
+    declared = info["params"]
+    cls = full.split(":")[0]
+    allowed = set(declared) | set(undeclared_params or ())
+    if cls == "ocf":
+        allowed |= set(OCF_COMMON_PARAMS)
+    given = [str(p) for p in (params or {})]
+    fencer = None
+    if cls == "stonith":
+        fencer = _fencer_params()
+        if fencer is not None:
+            allowed |= fencer
+    unknown = sorted(p for p in given
+                     if p not in allowed and not (cls == "stonith" and fencer is None
+                                                  and p.startswith("pcmk_")))
+    eq = _equivalents(declared)
+    supplied = set(given)
+    if cls == "stonith":
+        host_arg = (params or {}).get("pcmk_host_argument")
+        supplied |= set(STONITH_SUPPLIED) | ({str(host_arg)} if host_arg else set())
+    missing = sorted(n for n, d in declared.items()
+                     if d["required"] and not (eq.get(n, {n}) & supplied)
+                     and not (d["deprecated"] and len(eq.get(n, {n})) > 1))
+    problems = []
+    if unknown:
+        shown = sorted(allowed) if fencer is not None or cls != "stonith" \
+            else sorted(allowed) + ["pcmk_* (fencer)"]
+        problems.append(f"parameter(s) not declared by the agent: {', '.join(unknown)}; "
+                        f"allowed: {', '.join(shown) or 'none (this agent takes no parameters)'}")
+    if missing:
+        problems.append(f"required parameter(s) missing: {', '.join(missing)}")
+    if problems:
+        raise CommandExecutionError(f"{label}: agent {full}: " + "; ".join(problems)
+                                    + " (undeclared_params lists names an agent reads "
+                                      "without declaring them)" * bool(unknown))
+    notes = []
+    for p in given:
+        d = declared.get(p)
+        if d and d["deprecated"]:
+            new = sorted(eq.get(p, {p}) - {p})
+            notes.append(f"agent {full}: parameter {p} is deprecated"
+                         + (f", use {', '.join(new)}" if new else ""))
+    return notes
+
+
+# --------------------------------------------------------------------------------------
 # public functions
 # --------------------------------------------------------------------------------------
 def _desired(what, spec):
@@ -1398,13 +1609,19 @@ def _clean_spec(spec):
     return {k: v for k, v in spec.items() if not k.startswith("__")}
 
 
-def apply(what, name, cib=None, test=False, hidden_params=None, timeout=DEFAULT_TIMEOUT, **spec):
+def apply(what, name, cib=None, test=False, hidden_params=None, timeout=DEFAULT_TIMEOUT,
+          check_agent=True, undeclared_params=None, **spec):
     """
     Make one object match ``spec`` (plain data); returns
     ``{"changes": {...}, "written": bool, "notes": [...]}``. ``test=True`` computes the diff only.
 
     what: primitive (alias resource), stonith, clone (alias ms), group, colocation, order,
     location. The spec keys are the state function arguments.
+
+    Primitives and stonith devices are first checked against this node's resource agent
+    (``check_agent``, see ``check_resource_agent``; ``undeclared_params`` passed through): refused
+    before the CIB is read, with ``test=True`` too. ``check_agent=False`` skips it (an offline
+    CIB built on a host that is not a cluster node).
 
     CLI Example:
 
@@ -1417,11 +1634,19 @@ def apply(what, name, cib=None, test=False, hidden_params=None, timeout=DEFAULT_
     if what == "stonith":
         spec["_stonith"] = True
     want = _desired(what, spec)
+    notes = []
+    if want["type"] == "primitive" and check_agent:
+        stonith = want["agent"].startswith("stonith:")
+        notes = check_resource_agent(
+            "stonith device" if stonith else "resource", name, want["agent"],
+            params=want["params"], undeclared_params=undeclared_params, stonith=stonith)
     hidden = list(hidden_params or [])
     secrets = _secret_values(want, hidden=hidden)
     editor = _APPLY[want["type"]]
-    return _run_plan(lambda ctx: editor(ctx, str(name), want, hidden), cib=cib, test=test,
-                     secrets=secrets, timeout=timeout)
+    out = _run_plan(lambda ctx: editor(ctx, str(name), want, hidden), cib=cib, test=test,
+                    secrets=secrets, timeout=timeout)
+    out["notes"] = notes + out["notes"]
+    return out
 
 
 def diff(what, name, cib=None, hidden_params=None, timeout=DEFAULT_TIMEOUT, **spec):

@@ -68,8 +68,9 @@ def _call(ret, label, fun, *args, **kwargs):
     try:
         return __salt__[fun](*args, **kwargs)
     except CommandExecutionError as exc:
+        msg = str(exc)
         ret["result"] = False
-        ret["comment"] = f"{label}: {exc}"
+        ret["comment"] = msg if msg.startswith(f"{label}: ") else f"{label}: {msg}"
         return None
 
 
@@ -85,9 +86,21 @@ def _present(what, label_kind, name, cib, hidden_params=None, **spec):
 
 
 def resource_present(name, agent, params=None, ops=None, meta=None, utilization=None,
-                     description=None, hidden_params=None, cib=None):
+                     description=None, hidden_params=None, cib=None, check_agent=True,
+                     undeclared_params=None):
     """
     A primitive resource.
+
+    The agent is checked on this node first (with ``test=True`` too, read-only; cached per
+    agent for the run: one ``crm_resource --show-metadata`` per agent, one ``systemctl
+    list-unit-files`` per ``systemd:`` unit): the state FAILS, writing nothing, when the
+    agent is not installed, when ``params`` holds a name the agent's metadata does not
+    declare, or when a ``required`` parameter is missing. The comment names the resource,
+    the agent, the offending parameters and the allowed ones. Refused rather than warned:
+    Pacemaker hands undeclared params to the agent as ``OCF_RESKEY_*`` variables it never
+    reads, so a typo (``cidr_netmaks``) silently runs with the default, and a missing
+    required param or agent only shows on the cluster after the write, as a failed start,
+    a recovery or a fence. Deprecated spellings pass with a note in the comment.
 
     name
         resource id
@@ -106,17 +119,29 @@ def resource_present(name, agent, params=None, ops=None, meta=None, utilization=
         passw/secret/key are always hidden)
     cib
         offline CIB file to work on
+    check_agent
+        ``False`` skips the agent check (an offline CIB built on a host that is not a
+        cluster node; pacemaker:lookup:check_agents)
+    undeclared_params
+        param names the agent reads although its metadata does not declare them (accepted
+        by the check)
     """
     return _present("primitive", "resource", name, cib, hidden_params, agent=agent,
                     params=params, ops=ops, meta=meta, utilization=utilization,
-                    description=description)
+                    description=description, check_agent=check_agent,
+                    undeclared_params=undeclared_params)
 
 
 def stonith_present(name, agent, params=None, ops=None, meta=None, hidden_params=None,
-                    cib=None):
+                    cib=None, check_agent=True, undeclared_params=None):
     """
     A fencing device (``stonith:`` primitive). ``agent`` is ``fence_xvm`` or
     ``stonith:fence_xvm``. Password-like params show as ``<hidden>``.
+
+    Checked like ``resource_present`` (``check_agent``, ``undeclared_params``): the fence
+    agent must be installed here; params are the agent's plus the fencer's own
+    (``pacemaker-fenced metadata``: ``pcmk_host_list``, ``pcmk_delay_max``...); ``port``/
+    ``plug`` (the victim, supplied by the fencer) and ``action`` are never required.
     """
     if ":" in str(agent) and not str(agent).startswith("stonith:"):
         ret = _ret(name)
@@ -124,7 +149,8 @@ def stonith_present(name, agent, params=None, ops=None, meta=None, hidden_params
         ret["comment"] = f"stonith {name}: agent {agent!r} is not a stonith: agent"
         return ret
     return _present("stonith", "stonith device", name, cib, hidden_params, agent=agent,
-                    params=params, ops=ops, meta=meta)
+                    params=params, ops=ops, meta=meta, check_agent=check_agent,
+                    undeclared_params=undeclared_params)
 
 
 def clone_present(name, resource, promotable=False, meta=None, cib=None):

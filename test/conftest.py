@@ -53,7 +53,7 @@ def fixtures_dir():
     return TEST / "fixtures"
 
 
-FORMULA_DIRS = ["opennebula", "pacemaker", "drbd", "storage", "_modules", "_states"]
+FORMULA_DIRS = ["opennebula", "pacemaker", "drbd", "storage", "conffmt", "_modules", "_states"]
 
 
 def formula_file_root(path):
@@ -165,6 +165,25 @@ def salt_loaders(tmp_path):
     """Salt's real loader (modules + states) with our extension dirs, offline."""
     with loaders_at(tmp_path / "salt") as loaders:
         yield loaders
+
+
+UNIT_STANDINS = TEST / "fixtures" / "systemd-units"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def formula_unit_files():
+    """The crm states refuse a ``systemd:`` resource whose unit file this node lacks
+    (``systemctl list-unit-files``). The graph tests render units of packages this host does
+    not install (opennebula, nginx, linstor-controller...): test/fixtures/systemd-units holds
+    stand-in unit files, put in front of systemd's own unit path for every test and the
+    salt-call processes they start (``SYSTEMD_UNIT_PATH``; ``SYSTEMD_OFFLINE=1`` makes
+    systemctl read the directories even where systemd runs). A name missing from both is
+    still refused: test/functional/test_crm_agents.py."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SYSTEMD_UNIT_PATH", f"{UNIT_STANDINS}:")
+    mp.setenv("SYSTEMD_OFFLINE", "1")
+    yield UNIT_STANDINS
+    mp.undo()
 
 
 def require_tools(*tools):

@@ -59,8 +59,8 @@ opennebula-db-replication-conf:
     - context:
         server_id: {{ 10 * (idx + 1) }}
         offset: {{ idx + 1 }}
-        bind_address: {{ my_ip }}
-        log_bin: {{ L.db.log_bin }}
+        bind_address: {{ my_ip | string | tojson }}
+        log_bin: {{ L.db.log_bin | string | tojson }}
     - require:
       - pkg: opennebula-db-server-pkgs
 

@@ -99,14 +99,14 @@ opennebula-proxy-conf:
     - mode: '0644'
     - makedirs: true
     - context:
-        bind: {{ bind }}
-        port: {{ P.port }}
-        http: {{ P.http }}
-        http_port: {{ P.http_port }}
-        cert: {{ cert }}
-        key: {{ key }}
-        backend_host: {{ P.get("backend_host", "127.0.0.1") }}
-        backend_port: {{ P.backend_port }}
+        bind: {{ bind | string | tojson }}
+        port: {{ P.port | tojson }}
+        http: {{ P.http | string | tojson }}
+        http_port: {{ P.http_port | tojson }}
+        cert: {{ cert | string | tojson }}
+        key: {{ key | string | tojson }}
+        backend_host: {{ P.get("backend_host", "127.0.0.1") | string | tojson }}
+        backend_port: {{ P.backend_port | tojson }}
     - require:
 {%- if pkgs %}
       - pkg: opennebula-proxy-pkgs

@@ -21,6 +21,12 @@
       constraints -> pacemaker:extra_resources -> pacemaker:extra_constraints
       -> [crm.cib_pushed: the whole difference in ONE cibadmin --patch] (lookup stage_dir).
 
+    Every primitive and fence device is checked against this node's resource agents first
+    (crm.resource_present: installed, params declared by the agent's metadata, required ones
+    given; test=True too): a refused one fails its state and, the push requiring it,
+    nothing is written. pacemaker:lookup:check_agents false skips the check (an offline
+    CIB built on a host that is not a cluster node).
+
     The graph per storage variant (ha_group members in order):
       drbd_aoe_lvm (the Pacemaker/DRBD guide): <storage net>_ip, <other nets>_ip..., fs_one,
           nfs_server, nfs_one, aoe_data, services..., proxy; ms_drbd_one/ms_drbd_data promotable
@@ -214,8 +220,12 @@ pacemaker-resources-stage:
       - pacemaker-resources-wait-for-dc
 {%-     do prev.append("pacemaker-resources-stage") %}
 {%-   endif %}
+{%-   set check_agents = L.get("check_agents", true) | to_bool %}
 {%-   for st in graph %}
 {%-     set sid = "pacemaker-resources-" ~ st.id %}
+{%-     if not check_agents and st.fun in ["crm.resource_present", "crm.stonith_present"] and "check_agent" not in st.args %}
+{%-       do st.args.update({"check_agent": false}) %}
+{%-     endif %}
 
 {{ sid }}:
   {{ st.fun }}:

@@ -265,17 +265,19 @@ def test_crmsh_built_cib_is_recognised_as_desired(crm, tmp_path):
 
 
 def test_stonith_secret_is_hidden(crm, cib):
-    ret = crm.state("crm.stonith_present", name="fence_n1", agent="fence_xvm",
-                    params={"port": "n1", "password": "s3cr3t-pw", "ipaddr": "10.0.0.1"},
+    ret = crm.state("crm.stonith_present", name="fence_n1", agent="fence_ipmilan",
+                    params={"plug": "n1", "password": "s3cr3t-pw", "ip": "10.0.0.1",
+                            "username": "admin"},
                     cib=str(cib))
     assert ret["result"] is True, ret
     assert ret["changes"]["new"]["params"] == {
-        "port": "n1", "password": "<hidden>", "ipaddr": "10.0.0.1"}
+        "plug": "n1", "password": "<hidden>", "ip": "10.0.0.1", "username": "admin"}
     assert "s3cr3t" not in repr(ret)
     el = conf(cib).find("resources/primitive[@id='fence_n1']")
-    assert (el.get("class"), el.get("type")) == ("stonith", "fence_xvm")
-    ret = crm.state("crm.stonith_present", name="fence_n1", agent="stonith:fence_xvm",
-                    params={"port": "n1", "password": "other-pw", "ipaddr": "10.0.0.1"},
+    assert (el.get("class"), el.get("type")) == ("stonith", "fence_ipmilan")
+    ret = crm.state("crm.stonith_present", name="fence_n1", agent="stonith:fence_ipmilan",
+                    params={"plug": "n1", "password": "other-pw", "ip": "10.0.0.1",
+                            "username": "admin"},
                     cib=str(cib))
     assert ret["changes"] == {"params": {"password": {"old": "<hidden>", "new": "<hidden>"}}}
     assert "pw" not in repr(ret)

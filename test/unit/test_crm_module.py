@@ -6,6 +6,12 @@ Fixtures in test/fixtures/crm/ (captured on Debian 12, pacemaker 2.1.5, crmsh 4.
                                 crmsh_seed000.crm`` (crmsh's own XML: <master>, Master/Slave...)
   verify_stonith_*.txt          ``crm_verify -V -x`` of an empty CIB (stonith errors), rc 78
   query_not_running_*.txt       ``cibadmin --query -t 5`` with no cluster running, rc 102
+  agents/<class>_<provider>_<type>.xml  ``crm_resource --show-metadata <agent>`` (resource-agents
+                                4.12, drbd-utils 9.22, fence-agents 4.12)
+  agents/pacemaker-fenced.xml   ``/usr/lib/pacemaker/pacemaker-fenced metadata``
+  agents/missing_*.txt          ``crm_resource --show-metadata ocf:heartbeat:Nope``, rc 105
+  agents/units_*.json           ``systemctl list-unit-files --output=json --no-pager -- <unit>``
+                                (found; none, rc 1; masked; a template for an instance)
 """
 import pathlib
 import xml.etree.ElementTree as ET
@@ -21,8 +27,16 @@ crm = load_ext("modules", "crm")
 crm_state = load_ext("states", "crm")
 
 
+AGENTS = FIX / "agents"
+FENCED = "/usr/lib/pacemaker/pacemaker-fenced"
+
+
 def fixture(name):
     return (FIX / name).read_text()
+
+
+def agent_fixture(name):
+    return (AGENTS / name).read_text()
 
 
 class FakeTools:
@@ -34,6 +48,8 @@ class FakeTools:
         self.down = False
         self.verify = {"retcode": 0, "stdout": "", "stderr": ""}
         self.written = []
+        # systemd unit asked for -> captured systemctl answer (default: no such unit file)
+        self.units = {"lighttpd.service": "units_found.json"}
 
     def __call__(self, argv, python_shell=True, env=None, timeout=None, **kwargs):
         assert python_shell is False
@@ -63,7 +79,29 @@ class FakeTools:
             return {"retcode": 0, "stdout": "", "stderr": "", "pid": 1}
         if argv[0] == "crm_verify":
             return dict(self.verify, pid=1)
+        if argv[:2] == ["crm_resource", "--show-metadata"]:
+            path = AGENTS / (argv[2].replace(":", "_") + ".xml")
+            if path.is_file():
+                return {"retcode": 0, "stdout": path.read_text(), "stderr": "", "pid": 1}
+            return {"retcode": int(agent_fixture("missing_rc.txt")), "stdout": "",
+                    "stderr": agent_fixture("missing_stderr.txt").replace(
+                        "ocf:heartbeat:Nope", argv[2]), "pid": 1}
+        if argv == [FENCED, "metadata"]:
+            return {"retcode": 0, "stdout": agent_fixture("pacemaker-fenced.xml"),
+                    "stderr": "", "pid": 1}
+        if argv[:2] == ["systemctl", "list-unit-files"]:
+            units = argv[argv.index("--") + 1:]
+            answer = self.units.get(units[0], "units_none.json")
+            return {"retcode": 1 if answer == "units_none.json" else 0,
+                    "stdout": agent_fixture(answer), "stderr": "", "pid": 1}
         raise AssertionError(f"unexpected command {argv}")
+
+    def agent_calls(self):
+        return [argv for argv, _ in self.calls if argv[0] in ("crm_resource", "systemctl", FENCED)]
+
+    def cib_calls(self):
+        return [(argv, env) for argv, env in self.calls
+                if argv[0] not in ("crm_resource", "systemctl", FENCED)]
 
     def count(self, *prefix):
         return sum(1 for argv, _ in self.calls if argv[:len(prefix)] == list(prefix))
@@ -77,6 +115,12 @@ def tools():
 @pytest.fixture
 def opts():
     return {"test": False}
+
+
+@pytest.fixture(autouse=True)
+def fenced_binary(monkeypatch):
+    monkeypatch.setattr(crm, "_fenced_binary", lambda: FENCED)
+    monkeypatch.setattr(crm.salt.utils.path, "which", lambda name: f"/usr/sbin/{name}")
 
 
 @pytest.fixture
@@ -121,9 +165,10 @@ def test_crmsh_cib_is_already_in_desired_state_with_one_read(tools):
     assert [r["changes"] for r in rets] == [{}] * 7
     assert [r["result"] for r in rets] == [True] * 7
     assert rets[0]["comment"] == "resource drbd_one is in the desired state"
-    # one CIB read for the whole run, no verify, no write
-    assert [argv[:2] for argv, _ in tools.calls] == [["cibadmin", "--query"]]
-    assert tools.calls[0][1] == {"CIB_file": CIB}
+    # one CIB read for the whole run, no verify, no write; the agent's metadata once
+    assert [argv[:2] for argv, _ in tools.cib_calls()] == [["cibadmin", "--query"]]
+    assert tools.cib_calls()[0][1] == {"CIB_file": CIB}
+    assert tools.agent_calls() == [["crm_resource", "--show-metadata", "ocf:linbit:drbd"]]
 
 
 def test_test_mode_reports_diff_and_touches_nothing(tools, opts):
@@ -149,7 +194,8 @@ def test_change_is_verified_then_written_once_and_cache_invalidated(tools):
     assert ret["result"] is True
     assert ret["changes"] == {"params": {"ip": {"old": "10.10.11.12", "new": "10.10.11.13"}}}
     assert [argv[0:2] for argv, _ in tools.calls] == [
-        ["cibadmin", "--query"], ["crm_verify", "-V"], ["cibadmin", "--replace"]]
+        ["crm_resource", "--show-metadata"], ["cibadmin", "--query"], ["crm_verify", "-V"],
+        ["cibadmin", "--replace"]]
     scope, xml = tools.written[0]
     assert scope == "resources"
     assert 'value="10.10.11.13"' in xml
@@ -194,7 +240,7 @@ def test_old_schema_gets_master_spelling():
     crm.__salt__["cmd.run_all"] = tools
     crm.__context__.clear()
     crm.apply("primitive", "d", agent="ocf:linbit:drbd", cib=CIB,
-              ops=[{"name": "monitor", "interval": "10s", "role": "Promoted"}])
+              params={"drbd_resource": "r0"}, ops=[{"name": "monitor", "interval": "10s", "role": "Promoted"}])
     assert tools.root.find(".//op").get("role") == "Master"
 
 
@@ -205,7 +251,7 @@ def test_cluster_down_gives_clear_message_fast(tools):
     assert ret["comment"] == (
         "resource x: cluster not running: cannot reach the Pacemaker CIB manager on this node "
         "(Could not connect to the CIB: Transport endpoint is not connected)")
-    argv, env = tools.calls[0]
+    argv, env = tools.cib_calls()[0]
     assert argv == ["cibadmin", "--query", "--timeout", "30"] and env is None
     with pytest.raises(CommandExecutionError, match="^cluster not running"):
         crm.query()
@@ -277,7 +323,7 @@ def test_secrets_never_in_changes_comment_argv_or_errors(tools):
     ret = crm_state.stonith_present("fence1", agent="fence_ipmilan", cib=CIB,
                                     params={"ip": "10.0.0.9", "password": "Pa55-word",
                                             "username": "admin", "token": "t0k3n-value"},
-                                    hidden_params=["token"])
+                                    hidden_params=["token"], undeclared_params=["token"])
     assert ret["result"] is True
     assert ret["changes"]["new"]["params"] == {
         "ip": "10.0.0.9", "password": "<hidden>", "username": "admin", "token": "<hidden>"}
@@ -298,7 +344,7 @@ def test_secrets_never_in_changes_comment_argv_or_errors(tools):
     ret = crm_state.stonith_present("fence1", agent="fence_ipmilan", cib=CIB,
                                     params={"ip": "10.0.0.9", "password": "N3w-pass",
                                             "username": "admin", "token": "t0k3n-value"},
-                                    hidden_params=["token"])
+                                    hidden_params=["token"], undeclared_params=["token"])
     assert ret["result"] is False
     assert "N3w-pass" not in ret["comment"] and "bad value '<hidden>'" in ret["comment"]
     assert "Pa55-word" not in crm.query(cib=CIB)
@@ -507,3 +553,154 @@ def test_stage_copies_the_cib_private(tools, tmp_path):
         assert oct((d / name).stat().st_mode & 0o777) == "0o600"
         assert ET.parse(d / name).getroot().find("configuration/resources") is not None
     assert info["staged"] == str(d / "staged.xml") and tools.count("cibadmin", "--query") == 1
+
+
+# --------------------------------------------------------------------------------------------
+# the resource agent check (captured metadata in test/fixtures/crm/agents/)
+# --------------------------------------------------------------------------------------------
+VIP = dict(agent="ocf:heartbeat:IPaddr2", cib=CIB,
+           ops=[{"name": "monitor", "interval": "40s", "timeout": "20s"}])
+
+
+@pytest.mark.parametrize("test_mode", [False, True])
+def test_undeclared_param_is_refused_before_the_cib_is_read(tools, opts, test_mode):
+    opts["test"] = test_mode
+    ret = crm_state.resource_present(
+        "lan_ip", params={"ip": "10.10.11.13", "cidr_netmaks": "24", "nic": "eth2"}, **VIP)
+    assert ret["result"] is False and ret["changes"] == {}
+    comment = ret["comment"]
+    assert comment.startswith("resource lan_ip: agent ocf:heartbeat:IPaddr2: parameter(s) not "
+                              "declared by the agent: cidr_netmaks; allowed: arp_bg, ")
+    assert ", cidr_netmask, " in comment and ", trace_ra, " in comment
+    assert comment.count("resource lan_ip") == 1
+    assert tools.cib_calls() == []
+
+
+def test_missing_required_param_and_its_obsolete_spelling(tools):
+    ret = crm_state.resource_present("lan_ip", params={"nic": "eth2"}, **VIP)
+    assert ret["result"] is False
+    assert ret["comment"] == ("resource lan_ip: agent ocf:heartbeat:IPaddr2: required "
+                              "parameter(s) missing: ip")
+    # fence_apc: ip (required) obsoletes ipaddr (required, deprecated): either one does
+    ret = crm_state.stonith_present("fence1", agent="fence_apc", cib=CIB,
+                                    params={"ipaddr": "10.0.0.9", "login": "admin"})
+    assert ret["result"] is True, ret
+    assert ret["comment"] == (
+        "stonith device fence1 created (agent stonith:fence_apc: parameter ipaddr is "
+        "deprecated, use ip; agent stonith:fence_apc: parameter login is deprecated, use "
+        "username)")
+    ret = crm_state.stonith_present("fence2", agent="fence_apc", cib=CIB, params={})
+    assert ret["comment"] == ("stonith device fence2: agent stonith:fence_apc: required "
+                              "parameter(s) missing: ip, username")
+
+
+def test_agent_missing_on_this_node_is_refused_with_crm_resources_words(tools, opts):
+    opts["test"] = True
+    ret = crm_state.resource_present("x", agent="ocf:heartbeat:Nope", cib=CIB)
+    assert ret["result"] is False
+    assert ret["comment"] == ("resource x: agent ocf:heartbeat:Nope not available on this node "
+                              "(crm_resource --show-metadata: No such device or address)")
+    assert tools.cib_calls() == []
+
+
+def test_metadata_is_read_once_per_agent_per_run(tools):
+    for i in range(3):
+        assert crm_state.resource_present(
+            f"ip{i}", params={"ip": f"10.0.0.{i}"}, **VIP)["result"] is True
+    for _ in range(2):
+        assert crm_state.resource_present("x", agent="Nope", cib=CIB)["result"] is False
+    assert tools.agent_calls() == [["crm_resource", "--show-metadata", "ocf:heartbeat:IPaddr2"],
+                                   ["crm_resource", "--show-metadata", "ocf:heartbeat:Nope"]]
+
+
+def test_systemd_agents_are_checked_with_their_unit_file(tools):
+    ret = crm_state.resource_present("lighttpd", agent="systemd:lighttpd", cib=CIB)
+    assert ret["result"] is True, ret
+    ret = crm_state.resource_present("OpenNebula", agent="systemd:opennebula", cib=CIB)
+    assert ret["comment"] == ("resource OpenNebula: agent systemd:opennebula: no unit file "
+                              "opennebula.service on this node (package not installed?)")
+    tools.units["masked-unit.service"] = "units_masked.json"
+    ret = crm_state.resource_present("m", agent="systemd:masked-unit", cib=CIB)
+    assert ret["comment"] == ("resource m: agent systemd:masked-unit: unit masked-unit.service "
+                              "is masked: systemd will not start it")
+    # an instance of a template unit: the template's file counts
+    tools.units["getty@tty1.service"] = "units_template.json"
+    assert crm_state.resource_present("g", agent="systemd:getty@tty1", cib=CIB)["result"]
+    # Pacemaker's systemd metadata declares no parameters
+    ret = crm_state.resource_present("l2", agent="systemd:lighttpd", cib=CIB,
+                                     params={"config": "/etc/x"})
+    assert ret["comment"] == (
+        "resource l2: agent systemd:lighttpd: parameter(s) not declared by the agent: config; "
+        "allowed: none (this agent takes no parameters) (undeclared_params lists names an "
+        "agent reads without declaring them)")
+    ret = crm_state.resource_present("bad", agent="systemd:a*b", cib=CIB)
+    assert ret["comment"] == "resource bad: agent systemd:a*b: 'a*b.service' is not a valid " \
+                             "systemd unit name"
+    assert [a for a in tools.agent_calls() if a[0] == "crm_resource"] == []
+    ask = ["systemctl", "list-unit-files", "--output=json", "--no-pager", "--"]
+    assert tools.agent_calls() == [ask + ["lighttpd.service"], ask + ["opennebula.service"],
+                                   ask + ["masked-unit.service"],
+                                   ask + ["getty@tty1.service", "getty@.service"]]
+
+
+def test_stonith_takes_the_fencers_params_and_never_needs_the_victim(tools, monkeypatch):
+    params = {"ip": "10.0.0.9", "username": "admin", "lanplus": 1,
+              "pcmk_host_list": "cloud-cc01", "pcmk_delay_max": "15s"}
+    assert crm_state.stonith_present("f1", agent="fence_ipmilan", cib=CIB,
+                                     params=params)["result"] is True
+    ret = crm_state.stonith_present("f2", agent="fence_ipmilan", cib=CIB,
+                                    params=dict(params, pcmk_dely_max="15s"))
+    assert "not declared by the agent: pcmk_dely_max; allowed: action, " in ret["comment"]
+    assert ", pcmk_delay_max, " in ret["comment"]
+    assert tools.agent_calls() == [["crm_resource", "--show-metadata", "stonith:fence_ipmilan"],
+                                   [FENCED, "metadata"]]
+    # no fencer binary found: any pcmk_* name passes (and the message says so)
+    crm.__context__.clear()
+    monkeypatch.setattr(crm, "_fenced_binary", lambda: None)
+    assert crm_state.stonith_present("f3", agent="fence_ipmilan", cib=CIB,
+                                     params=dict(params, pcmk_dely_max="1s"))["result"] is True
+    ret = crm_state.stonith_present("f4", agent="fence_ipmilan", cib=CIB,
+                                    params=dict(params, bogus=1))
+    assert ret["comment"].endswith(", verbose_level, version, pcmk_* (fencer) "
+                                   "(undeclared_params lists names an agent reads without "
+                                   "declaring them)")
+
+
+def test_undeclared_params_and_check_agent_false(tools):
+    ret = crm_state.resource_present("lan_ip", params={"ip": "10.0.0.1", "site_knob": "1"},
+                                     undeclared_params=["site_knob"], **VIP)
+    assert ret["result"] is True, ret
+    tools.calls.clear()
+    ret = crm_state.resource_present("x", agent="ocf:heartbeat:Nope", cib=CIB,
+                                     check_agent=False)
+    assert ret["result"] is True and tools.agent_calls() == []
+
+
+def test_refusal_never_shows_param_values(tools):
+    ret = crm_state.stonith_present("f1", agent="fence_ipmilan", cib=CIB,
+                                    params={"ip": "10.0.0.9", "username": "admin",
+                                            "pasword": "Pa55-word"})
+    assert ret["result"] is False and "pasword" in ret["comment"]
+    assert "Pa55" not in repr(ret)
+
+
+def test_the_formulas_agents_take_the_params_the_formula_renders(tools):
+    """pacemaker/resources' primitives (param names as the SLS renders them) against the
+    captured metadata: none may be refused."""
+    graph = [
+        ("ocf:heartbeat:IPaddr2", {"ip": "1", "cidr_netmask": "24", "nic": "eth0"}),
+        ("ocf:linbit:drbd", {"drbd_resource": "one-disk"}),
+        ("ocf:heartbeat:Filesystem", {"device": "d", "directory": "/srv", "fstype": "ext4"}),
+        ("ocf:heartbeat:nfsserver", {}),
+        ("ocf:heartbeat:exportfs", {"clientspec": "n", "directory": "/srv", "fsid": "1",
+                                    "options": "rw"}),
+        ("ocf:heartbeat:AoEtarget", {"device": "d", "nic": "eth0", "shelf": "0", "slot": "0",
+                                     "binary": "/usr/local/sbin/vblade-logged"}),
+        ("stonith:fence_ipmilan", {"ip": "1", "username": "a", "lanplus": "1",
+                                   "pcmk_host_list": "n", "pcmk_delay_max": "15s",
+                                   "password": "x"}),
+        ("lsb:lighttpd", {}),
+        ("systemd:lighttpd", {}),
+    ]
+    for agent, params in graph:
+        assert crm.check_resource_agent("resource", "r", agent, params=params) == [], agent
