@@ -17,6 +17,7 @@ $(VENV)/.done: requirements-test.txt
 lint: venv
 	$(VENV)/bin/yamllint -s .
 	git ls-files -co --exclude-standard -- '*.sls' | xargs -r $(VENV)/bin/salt-lint -x 204
+	$(PY) test/lint_pillar_access.py
 
 pytest: venv
 	$(PY) -m pytest $(PYTEST_ARGS)

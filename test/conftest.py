@@ -234,12 +234,20 @@ def state_arg(state, key):
     raise KeyError(key)
 
 
+_EXAMPLE = []
+
+
 def example_pillar():
-    """pillar.example with its CHANGE_ME secrets replaced by test/pillar/secrets.yaml."""
-    data = yaml.safe_load((REPO / "pillar.example").read_text())
-    secrets = yaml.safe_load((TEST / "pillar" / "secrets.yaml").read_text())["secrets"]
-    data["secrets"].update(secrets)
-    return data
+    """pillar.example with its CHANGE_ME secrets replaced by test/pillar/secrets.yaml (a fresh
+    copy each call; the files are parsed once per process)."""
+    import copy
+
+    if not _EXAMPLE:
+        data = yaml.safe_load((REPO / "pillar.example").read_text())
+        secrets = yaml.safe_load((TEST / "pillar" / "secrets.yaml").read_text())["secrets"]
+        data["secrets"].update(secrets)
+        _EXAMPLE.append(data)
+    return copy.deepcopy(_EXAMPLE[0])
 
 
 def deep_merge(base, override):
@@ -261,6 +269,7 @@ def render_model(pillar, minion_id="cloud-cc01", grains=None):
     import copy
 
     import salt.config
+    import salt.exceptions
     import salt.modules.defaults
     import salt.utils.data
     import salt.utils.templates
@@ -273,6 +282,16 @@ def render_model(pillar, minion_id="cloud-cc01", grains=None):
             dest, src, merge_lists=merge_lists, in_place=in_place, convert_none=convert_none
         )
 
+    def slsutil_renderer(path, default_renderer="jinja|yaml", **kwargs):
+        # what slsutil.renderer does with a `#!py` file: Salt's own py template, the keyword
+        # arguments set as module globals, run() returning the data
+        assert path.startswith("salt://") and default_renderer == "py", (path, default_renderer)
+        out = salt.utils.templates.py(str(REPO / path[len("salt://"):]), True, saltenv="base",
+                                      salt={}, grains=grains, pillar={}, opts=opts, **kwargs)
+        if not out.get("result"):
+            raise salt.exceptions.SaltRenderError(out.get("data"))
+        return out["data"]
+
     grains = dict(grains or {})
     grains.setdefault("id", minion_id)
     grains.setdefault("os_family", "Debian")
@@ -281,7 +300,8 @@ def render_model(pillar, minion_id="cloud-cc01", grains=None):
         "opts": opts,
         "saltenv": None,
         "sls": "",
-        "salt": {"pillar.get": pillar_get, "defaults.merge": defaults_merge},
+        "salt": {"pillar.get": pillar_get, "defaults.merge": defaults_merge,
+                 "slsutil.renderer": slsutil_renderer},
         "pillar": pillar,
         "grains": grains,
     }
@@ -290,8 +310,6 @@ def render_model(pillar, minion_id="cloud-cc01", grains=None):
         src, from_str=True, to_str=True, context=context, tmplpath=str(REPO / "inline.jinja")
     )
     if not out.get("result"):
-        import salt.exceptions
-
         raise salt.exceptions.SaltRenderError(str(out.get("data")))
     return json.loads(out["data"])
 

@@ -10,8 +10,8 @@
     `drbdadm adjust` through drbd.resource_up when the running setup differs. -#}
 {%- from "drbd/map.jinja" import model, drbd with context %}
 {%- from "opennebula/lib/libtofs.jinja" import files_switch with context %}
-{%- set node_names = salt["pillar.get"]("drbd:node_names", {}) or {} %}
-{%- set glob = salt["pillar.get"]("drbd:global", {}) or {} %}
+{%- set node_names = model.drbd_node_names %}
+{%- set glob = model.drbd_global %}
 {%- set C = drbd.common or {} %}
 {%- set common = {
       "protocol": C.get("protocol"),

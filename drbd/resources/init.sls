@@ -30,7 +30,7 @@
     DRBD is Primary, then the hand-over to Pacemaker by demoting again) lives in
     storage/drbd_aoe_lvm/init.sls, which documents the whole sequence. -#}
 {%- from "drbd/map.jinja" import model, drbd with context %}
-{%- set node_names = salt["pillar.get"]("drbd:node_names", {}) or {} %}
+{%- set node_names = model.drbd_node_names %}
 {%- set me = node_names.get(model.id, model.id) %}
 {%- set initial_primary = node_names.get(model.initial_primary, model.initial_primary) %}
 include:

@@ -32,7 +32,7 @@
 {{-     raise("pacemaker:corosync:nodeids: node ids " ~ (ids | join(", ")) ~ " are not distinct positive integers; allowed: one distinct integer >= 1 per front-end") }}
 {%-   endif %}
 {%-   set secret_key = model.secret_refs.corosync_authkey %}
-{%-   set secret = (salt["pillar.get"](secret_key, "") | string) | regex_replace("\s", "") %}
+{%-   set secret = (salt["pillar.get"](model.secret_refs.corosync_authkey, "") | string) | regex_replace("\s", "") %}
 {#-   knet needs >= 1024 bits (corosync refuses shorter keys at start): check the length of
       the base64 text without decoding the key into the render. #}
 {%-   set pad = secret | length - (secret | regex_replace("=+$", "") | length) %}

@@ -59,6 +59,7 @@ def test_bond_refused_outside_ifupdown(salt_call):
     p = example_pillar()
     p["opennebula"]["ha"]["stack"] = "rgmanager"
     p["storage"]["variant"] = "ssh"
+    p["cluster"]["vips"].pop("san")  # rgmanager's service carries the lan VIP only
     p["cluster"]["bonds"] = {"cloud-cc01": {"bond0": {"slaves": ["eth0", "eth1"], "network": "san"}}}
     sls = show(salt_call, "cloud-cc01", p, grains={"os_family": "RedHat", "os": "CentOS"})
     assert "Debian ifupdown only" in arg(sls["opennebula-host-bond-unsupported"], "name")

@@ -24,6 +24,9 @@ def matrix_pillar(variant, stack):
             p["cluster"]["frontends"].pop(fe)
             p["cluster"].get("bonds", {}).pop(fe, None)
         p["opennebula"]["db"]["replication"] = "none"
+    if stack == "rgmanager":
+        # rgmanager's service carries one IP resource: the lan VIP
+        p["cluster"]["vips"].pop("san")
     p["storage"]["nfs"]["server"] = "stor01"
     return p
 
