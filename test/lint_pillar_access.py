@@ -26,6 +26,9 @@ MODEL = "opennebula/lib/model.jinja"
 JINJA_CODE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
 FORBIDDEN = re.compile(
     r"""pillar\.get|__pillar__|\bpillar\s*\[|\bpillar\s*\.\s*[A-Za-z_]|\bsalt\s*\.\s*pillar\b|\bpillar\s*\|""")
+# the bare variable (passed on, merged, iterated), looked for with string literals blanked
+BARE = re.compile(r"(?<![\w.])pillar(?!\w)")
+STRINGS = re.compile(r"\"[^\"\n]*\"|'[^'\n]*'")
 SECRET_LOOKUP = re.compile(
     r"""salt\s*\[\s*["']pillar\.get["']\s*\]\s*\(\s*(model\.secret_refs\.[A-Za-z0-9_]+|[A-Za-z_][\w.]*_pillar)\s*[,)]""")
 
@@ -41,7 +44,10 @@ def problems(path, text):
     for block in JINJA_CODE.finditer(text):
         code = block.group(0)
         allowed = [m.span() for m in SECRET_LOOKUP.finditer(code)]
-        for hit in FORBIDDEN.finditer(code):
+        blanked = STRINGS.sub(lambda m: m.group(0)[0] + " " * (len(m.group(0)) - 2) + m.group(0)[-1], code)
+        hits = list(FORBIDDEN.finditer(code)) + [h for h in BARE.finditer(blanked)
+                                                  if not FORBIDDEN.match(code, h.start())]
+        for hit in hits:
             pos = hit.start()
             if any(a <= pos < b for a, b in allowed):
                 continue

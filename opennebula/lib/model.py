@@ -32,6 +32,7 @@ RESNAME_RE = r"^[A-Za-z0-9_.-]+$"
 RSCID_RE = r"^[A-Za-z][A-Za-z0-9_.-]{0,62}$"
 PILLAR_KEY_RE = r"^[A-Za-z0-9_.-]+(:[A-Za-z0-9_.-]+)*$"
 ABSPATH_RE = r"^(?!.*/\.\.?(/|$))/([A-Za-z0-9_.+@-]+(/[A-Za-z0-9_.+@-]+)*/?)?$"
+HDD_RE = r"^[*<>~]?(?!.*/\.\.?(/|$| ))/([A-Za-z0-9_.+@-]+(/[A-Za-z0-9_.+@-]+)*/?)?( -?[0-9]+(\.[0-9]+)?[KMGTPE]?i?B)?$"
 ROOTPATH_RE = r"^/([A-Za-z0-9_.+@-]+(/[A-Za-z0-9_.+@-]+)*)?$"
 DEVPATH_RE = r"^/dev/[A-Za-z0-9_.+:-]+(/[A-Za-z0-9_.+:-]+)*$"
 URL_RE = r"^(https?|file)://[A-Za-z0-9._~:/@%{}+=,-]+$"
@@ -409,7 +410,8 @@ DRBD_RESOURCE = dict(
     meta_disk=Str(r"^(internal|/dev/[A-Za-z0-9_.+:/-]+(\[[0-9]+\])?)$", "valid",
                   hint="internal, /dev/DEVICE or /dev/DEVICE[index]"),
     meta_index=Int(0, 255),
-    device=DevPath(),
+    # the DRBD device (/dev/drbdN by default): any absolute path of safe characters
+    device=Str(ABSPATH_RE, "a device path", hint="an absolute path, e.g. /dev/drbd1"),
     address_family=OneOf("ipv4", "ipv6"),
     net=Options(), net_options=Options(), disk_options=Options(), startup=Options(),
     startup_options=Options(),
@@ -571,7 +573,10 @@ SCHEMA = Map({
         "moosefs": Map({
             "master": Hostname(empty=True),
             "chunkservers": List(Hostname()),
-            "hdds": List(Path(), min_items=1),
+            # mfshdd.cfg lines: [*|<|>|~]/path [[-]size], e.g. '*/srv/mfs/b -5GiB'
+            "hdds": List(Str(HDD_RE, "a chunkserver directory",
+                             hint="an absolute directory (not / or a system directory), mfshdd.cfg "
+                                  "markers */</>/~ and a size like ' -5GiB' allowed"), min_items=1),
             "goal": Int(1, 9),
             "master_host": HostOrIp(empty=True),
             "listen_host": Either(Ipv4(), OneOf("*", ""), hint="an IPv4 address, '*' or ''"),
@@ -930,6 +935,13 @@ def rule_nfs(x):
 
 
 def rule_moosefs(x):
+    for i, hdd in enumerate(strs(mapping(x.ST.get("moosefs")).get("hdds"))):
+        if x.bad(f"storage:moosefs:hdds[{i}]"):
+            continue
+        d = hdd.lstrip("*<>~").split(" ")[0].rstrip("/") or "/"
+        if d in SYSTEM_DIRS:
+            what = "is the root directory" if d == "/" else "is a system directory"
+            x.err(f"storage:moosefs:hdds[{i}]: {show(hdd)} {what} (a chunkserver fills it); allowed: a directory of its own, e.g. /srv/mfs/chunks")
     if x.variant != "moosefs":
         return
     if x.mfs_master not in x.frontends:

@@ -333,6 +333,8 @@ def _lint():
     '{%- set t = pillar.cluster.name %}',
     '{{ salt.pillar.get("x") }}',
     '{%- set v = salt["pillar.get"](key ~ ":tofs", {}) %}',
+    '{%- set s = salt["defaults.merge"]({}, pillar, in_place=False) %}',
+    '{%- for k in pillar %}{% endfor %}',
 ])
 def test_lint_flags_direct_pillar_reads(code):
     assert _lint().problems("x.sls", "a: b\n" + code + "\n")
@@ -343,6 +345,7 @@ def test_lint_flags_direct_pillar_reads(code):
     '{%- set pw = salt["pillar.get"](db.password_pillar, "") | string %}',
     '{#- the pillar.get of old #}\n# pillar.example documents it',
     '    - contents_pillar: {{ model.secret_refs.one_auth }}',
+    '{{- raise(path ~ ": change generated ones through pillar/lookup") }}',
 ])
 def test_lint_allows_secret_lookups_by_reference(code):
     assert _lint().problems("x.sls", code) == []
