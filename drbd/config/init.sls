@@ -40,6 +40,7 @@ drbd-config-global-common:
     - name: {{ drbd.lookup.global_common }}
     - source: {{ files_switch(["global_common.conf.jinja"], lookup="drbd-global-common", tplroot="drbd") }}
     - template: jinja
+    - defaults: {conffmt: "salt://conffmt/quote.jinja"}  # salt-ssh ships what states name
     - mode: '0644'
     - makedirs: true
     - context:
@@ -71,6 +72,7 @@ drbd-config-resource-{{ rname }}:
     - name: {{ drbd.lookup.config_dir }}/{{ rname }}.res
     - source: {{ files_switch(["resource.res.jinja"], lookup="drbd-resource", tplroot="drbd") }}
     - template: jinja
+    - defaults: {conffmt: "salt://conffmt/quote.jinja"}  # salt-ssh ships what states name
     - mode: '0644'
     - makedirs: true
     - context:

@@ -61,6 +61,7 @@ opennebula-config-oned:
     - name: {{ L.oned_conf }}
     - source: {{ files_switch(["oned.conf.jinja"], lookup="oned-conf", tplroot="opennebula") }}
     - template: jinja
+    - defaults: {conffmt: "salt://conffmt/quote.jinja"}  # salt-ssh ships what states name
     - user: root
     - group: {{ oa.group }}
     - mode: '0640'

@@ -52,6 +52,7 @@ opennebula-db-replication-conf:
     - name: {{ L.db.conf_dir }}/60-opennebula-replication.cnf
     - source: {{ files_switch(["mysql-replication.cnf.jinja"], lookup="mysql-replication-cnf", tplroot="opennebula") }}
     - template: jinja
+    - defaults: {conffmt: "salt://conffmt/quote.jinja"}  # salt-ssh ships what states name
     - user: root
     - group: root
     - mode: '0644'

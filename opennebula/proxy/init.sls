@@ -94,6 +94,7 @@ opennebula-proxy-conf:
     - name: {{ L.proxy.conf[server] }}
     - source: {{ files_switch([server ~ "-opennebula.conf.jinja"], lookup=server ~ "-conf", tplroot="opennebula") }}
     - template: jinja
+    - defaults: {conffmt: "salt://conffmt/quote.jinja"}  # salt-ssh ships what states name
     - user: root
     - group: root
     - mode: '0644'

@@ -44,6 +44,7 @@ pacemaker-config-corosync-conf:
     - name: {{ L.corosync_conf }}
     - source: {{ files_switch(["corosync.conf.jinja"], lookup="corosync-conf", tplroot="pacemaker") }}
     - template: jinja
+    - defaults: {conffmt: "salt://conffmt/quote.jinja"}  # salt-ssh ships what states name
     - user: root
     - group: root
     - mode: '0644'

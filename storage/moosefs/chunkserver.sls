@@ -51,6 +51,7 @@ storage-moosefs-chunkserver-cfg:
     - name: {{ L.conf_dir }}/mfschunkserver.cfg
     - source: {{ files_switch(["mfschunkserver.cfg.jinja"], lookup="mfschunkserver-cfg", tplroot="storage") }}
     - template: jinja
+    - defaults: {conffmt: "salt://conffmt/quote.jinja"}  # salt-ssh ships what states name
     - user: root
     - group: {{ L.group }}
     - mode: '0640'
@@ -66,6 +67,7 @@ storage-moosefs-chunkserver-hdd-cfg:
     - name: {{ L.conf_dir }}/mfshdd.cfg
     - source: {{ files_switch(["mfshdd.cfg.jinja"], lookup="mfshdd-cfg", tplroot="storage") }}
     - template: jinja
+    - defaults: {conffmt: "salt://conffmt/quote.jinja"}  # salt-ssh ships what states name
     - user: root
     - group: {{ L.group }}
     - mode: '0640'

@@ -48,6 +48,7 @@ storage-moosefs-master-cfg:
     - name: {{ L.conf_dir }}/mfsmaster.cfg
     - source: {{ files_switch(["mfsmaster.cfg.jinja"], lookup="mfsmaster-cfg", tplroot="storage") }}
     - template: jinja
+    - defaults: {conffmt: "salt://conffmt/quote.jinja"}  # salt-ssh ships what states name
     - user: root
     - group: {{ L.group }}
     - mode: '0640'
@@ -62,6 +63,7 @@ storage-moosefs-master-exports:
     - name: {{ L.conf_dir }}/mfsexports.cfg
     - source: {{ files_switch(["mfsexports.cfg.jinja"], lookup="mfsexports-cfg", tplroot="storage") }}
     - template: jinja
+    - defaults: {conffmt: "salt://conffmt/quote.jinja"}  # salt-ssh ships what states name
     - user: root
     - group: {{ L.group }}
     - mode: '0640'

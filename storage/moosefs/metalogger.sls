@@ -32,6 +32,7 @@ storage-moosefs-metalogger-cfg:
     - name: {{ L.conf_dir }}/mfsmetalogger.cfg
     - source: {{ files_switch(["mfsmetalogger.cfg.jinja"], lookup="mfsmetalogger-cfg", tplroot="storage") }}
     - template: jinja
+    - defaults: {conffmt: "salt://conffmt/quote.jinja"}  # salt-ssh ships what states name
     - user: root
     - group: {{ L.group }}
     - mode: '0640'

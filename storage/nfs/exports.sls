@@ -13,6 +13,7 @@ storage-nfs-server-exports:
     - name: {{ N.exports_dir }}/{{ N.exports_file }}
     - source: {{ files_switch(["nfs-exports.jinja"], lookup="nfs-exports", tplroot="storage") }}
     - template: jinja
+    - defaults: {conffmt: "salt://conffmt/quote.jinja"}  # salt-ssh ships what states name
     - mode: '0644'
     - makedirs: true
     - context:
