@@ -26,6 +26,20 @@ VENV_BIN = pathlib.Path(sys.executable).parent
 logging.getLogger("salt.utils.templates").setLevel(logging.CRITICAL)
 
 
+def template_env():
+    """A plain Jinja environment on the repo, like Salt's jinja renderer for the templates:
+    the `do` extension, StrictUndefined, and Salt's `raise` global (a TemplateError here)."""
+    import jinja2
+
+    def _raise(msg):
+        raise jinja2.exceptions.TemplateError(msg)
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(REPO)),
+                             extensions=["jinja2.ext.do"], undefined=jinja2.StrictUndefined)
+    env.globals["raise"] = _raise
+    return env
+
+
 def load_ext(kind, name):
     """Import ``_modules/<name>.py`` or ``_states/<name>.py`` under a private module name.
 

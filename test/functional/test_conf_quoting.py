@@ -16,7 +16,7 @@ import subprocess
 import jinja2
 import pytest
 
-from conftest import REPO, load_ext, require_tools
+from conftest import REPO, load_ext, template_env, require_tools
 
 pytestmark = [pytest.mark.realtool]
 
@@ -24,16 +24,9 @@ drbd_mod = load_ext("modules", "drbd")
 HOSTILE = ['a "quoted" b', "back\\slash", 'mix \\" }; # x', "brace}semi;", "{open", "tail\\\\x"]
 
 
-def _raise(msg):
-    raise jinja2.exceptions.TemplateError(msg)
-
-
 @pytest.fixture(scope="module")
 def env():
-    e = jinja2.Environment(loader=jinja2.FileSystemLoader(str(REPO)),
-                           extensions=["jinja2.ext.do"], undefined=jinja2.StrictUndefined)
-    e.globals["raise"] = _raise
-    return e
+    return template_env()
 
 
 def render(env, path, **ctx):

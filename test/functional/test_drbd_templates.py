@@ -18,7 +18,7 @@ import jinja2
 import pytest
 from salt.exceptions import CommandExecutionError
 
-from conftest import REPO, load_ext, minion_config, require_tools
+from conftest import REPO, load_ext, template_env, minion_config, require_tools
 
 pytestmark = [pytest.mark.realtool, require_tools("drbdadm")]
 
@@ -72,17 +72,9 @@ def drbd_loader(tmp_path):
     return Mods
 
 
-def _raise(msg):
-    raise jinja2.exceptions.TemplateError(msg)
-
-
 @pytest.fixture(scope="module")
 def env():
-    # the same extensions Salt's jinja renderer enables (do) and its `raise` global
-    e = jinja2.Environment(loader=jinja2.FileSystemLoader(str(REPO)),
-                           extensions=["jinja2.ext.do"], undefined=jinja2.StrictUndefined)
-    e.globals["raise"] = _raise
-    return e
+    return template_env()
 
 
 def render(env, tmp_path, syntax, resources=SEED_RESOURCES, nodes=SEED_NODES,
