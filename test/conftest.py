@@ -40,11 +40,37 @@ def template_env():
     return env
 
 
+class Utils(dict):
+    """``__utils__`` as Salt's utils loader gives it for our ``_utils/*.py``:
+    ``"<file>.<function>"`` -> function. Each file is imported under a private name and gets
+    this same dict as its own ``__utils__`` (a util may call a sibling)."""
+
+    def __init__(self):
+        super().__init__()
+        for path in sorted((REPO / "_utils").glob("*.py")):
+            modname = f"onehaext_utils_{path.stem}"
+            spec = importlib.util.spec_from_file_location(modname, path)
+            mod = importlib.util.module_from_spec(spec)
+            mod.__utils__ = self
+            sys.modules[modname] = mod
+            spec.loader.exec_module(mod)
+            for attr, value in vars(mod).items():
+                if callable(value) and not attr.startswith("_") \
+                        and getattr(value, "__module__", None) == modname:
+                    self[f"{path.stem}.{attr}"] = value
+
+
+UTILS = Utils()
+
+
 def load_ext(kind, name):
-    """Import ``_modules/<name>.py`` or ``_states/<name>.py`` under a private module name.
+    """Import ``_modules/<name>.py`` or ``_states/<name>.py`` under a private module name,
+    with ``__utils__`` set to our ``_utils`` (``UTILS``) as Salt's loader would.
 
     Our module names (``linstor``, ``one``...) may clash with real libraries, so they are
     never put on sys.path; each is loaded from its file as ``onehaext_<kind>_<name>``.
+    Tests that use ``configure_loader_modules`` pass ``"__utils__": UTILS`` with the other
+    dunders (it resets every dunder it is not given to ``{}``).
     """
     path = REPO / f"_{kind}" / f"{name}.py"
     modname = f"onehaext_{kind}_{name}"
@@ -52,6 +78,7 @@ def load_ext(kind, name):
         return sys.modules[modname]
     spec = importlib.util.spec_from_file_location(modname, path)
     mod = importlib.util.module_from_spec(spec)
+    mod.__utils__ = UTILS
     sys.modules[modname] = mod
     spec.loader.exec_module(mod)
     return mod
@@ -67,7 +94,8 @@ def fixtures_dir():
     return TEST / "fixtures"
 
 
-FORMULA_DIRS = ["opennebula", "pacemaker", "drbd", "storage", "conffmt", "_modules", "_states"]
+FORMULA_DIRS = ["opennebula", "pacemaker", "drbd", "storage", "conffmt", "_modules", "_states",
+                "_utils"]
 
 
 def formula_file_root(path):
@@ -95,6 +123,7 @@ def minion_config(root_dir, minion_id="cloud-cc01", pillar=None, grains=None, ex
         "pillar_roots": {"base": [str(root_dir / "pillar")]},
         "module_dirs": [str(REPO / "_modules")],
         "states_dirs": [str(REPO / "_states")],
+        "utils_dirs": [str(REPO / "_utils")],
         "cachedir": str(root_dir / "cache"),
         "pki_dir": str(root_dir / "pki"),
         "sock_dir": str(root_dir / "sock"),
