@@ -17,6 +17,11 @@ def __virtual__():
     return (False, "corosync: corosync-cmapctl (corosync) is not on PATH")
 
 
+def _u(name):
+    fun = __utils__[name]
+    return getattr(fun, "func", fun)  # the library function itself, in our loader context
+
+
 def parse_cmap_get(text, key):
     """The value of ``corosync-cmapctl -g KEY`` output (``KEY (type) = value``), else None.
     Pure."""
@@ -33,8 +38,8 @@ def cluster_name():
 
     CLI Example: ``salt-call corosync.cluster_name``
     """
-    res = __salt__["cmd.run_all"](["corosync-cmapctl", "-g", "totem.cluster_name"],
-                                  python_shell=False, ignore_retcode=True)
+    res = _u("ohaf_cmd.run")(__salt__["cmd.run_all"],
+                             ["corosync-cmapctl", "-g", "totem.cluster_name"], check=False)
     if res.get("retcode") != 0:
         return None
     return parse_cmap_get(res.get("stdout"), "totem.cluster_name")

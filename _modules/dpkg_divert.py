@@ -1,6 +1,5 @@
 """dpkg diversions (``dpkg-divert --listpackage``), an argument list, no shell."""
 import salt.utils.path
-from salt.exceptions import CommandExecutionError
 
 __virtualname__ = "dpkg_divert"
 
@@ -9,6 +8,11 @@ def __virtual__():
     if salt.utils.path.which("dpkg-divert"):
         return __virtualname__
     return (False, "dpkg_divert: dpkg-divert (dpkg) is not on PATH")
+
+
+def _u(name):
+    fun = __utils__[name]
+    return getattr(fun, "func", fun)  # the library function itself, in our loader context
 
 
 def listpackage(path, admindir=None):
@@ -21,10 +25,8 @@ def listpackage(path, admindir=None):
     if admindir:
         argv.append("--admindir=" + str(admindir))
     argv += ["--listpackage", str(path)]
-    res = __salt__["cmd.run_all"](argv, python_shell=False, ignore_retcode=True)
-    if res.get("retcode") != 0:
-        raise CommandExecutionError("dpkg-divert --listpackage {} failed (rc={}): {}".format(
-            path, res.get("retcode"), (res.get("stderr") or "").strip()[:300]))
+    res = _u("ohaf_cmd.run")(__salt__["cmd.run_all"], argv,
+                             what=f"dpkg-divert --listpackage {path}")
     out = (res.get("stdout") or "").strip()
     return out or None
 

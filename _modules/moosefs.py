@@ -11,6 +11,11 @@ def __virtual__():
     return (False, "moosefs: mfsgetgoal (moosefs-client) is not on PATH")
 
 
+def _u(name):
+    fun = __utils__[name]
+    return getattr(fun, "func", fun)  # the library function itself, in our loader context
+
+
 def parse_getgoal(text, path):
     """``mfsgetgoal PATH`` output (``PATH: GOAL``) -> GOAL (int), else None. Pure."""
     prefix = str(path) + ": "
@@ -28,8 +33,7 @@ def goal(path):
 
     CLI Example: ``salt-call moosefs.goal /var/lib/one/datastores``
     """
-    res = __salt__["cmd.run_all"](["mfsgetgoal", str(path)], python_shell=False,
-                                  ignore_retcode=True)
+    res = _u("ohaf_cmd.run")(__salt__["cmd.run_all"], ["mfsgetgoal", str(path)], check=False)
     if res.get("retcode") != 0:
         return None
     value = parse_getgoal(res.get("stdout"), path)

@@ -29,12 +29,29 @@ def __virtual__():
     return __virtualname__
 
 
+def _u(name):
+    fun = __utils__[name]
+    return getattr(fun, "func", fun)  # the library function itself, in our loader context
+
+
 def _argv(argv):
     if not isinstance(argv, (list, tuple)) or not argv:
         return None
     if any(isinstance(a, (dict, list, tuple)) or a is None for a in argv):
         return None
     return [str(a) for a in argv]
+
+
+def _env(env):
+    """``env`` as one dict (cmd.run also takes a list of one-key dicts); None when malformed."""
+    if isinstance(env, list):
+        if not all(isinstance(item, dict) for item in env):
+            return None
+        merged = {}
+        for item in env:
+            merged.update(item)
+        return merged
+    return env if env is None or isinstance(env, dict) else None
 
 
 def run(name, argv, env=None, runas=None, cwd=None, stdin=None, umask=None, timeout=None,
@@ -46,56 +63,50 @@ def run(name, argv, env=None, runas=None, cwd=None, stdin=None, umask=None, time
     stdin             text fed to the command; never reported
     hide_output       stdout/stderr left out of ``changes`` and ``comment``
     output_loglevel   cmd.run_all's (``quiet``: the command's output is not logged)
+
+    On the engine: there is nothing to read (guards are Salt's requisites), so the diff is
+    always "run this argv"; the command's own exit code is the verification.
     """
-    ret = {"name": name, "changes": {}, "result": False, "comment": ""}
     cmd = _argv(argv)
-    if cmd is None:
-        ret["comment"] = "argv must be a non-empty list of strings, got {!r}".format(argv)
-        return ret
-    if isinstance(env, list):
-        merged = {}
-        for item in env:
-            if not isinstance(item, dict):
-                ret["comment"] = "env must be a dict or a list of one-key dicts"
-                return ret
-            merged.update(item)
-        env = merged
-    if env is not None and not isinstance(env, dict):
-        ret["comment"] = "env must be a dict or a list of one-key dicts"
-        return ret
-    if __opts__["test"]:
-        ret["result"] = None
-        ret["changes"] = {"argv": cmd}
-        ret["comment"] = "would run {}".format(cmd)
-        return ret
-    opts = {"python_shell": False, "ignore_retcode": True, "output_loglevel": output_loglevel,
-            "hide_output": hide_output}
-    for key, value in (("env", env), ("runas", runas), ("cwd", cwd), ("stdin", stdin),
-                       ("umask", umask), ("timeout", timeout)):
-        if value is not None:
-            opts[key] = value
-    try:
-        res = __salt__["cmd.run_all"](cmd, **opts)
-    except Exception as exc:  # pylint: disable=broad-except
-        ret["comment"] = "{} could not be run: {}".format(cmd, exc)
-        return ret
-    ok = [0]
-    if success_retcodes is not None:
-        ok = [int(c) for c in salt.utils.args.split_input(success_retcodes)]
-    rc = res.get("retcode")
-    changes = {"pid": res.get("pid"), "retcode": rc}
-    if hide_output:
-        changes.update({"stdout": "<hidden>", "stderr": "<hidden>"})
-    else:
-        changes.update({"stdout": res.get("stdout", ""), "stderr": res.get("stderr", "")})
-    ret["changes"] = changes
-    ret["result"] = rc in ok
-    if ret["result"]:
-        ret["comment"] = "ran {}".format(cmd)
-    else:
-        err = "" if hide_output else (res.get("stderr") or res.get("stdout") or "").strip()[-500:]
-        ret["comment"] = "{} failed (rc={}){}".format(cmd, rc, ": " + err if err else "")
-    return ret
+    merged_env = _env(env)
+    ok = [0] if success_retcodes is None else [
+        int(c) for c in salt.utils.args.split_input(success_retcodes)]
+
+    def precheck():
+        if cmd is None:
+            _u("ohaf_state.refuse")(
+                "argv must be a non-empty list of strings, got {!r}".format(argv))
+        if env is not None and merged_env is None:
+            _u("ohaf_state.refuse")("env must be a dict or a list of one-key dicts")
+
+    def apply(_cur, _changes):
+        opts = {key: value for key, value in (("runas", runas), ("cwd", cwd),
+                                              ("umask", umask)) if value is not None}
+        try:
+            res = _u("ohaf_cmd.run")(__salt__["cmd.run_all"], cmd, env=merged_env,
+                                     timeout=timeout, stdin=stdin, check=False,
+                                     output_loglevel=output_loglevel,
+                                     hide_output=hide_output, **opts)
+        except Exception as exc:  # pylint: disable=broad-except
+            _u("ohaf_state.refuse")("{} could not be run: {}".format(cmd, exc))
+        rc = res.get("retcode")
+        changes = {"pid": res.get("pid"), "retcode": rc}
+        if hide_output:
+            changes.update({"stdout": "<hidden>", "stderr": "<hidden>"})
+        else:
+            changes.update({"stdout": res.get("stdout", ""), "stderr": res.get("stderr", "")})
+        if rc not in ok:
+            err = "" if hide_output else (res.get("stderr") or res.get("stdout") or "").strip()[-500:]
+            _u("ohaf_state.refuse")(
+                "{} failed (rc={}){}".format(cmd, rc, ": " + err if err else ""), changes)
+        ran.update(changes)
+
+    ran = {}
+    return _u("ohaf_state.run")(
+        name, test=__opts__["test"], precheck=precheck, read=lambda: None,
+        diff=lambda _cur: {"argv": cmd}, apply=apply, verify=False,
+        report=lambda _changes, _after: ran,
+        comment_test="would run {}".format(cmd), comment_done="ran {}".format(cmd))
 
 
 def mod_watch(name, **kwargs):

@@ -11,7 +11,25 @@ the log (``output_loglevel: quiet``) nor an error message (``<hidden>``).
                                     timeout=30)
     xml = res["stdout"]
 """
+import importlib.util
+import os
+
 from salt.exceptions import CommandExecutionError, SaltInvocationError
+
+_SIBLINGS = {}
+
+
+def _sibling(name):
+    """Another of these libraries, loaded from this file's directory (Salt's utils loader
+    gives a util no ``__utils__`` of its own)."""
+    if name not in _SIBLINGS:
+        spec = importlib.util.spec_from_file_location(
+            f"ohaf_lib_{name}", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                             f"{name}.py"))
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        _SIBLINGS[name] = mod
+    return _SIBLINGS[name]
 
 
 def argv_of(argv):
@@ -59,8 +77,7 @@ def run(run_all, argv, env=None, timeout=None, stdin=None, secrets=(), check=Tru
     opts.update(kwargs)
     res = run_all(argv, **opts)
     if check and res.get("retcode") not in ok:
-        scrub = __utils__["ohaf_secret.scrub"]  # noqa: F821 (the utils loader's dunder)
         name = what or " ".join(argv)
-        raise CommandExecutionError(scrub(
-            f"{name} failed (rc {res.get('retcode')}): {error_text(res)}", secrets))
+        raise CommandExecutionError(_sibling("ohaf_secret").scrub(
+            f"{name} failed (rc={res.get('retcode')}): {error_text(res)}", secrets))
     return res

@@ -17,6 +17,17 @@ or a ``CommandExecutionError`` (result False, its text as the comment). ``change
 ``{"old": {...}, "new": None}``, an update ``{key: {"old": .., "new": ..}}``. ``mask``
 hides secrets in what is reported (``__utils__["ohaf_secret.mask_changes"]``).
 
+**Calling it.** A module or state reaches these libraries through ``__utils__`` *unwrapped*
+(``_u`` below): Salt's ``LoadedFunc`` would run the engine, and so the closures handed to
+it, in the utils loader's context, where ``__salt__``/``__context__``/``__utils__`` are not
+the caller's. Every module and state file of the formula has this three-line accessor:
+
+.. code-block:: python
+
+    def _u(name):
+        fun = __utils__[name]
+        return getattr(fun, "func", fun)  # the library function itself, in our context
+
 .. code-block:: python
 
     def pool_present(name, size):
@@ -26,7 +37,7 @@ hides secrets in what is reported (``__utils__["ohaf_secret.mask_changes"]``).
         def diff(cur):
             if cur is None:
                 return {"old": None, "new": {"name": name, "size": size}}
-            return __utils__["ohaf_state.attr_diff"]({"size": size}, cur)
+            return _u("ohaf_state.attr_diff")({"size": size}, cur)
 
         def apply(cur, changes):
             if cur is None:
@@ -34,8 +45,8 @@ hides secrets in what is reported (``__utils__["ohaf_secret.mask_changes"]``).
             else:
                 __salt__["mymod.pool_resize"](name, size)
 
-        return __utils__["ohaf_state.run"](name, test=__opts__["test"], read=read,
-                                           diff=diff, apply=apply, what=f"pool {name}")
+        return _u("ohaf_state.run")(name, test=__opts__["test"], read=read, diff=diff,
+                                    apply=apply, what=f"pool {name}")
 """
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
@@ -109,7 +120,7 @@ def _text(spec, default, *args):
 
 def run(name, *, test, read, diff, apply, what=None, mask=None, comment_ok=None,
         comment_test=None, comment_done=None, comment_verify=None, verify=True,
-        precheck=None, ret=None):
+        precheck=None, report=None, ret=None):
     """Run one state in the formula's shape and return its Salt return dict.
 
     name / what
@@ -134,6 +145,10 @@ def run(name, *, test, read, diff, apply, what=None, mask=None, comment_ok=None,
     verify
         False skips the re-read (for a state whose apply is its own verification, e.g. a
         wait that raises when it times out).
+    report
+        ``report(changes, after) -> changes``: what a successful apply reports, when it is
+        more than the diff (a command's exit code and output; ``after`` is the re-read, None
+        with ``verify=False``); masked like the diff.
     precheck
         ``precheck()`` runs first (argument checks, "is this the node"): it ends the state
         through ``skip``/``refuse``/``pending`` or an exception.
@@ -158,6 +173,7 @@ def run(name, *, test, read, diff, apply, what=None, mask=None, comment_ok=None,
                        comment=_text(comment_test, describe(what, changes, "test"), changes))
             return ret
         note = apply(current, changes)
+        after = None
         if verify:
             after = read()
             left = diff(after) or {}
@@ -170,6 +186,8 @@ def run(name, *, test, read, diff, apply, what=None, mask=None, comment_ok=None,
         comment = _text(comment_done, describe(what, changes), changes)
         if note:
             comment = f"{comment}; {note}" if comment else note
+        if report is not None:
+            changes = report(changes, after)
         ret.update(result=True, changes=mask(changes), comment=comment)
         return ret
     except Outcome as out:

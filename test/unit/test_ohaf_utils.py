@@ -67,11 +67,11 @@ def test_a_difference_left_after_apply_fails_verification():
 
 def test_command_errors_fail_the_state_with_their_text():
     def read():
-        raise CommandExecutionError("cibadmin failed (rc 105): no such device")
+        raise CommandExecutionError("cibadmin failed (rc=105): no such device")
 
     ret = run("p", test=False, read=read, diff=dict, apply=None)
     assert ret == {"name": "p", "result": False, "changes": {},
-                   "comment": "cibadmin failed (rc 105): no such device"}
+                   "comment": "cibadmin failed (rc=105): no such device"}
 
 
 @pytest.mark.parametrize("fun,result", [("skip", True), ("refuse", False), ("pending", None)])
@@ -137,3 +137,10 @@ def test_secret_mask_rules():
     assert UTILS["ohaf_secret.scrub"]("ab abc", ["ab", "abc"]) == "<hidden> <hidden>"
     assert UTILS["ohaf_secret.mask_mapping"]({"a": 1, "pass": None, "PASSWORD": "x"}) == \
         {"a": 1, "pass": None, "PASSWORD": "<hidden>"}
+
+
+def test_report_replaces_the_reported_changes_after_a_successful_apply():
+    obj = Obj({"size": 1})
+    ret = run("p", test=False, read=obj.read, diff=obj.diff, apply=obj.apply, verify=False,
+              report=lambda changes, after: {"retcode": 0, "asked": sorted(changes)})
+    assert ret["changes"] == {"retcode": 0, "asked": ["size"]}
