@@ -135,6 +135,8 @@ def _write(ctl, what, func, written, properties=None):
 
 
 def _invalidate(ctl, written):
+    """Forget what a write touched: named objects are marked written (the next read of the
+    kind re-reads them, the rest of the list stays), a kind without names is dropped."""
     for kind, names in written.items():
         if names:
             __utils__["ohaf_cache.get"](__context__, NS, f"{ctl[0]}|{kind}|written", set) \
