@@ -9,14 +9,15 @@ Controller resolution (first hit wins):
   3. ``/etc/linstor/linstor-client.conf`` ``[global] controllers=``
   4. ``linstor://localhost``
 
-Reads are cached in ``__context__`` per controller set for the run: one
-``GET /v1/view/storage-pools`` serves every per-node pool read. A write invalidates only the
-objects it touched (the written node's pools, the written node, the written resource group);
-the next read of those objects fetches them with a filtered list request, so a run that
-creates 400 pools does not re-download the whole pool list 400 times.
+Reads are cached for the run per controller set (``ohaf_cache``, namespace ``linstor``): one
+``GET /v1/view/storage-pools`` serves every per-node pool read. Every write invalidates the
+objects it touched (the written node's pools, the written node, the written resource group,
+the controller properties); the next read re-reads those objects with one filtered list
+request, so a run that creates 400 pools does not re-download the whole pool list 400 times.
+Values of secret-looking property keys (``DrbdOptions/Net/shared-secret``) never reach an
+error text (``ohaf_secret``). Names and parsing are plain functions in
+``_utils/ohaf_linstor.py``.
 """
-import configparser
-import logging
 import os
 
 from salt.exceptions import CommandExecutionError
@@ -29,38 +30,12 @@ except ImportError:  # pragma: no cover - depends on the minion
     linstor = None
     HAS_LINSTOR = False
 
-log = logging.getLogger(__name__)
-
 __virtualname__ = "linstor"
 
 CLIENT_CONF = "/etc/linstor/linstor-client.conf"
-DEFAULT_CONTROLLER = "linstor://localhost"
 TIMEOUT = 60
-CTX = "linstor.cache"
-STOR_POOL_NAME_PROP = "StorDriver/StorPoolName"
-
-# CLI spellings (``linstor storage-pool create lvmthin ...``) -> REST provider_kind
-DRIVER_ALIASES = {
-    "lvm": "LVM",
-    "lvmthin": "LVM_THIN",
-    "lvm_thin": "LVM_THIN",
-    "zfs": "ZFS",
-    "zfsthin": "ZFS_THIN",
-    "zfs_thin": "ZFS_THIN",
-    "file": "FILE",
-    "filethin": "FILE_THIN",
-    "file_thin": "FILE_THIN",
-    "diskless": "DISKLESS",
-    "spdk": "SPDK",
-    "remote_spdk": "REMOTE_SPDK",
-    "storage_spaces": "STORAGE_SPACES",
-    "storage_spaces_thin": "STORAGE_SPACES_THIN",
-    "ebs_target": "EBS_TARGET",
-    "ebs_init": "EBS_INIT",
-}
-DISKLESS_DRIVERS = ("DISKLESS", "EBS_INIT")
-NODE_TYPES = ("Controller", "Satellite", "Combined", "Auxiliary")
-COMM_TYPES = ("Plain", "SSL")
+NS = "linstor"  # the ohaf_cache namespace
+KINDS = ("nodes", "pools", "rgs", "ctrl_props")
 
 
 def __virtual__():
@@ -80,195 +55,132 @@ def resolve_controllers(controllers=None):
         salt-call linstor.resolve_controllers
         salt-call linstor.resolve_controllers controllers=10.0.0.1,10.0.0.2
     """
-    source = controllers
-    if isinstance(source, (list, tuple)):
-        source = ",".join(str(c).strip() for c in source if str(c).strip())
-    if not source:
-        source = os.environ.get("LS_CONTROLLERS", "").strip()
-    if not source:
-        source = _controllers_from_conf(CLIENT_CONF)
-    if not source:
-        source = DEFAULT_CONTROLLER
-    return linstor.MultiLinstor.controller_uri_list(str(source).replace(" ", ""))
-
-
-def _controllers_from_conf(path):
-    if not os.path.isfile(path):
-        return ""
-    parser = configparser.ConfigParser()
-    try:
-        parser.read(path)
-    except configparser.Error as exc:
-        raise CommandExecutionError(f"linstor: cannot parse {path}: {exc}")
-    return parser.get("global", "controllers", fallback="").strip()
+    source = __utils__["ohaf_linstor.controller_source"](
+        controllers, os.environ.get("LS_CONTROLLERS", ""), CLIENT_CONF)
+    return linstor.MultiLinstor.controller_uri_list(source)
 
 
 def normalize_driver(driver):
     """``lvmthin`` / ``LVM_THIN`` / ``LvmThin`` -> ``LVM_THIN`` (REST provider_kind)."""
-    if driver is None:
-        raise CommandExecutionError("linstor: a storage pool driver is required")
-    key = str(driver).strip().lower()
-    kind = DRIVER_ALIASES.get(key) or DRIVER_ALIASES.get(key.replace("-", "_"))
-    if kind is None and str(driver).upper() in linstor.StoragePoolDriver.list():
-        kind = str(driver).upper()
-    if kind is None:
-        raise CommandExecutionError(
-            f"linstor: unknown storage pool driver '{driver}'; allowed: "
-            + ", ".join(sorted(set(DRIVER_ALIASES.values())))
-        )
-    return kind
+    return __utils__["ohaf_linstor.normalize_driver"](driver, linstor.StoragePoolDriver.list())
 
 
 def _node_type(node_type):
-    for known in NODE_TYPES:
-        if str(node_type).lower() == known.lower():
-            return known
-    raise CommandExecutionError(
-        f"linstor: unknown node type '{node_type}'; allowed: {', '.join(NODE_TYPES)}"
-    )
+    return __utils__["ohaf_linstor.node_type"](
+        node_type, "linstor: unknown node type '{value}'; allowed: {allowed}")
 
 
 def _comm_type(comm_type):
-    for known in COMM_TYPES:
-        if str(comm_type).lower() == known.lower():
-            return known
-    raise CommandExecutionError(
-        f"linstor: unknown communication type '{comm_type}'; allowed: {', '.join(COMM_TYPES)}"
-    )
+    return __utils__["ohaf_linstor.comm_type"](
+        comm_type, "linstor: unknown communication type '{value}'; allowed: {allowed}")
 
 
-def _str_props(properties):
-    if not properties:
-        return {}
-    if not isinstance(properties, dict):
-        raise CommandExecutionError("linstor: properties must be a mapping of key: value")
-    return {str(k): _prop_value(v) for k, v in properties.items()}
+def _props(properties):
+    return __utils__["ohaf_linstor.str_props"](properties) or None
 
 
-def _prop_value(value):
-    if isinstance(value, bool):  # YAML true/false -> LINSTOR's "true"/"false"
-        return "true" if value else "false"
-    return str(value)
-
-
-def _cache(controllers):
+def _ctl(controllers):
+    """``(cache key, URIs)`` of a controller set."""
     uris = resolve_controllers(controllers)
-    key = ",".join(uris)
-    root = __context__.setdefault(CTX, {})
-    if key not in root:
-        root[key] = {
-            "uris": uris,
-            "client": None,
-            "nodes": None,
-            "nodes_stale": set(),
-            "pools": None,
-            "pools_stale": set(),
-            "rgs": None,
-            "rgs_stale": set(),
-            "ctrl_props": None,
-        }
-    return root[key]
+    return ",".join(uris), uris
 
 
-def _client(cache):
-    client = cache["client"]
+def _client(ctl):
+    """The run's connected client for this controller set (one connect per run)."""
+    key = f"{ctl[0]}|client"
+    client = __utils__["ohaf_cache.peek"](__context__, NS, key)
     if client is not None and client.connected:
         return client
-    client = linstor.MultiLinstor(cache["uris"], timeout=TIMEOUT, keep_alive=True)
+    client = linstor.MultiLinstor(ctl[1], timeout=TIMEOUT, keep_alive=True)
     try:
         client.connect()
     except linstor.LinstorError as exc:
         raise CommandExecutionError(
-            f"linstor: cannot connect to controller(s) {', '.join(cache['uris'])}: {exc}"
+            f"linstor: cannot connect to controller(s) {', '.join(ctl[1])}: {exc}"
         )
-    cache["client"] = client
-    return client
+    return __utils__["ohaf_cache.put"](__context__, NS, key, client)
 
 
-def _call(cache, what, func, *args, **kwargs):
-    """Run one python-linstor call; raise CommandExecutionError on transport or API errors."""
-    client = _client(cache)
+def _call(ctl, what, func, secrets=()):
+    """One python-linstor call ``func(client)`` -> its replies; a transport or API exception
+    raises CommandExecutionError (secret values scrubbed)."""
+    client = _client(ctl)
     try:
-        replies = func(client, *args, **kwargs)
+        replies = func(client)
     except linstor.LinstorError as exc:
-        raise CommandExecutionError(f"linstor: {what} failed: {exc}")
+        raise CommandExecutionError(
+            __utils__["ohaf_secret.scrub"](f"linstor: {what} failed: {exc}", secrets))
     return replies
 
 
-def _check(replies, what):
-    errors = [r for r in replies if hasattr(r, "is_error") and r.is_error()]
+def _check(replies, what, secrets=()):
+    """The reply messages; error replies raise CommandExecutionError (secrets scrubbed)."""
+    errors = __utils__["ohaf_linstor.reply_errors"](replies)
     if errors:
-        msgs = []
-        for err in errors:
-            msg = err.message or ""
-            if err.cause:
-                msg += f" ({err.cause})"
-            if err.details:
-                msg += f" {err.details}"
-            msgs.append(msg.strip())
-        raise CommandExecutionError(f"linstor: {what} failed: {'; '.join(msgs)}")
+        raise CommandExecutionError(__utils__["ohaf_secret.scrub"](
+            f"linstor: {what} failed: {'; '.join(errors)}", secrets))
     return [r.message for r in replies if hasattr(r, "message")]
+
+
+def _write(ctl, what, func, written, properties=None):
+    """One write: the call, the written objects invalidated (``written``: ``{kind:
+    [names]}``; a kind without names drops its whole read), the replies checked."""
+    secrets = [v for k, v in __utils__["ohaf_linstor.str_props"](properties).items()
+               if __utils__["ohaf_secret.is_secret_key"](k)]
+    try:
+        replies = _call(ctl, what, func, secrets)
+    finally:
+        _invalidate(ctl, written)
+    return _check(replies, what, secrets)
+
+
+def _invalidate(ctl, written):
+    """Forget what a write touched: named objects are marked written (the next read of the
+    kind re-reads them, the rest of the list stays), a kind without names is dropped."""
+    for kind, names in written.items():
+        if names:
+            __utils__["ohaf_cache.get"](__context__, NS, f"{ctl[0]}|{kind}|written", set) \
+                .update(names)
+        else:
+            __utils__["ohaf_cache.invalidate"](__context__, NS, f"{ctl[0]}|{kind}")
+
+
+def _listed(ctl, kind, fetch):
+    """The run's list of ``kind`` (``{name: ...}``): one full list request, then the objects
+    a write invalidated re-read together with one filtered request (``fetch(ctl, names)``)."""
+    key = f"{ctl[0]}|{kind}"
+    have = __utils__["ohaf_cache.peek"](__context__, NS, key)
+    written = __utils__["ohaf_cache.peek"](__context__, NS, f"{key}|written")
+    if have is None:
+        have = __utils__["ohaf_cache.put"](__context__, NS, key, fetch(ctl, None))
+    elif written:
+        __utils__["ohaf_linstor.merge_fresh"](have, fetch(ctl, sorted(written)), written)
+    __utils__["ohaf_cache.invalidate"](__context__, NS, f"{key}|written")
+    return have
 
 
 def invalidate(controllers=None):
     """Drop every cached LINSTOR read for these controllers (next read lists again)."""
-    cache = _cache(controllers)
-    cache.update(nodes=None, pools=None, rgs=None, ctrl_props=None)
-    cache["nodes_stale"].clear()
-    cache["pools_stale"].clear()
-    cache["rgs_stale"].clear()
+    ctl = _ctl(controllers)
+    for kind in KINDS:
+        for key in (f"{ctl[0]}|{kind}", f"{ctl[0]}|{kind}|written"):
+            __utils__["ohaf_cache.invalidate"](__context__, NS, key)
     return True
 
 
 # --------------------------------------------------------------------------- nodes
-def _node_dict(node):
-    netifs = node.net_interfaces
-    default = next((n for n in netifs if n.name == "default"), netifs[0] if netifs else None)
-    return {
-        "name": node.name,
-        "node_type": _title(node.type),
-        "address": default.address if default else None,
-        "port": default.stlt_port if default else None,
-        "comm_type": _title(default.stlt_encryption_type) if default else None,
-        "interface": default.name if default else None,
-        "connection_status": node.connection_status,
-        "properties": dict(node.properties),
-        "flags": list(node.flags),
-    }
+def _fetch_nodes(ctl, names):
+    res = _call(ctl, "node list", lambda c: c.node_list_raise(filter_by_nodes=names))
+    return {n.name: __utils__["ohaf_linstor.node_dict"](n) for n in res.nodes}
 
 
-def _title(value):
-    """The controller reports ``SATELLITE``/``PLAIN``; present ``Satellite``/``Plain``."""
-    if value is None:
-        return None
-    for known in NODE_TYPES + COMM_TYPES:
-        if str(value).lower() == known.lower():
-            return known
-    return str(value)
+def _nodes(controllers):
+    return _listed(_ctl(controllers), "nodes", _fetch_nodes)
 
 
-def _fetch_nodes(cache, names=None):
-    res = _call(cache, "node list", lambda c: c.node_list_raise(filter_by_nodes=names))
-    return {n.name: _node_dict(n) for n in res.nodes}
-
-
-def _nodes(cache):
-    if cache["nodes"] is None:
-        cache["nodes"] = _fetch_nodes(cache)
-        cache["nodes_stale"].clear()
-    elif cache["nodes_stale"]:
-        stale = sorted(cache["nodes_stale"])
-        fresh = _fetch_nodes(cache, stale)
-        for name in stale:
-            cache["nodes"].pop(name, None)
-        cache["nodes"].update(fresh)
-        cache["nodes_stale"].clear()
-    return cache["nodes"]
-
-
-def _node_written(cache, name):
-    cache["nodes_stale"].add(name)
-    cache["pools_stale"].add(name)  # node create/delete adds/removes DfltDisklessStorPool
+def _node_write(name, what, func, controllers, properties=None):
+    # node create/delete adds/removes its DfltDisklessStorPool: its pools are re-read too
+    return _write(_ctl(controllers), what, func, {"nodes": [name], "pools": [name]}, properties)
 
 
 def node_list(controllers=None):
@@ -280,12 +192,12 @@ def node_list(controllers=None):
 
         salt-call linstor.node_list controllers=linstor://10.0.0.1
     """
-    return {k: dict(v) for k, v in _nodes(_cache(controllers)).items()}
+    return {k: dict(v) for k, v in _nodes(controllers).items()}
 
 
 def node_get(name, controllers=None):
     """One node's dict (see ``node_list``) or ``None`` when it is not registered."""
-    node = _nodes(_cache(controllers)).get(name)
+    node = _nodes(controllers).get(name)
     return dict(node) if node else None
 
 
@@ -299,95 +211,62 @@ def node_create(name, address, node_type="Satellite", port=None, comm_type="Plai
 
         salt-call linstor.node_create alpha 10.0.0.1 node_type=Combined
     """
-    cache = _cache(controllers)
     node_type = _node_type(node_type)
     comm_type = _comm_type(comm_type)
-    replies = _call(
-        cache, f"node create {name}", lambda c: c.node_create(
-            name, node_type, address, com_type=comm_type,
-            port=int(port) if port else None, property_dict=_str_props(properties) or None,
-        ),
-    )
-    _node_written(cache, name)
-    return _check(replies, f"node create {name}")
+    return _node_write(name, f"node create {name}", lambda c: c.node_create(
+        name, node_type, address, com_type=comm_type,
+        port=int(port) if port else None, property_dict=_props(properties),
+    ), controllers, properties)
 
 
 def node_modify(name, node_type=None, properties=None, delete_properties=None, controllers=None):
     """Change a node's type and/or properties (only the given keys)."""
-    cache = _cache(controllers)
-    replies = _call(
-        cache, f"node modify {name}", lambda c: c.node_modify(
-            name, node_type=_node_type(node_type) if node_type else None,
-            property_dict=_str_props(properties) or None,
-            delete_props=list(delete_properties) if delete_properties else None,
-        ),
-    )
-    _node_written(cache, name)
-    return _check(replies, f"node modify {name}")
+    return _node_write(name, f"node modify {name}", lambda c: c.node_modify(
+        name, node_type=_node_type(node_type) if node_type else None,
+        property_dict=_props(properties),
+        delete_props=list(delete_properties) if delete_properties else None,
+    ), controllers, properties)
 
 
 def node_interface_modify(name, address=None, port=None, comm_type=None, interface="default",
                           controllers=None):
     """Change the address/port/communication type of a node's (active) net interface."""
-    cache = _cache(controllers)
-    replies = _call(
-        cache, f"net interface modify {name}/{interface}", lambda c: c.netinterface_modify(
-            name, interface, ip=address, port=int(port) if port else None,
-            com_type=_comm_type(comm_type) if comm_type else None,
-            is_active=True,  # python-linstor defaults to False, which would drop the connection
-        ),
-    )
-    _node_written(cache, name)
-    return _check(replies, f"net interface modify {name}/{interface}")
+    return _node_write(name, f"net interface modify {name}/{interface}",
+                       lambda c: c.netinterface_modify(
+                           name, interface, ip=address, port=int(port) if port else None,
+                           com_type=_comm_type(comm_type) if comm_type else None,
+                           # python-linstor defaults to False, which would drop the connection
+                           is_active=True,
+                       ), controllers)
 
 
 def node_delete(name, controllers=None):
     """Delete a node (LINSTOR refuses while resources are deployed on it)."""
-    cache = _cache(controllers)
-    replies = _call(cache, f"node delete {name}", lambda c: c.node_delete(name))
-    _node_written(cache, name)
-    return _check(replies, f"node delete {name}")
+    return _node_write(name, f"node delete {name}", lambda c: c.node_delete(name), controllers)
 
 
 # --------------------------------------------------------------------------- storage pools
 def _pool_dict(pool):
-    kind = pool.provider_kind
-    props = dict(pool.properties)
-    if kind in DISKLESS_DRIVERS:
-        driver_pool = None
-    else:
-        driver_pool = linstor.StoragePoolDriver.storage_props_to_driver_pool(kind, props) or None
-    return {
-        "name": pool.name,
-        "node": pool.node_name,
-        "driver": kind,
-        "driver_pool": driver_pool,
-        "properties": props,
-        "free_capacity": pool.free_space.free_capacity if pool.free_space else None,
-        "total_capacity": pool.free_space.total_capacity if pool.free_space else None,
-    }
+    return __utils__["ohaf_linstor.pool_dict"](
+        pool, linstor.StoragePoolDriver.storage_props_to_driver_pool)
 
 
-def _fetch_pools(cache, nodes=None):
-    res = _call(cache, "storage pool list", lambda c: c.storage_pool_list_raise(filter_by_nodes=nodes))
+def _fetch_pools(ctl, nodes):
+    res = _call(ctl, "storage pool list",
+                lambda c: c.storage_pool_list_raise(filter_by_nodes=nodes))
     out = {}
     for pool in res.storage_pools:
         out.setdefault(pool.node_name, {})[pool.name] = _pool_dict(pool)
     return out
 
 
-def _pools(cache):
-    if cache["pools"] is None:
-        cache["pools"] = _fetch_pools(cache)
-        cache["pools_stale"].clear()
-    elif cache["pools_stale"]:
-        stale = sorted(cache["pools_stale"])
-        fresh = _fetch_pools(cache, stale)
-        for node in stale:
-            cache["pools"].pop(node, None)
-        cache["pools"].update(fresh)
-        cache["pools_stale"].clear()
-    return cache["pools"]
+def _pools(controllers):
+    return _listed(_ctl(controllers), "pools", _fetch_pools)
+
+
+def _pool_write(node, name, what, func, controllers, properties=None):
+    return _write(_ctl(controllers), f"storage pool {what} {node}/{name}", func,
+                  {"pools": [node]}, properties)
 
 
 def storage_pool_list(node=None, controllers=None):
@@ -402,7 +281,7 @@ def storage_pool_list(node=None, controllers=None):
 
         salt-call linstor.storage_pool_list node=alpha
     """
-    pools = _pools(_cache(controllers))
+    pools = _pools(controllers)
     if node is not None:
         return {k: dict(v) for k, v in pools.get(node, {}).items()}
     return {n: {k: dict(v) for k, v in p.items()} for n, p in pools.items()}
@@ -410,7 +289,7 @@ def storage_pool_list(node=None, controllers=None):
 
 def storage_pool_get(node, name, controllers=None):
     """One storage pool's dict or ``None``."""
-    pool = _pools(_cache(controllers)).get(node, {}).get(name)
+    pool = _pools(controllers).get(node, {}).get(name)
     return dict(pool) if pool else None
 
 
@@ -423,95 +302,66 @@ def storage_pool_create(node, name, driver, driver_pool=None, properties=None, c
 
         salt-call linstor.storage_pool_create alpha open_image lvmthin linstorpool/thin_image
     """
-    cache = _cache(controllers)
     kind = normalize_driver(driver)
-    if kind not in DISKLESS_DRIVERS and not driver_pool:
+    diskless = __utils__["ohaf_linstor.is_diskless"](kind)
+    if not diskless and not driver_pool:
         raise CommandExecutionError(f"linstor: driver {kind} needs a driver_pool (e.g. vg/thinpool)")
-    replies = _call(
-        cache, f"storage pool create {node}/{name}", lambda c: c.storage_pool_create(
-            node, name, kind, driver_pool if kind not in DISKLESS_DRIVERS else None,
-            property_dict=_str_props(properties) or None,
-        ),
-    )
-    cache["pools_stale"].add(node)
-    return _check(replies, f"storage pool create {node}/{name}")
+    return _pool_write(node, name, "create", lambda c: c.storage_pool_create(
+        node, name, kind, None if diskless else driver_pool, property_dict=_props(properties),
+    ), controllers, properties)
 
 
 def storage_pool_modify(node, name, properties=None, delete_properties=None, controllers=None):
     """Set (override) and/or delete storage pool properties; untouched keys stay as they are."""
-    cache = _cache(controllers)
-    props = _str_props(properties)
+    props = __utils__["ohaf_linstor.str_props"](properties)
     delete = list(delete_properties or [])
     if not props and not delete:
         return []
-    replies = _call(
-        cache, f"storage pool modify {node}/{name}", lambda c: c.storage_pool_modify(
-            node, name, props or None, delete_props=delete or None,
-        ),
-    )
-    cache["pools_stale"].add(node)
-    return _check(replies, f"storage pool modify {node}/{name}")
+    return _pool_write(node, name, "modify", lambda c: c.storage_pool_modify(
+        node, name, props or None, delete_props=delete or None,
+    ), controllers, properties)
 
 
 def storage_pool_delete(node, name, controllers=None):
     """Delete a storage pool from a node."""
-    cache = _cache(controllers)
-    replies = _call(cache, f"storage pool delete {node}/{name}",
-                    lambda c: c.storage_pool_delete(node, name))
-    cache["pools_stale"].add(node)
-    return _check(replies, f"storage pool delete {node}/{name}")
+    return _pool_write(node, name, "delete", lambda c: c.storage_pool_delete(node, name),
+                       controllers)
 
 
 # --------------------------------------------------------------------------- resource groups
-def _rg_dict(rg):
-    sf = rg.select_filter
-    return {
-        "name": rg.name,
-        "description": rg.description or "",
-        "place_count": sf.place_count,
-        "storage_pool": sorted(sf.storage_pool_list or []),
-        "diskless_on_remaining": bool(sf.diskless_on_remaining),
-        "properties": dict(rg.properties),
-    }
-
-
-def _fetch_rgs(cache, names=None):
-    res = _call(cache, "resource group list",
+def _fetch_rgs(ctl, names):
+    res = _call(ctl, "resource group list",
                 lambda c: c.resource_group_list_raise(filter_by_resource_groups=names))
-    return {rg.name: _rg_dict(rg) for rg in res.resource_groups}
+    return {rg.name: __utils__["ohaf_linstor.rg_dict"](rg) for rg in res.resource_groups}
 
 
-def _rgs(cache):
-    if cache["rgs"] is None:
-        cache["rgs"] = _fetch_rgs(cache)
-        cache["rgs_stale"].clear()
-    elif cache["rgs_stale"]:
-        stale = sorted(cache["rgs_stale"])
-        fresh = _fetch_rgs(cache, stale)
-        for name in stale:
-            for have in [k for k in cache["rgs"] if k.lower() == name.lower()]:
-                del cache["rgs"][have]
-        cache["rgs"].update(fresh)
-        cache["rgs_stale"].clear()
-    return cache["rgs"]
+def _rgs(controllers):
+    return _listed(_ctl(controllers), "rgs", _fetch_rgs)
 
 
-def _pool_list_arg(storage_pool):
-    if storage_pool is None:
-        return None
-    if isinstance(storage_pool, str):
-        return [p.strip() for p in storage_pool.split(",") if p.strip()]
-    return [str(p) for p in storage_pool]
+def _rg_write(name, what, func, controllers, properties=None):
+    return _write(_ctl(controllers), f"resource group {what} {name}", func, {"rgs": [name]},
+                  properties)
+
+
+def _rg_args(place_count, storage_pool, diskless_on_remaining, description, properties):
+    return {
+        "description": description,
+        "place_count": int(place_count) if place_count is not None else None,
+        "storage_pool": __utils__["ohaf_linstor.pool_list"](storage_pool),
+        "diskless_on_remaining": diskless_on_remaining,
+        "property_dict": _props(properties),
+    }
 
 
 def resource_group_list(controllers=None):
     """``{name: {description, place_count, storage_pool [list], diskless_on_remaining, properties}}``."""
-    return {k: dict(v) for k, v in _rgs(_cache(controllers)).items()}
+    return {k: dict(v) for k, v in _rgs(controllers).items()}
 
 
 def resource_group_get(name, controllers=None):
     """One resource group's dict or ``None`` (LINSTOR names are case-insensitive)."""
-    for rg_name, rg in _rgs(_cache(controllers)).items():
+    for rg_name, rg in _rgs(controllers).items():
         if rg_name.lower() == str(name).lower():
             return dict(rg)
     return None
@@ -527,60 +377,47 @@ def resource_group_create(name, place_count=None, storage_pool=None, diskless_on
 
         salt-call linstor.resource_group_create one_image place_count=2 storage_pool=open_image
     """
-    cache = _cache(controllers)
-    replies = _call(
-        cache, f"resource group create {name}", lambda c: c.resource_group_create(
-            name, description=description,
-            place_count=int(place_count) if place_count is not None else None,
-            storage_pool=_pool_list_arg(storage_pool),
-            diskless_on_remaining=diskless_on_remaining,
-            property_dict=_str_props(properties) or None,
-        ),
-    )
-    cache["rgs_stale"].add(name)
-    return _check(replies, f"resource group create {name}")
+    args = _rg_args(place_count, storage_pool, diskless_on_remaining, description, properties)
+    return _rg_write(name, "create", lambda c: c.resource_group_create(name, **args),
+                     controllers, properties)
 
 
 def resource_group_modify(name, place_count=None, storage_pool=None, diskless_on_remaining=None,
                           description=None, properties=None, delete_properties=None,
                           controllers=None):
     """Modify only the given fields/properties of a resource group."""
-    cache = _cache(controllers)
-    replies = _call(
-        cache, f"resource group modify {name}", lambda c: c.resource_group_modify(
-            name, description=description,
-            place_count=int(place_count) if place_count is not None else None,
-            storage_pool=_pool_list_arg(storage_pool),
-            diskless_on_remaining=diskless_on_remaining,
-            property_dict=_str_props(properties) or None,
-            delete_props=list(delete_properties) if delete_properties else None,
-        ),
-    )
-    cache["rgs_stale"].add(name)
-    return _check(replies, f"resource group modify {name}")
+    args = _rg_args(place_count, storage_pool, diskless_on_remaining, description, properties)
+    args["delete_props"] = list(delete_properties) if delete_properties else None
+    return _rg_write(name, "modify", lambda c: c.resource_group_modify(name, **args),
+                     controllers, properties)
 
 
 def resource_group_delete(name, controllers=None):
     """Delete a resource group (LINSTOR refuses while resource definitions use it)."""
-    cache = _cache(controllers)
-    replies = _call(cache, f"resource group delete {name}", lambda c: c.resource_group_delete(name))
-    cache["rgs_stale"].add(name)
-    return _check(replies, f"resource group delete {name}")
+    return _rg_write(name, "delete", lambda c: c.resource_group_delete(name), controllers)
 
 
 # --------------------------------------------------------------------------- controller properties
+def _fetch_ctrl_props(ctl):
+    replies = _call(ctl, "controller property list", lambda c: c.controller_props())
+    _check(replies, "controller property list")
+    props = {}
+    for reply in replies:
+        if isinstance(reply, linstor.responses.ControllerProperties):
+            props.update(reply.properties)
+    return props
+
+
 def controller_properties(controllers=None):
     """All controller properties ``{key: value}`` (cached for the run)."""
-    cache = _cache(controllers)
-    if cache["ctrl_props"] is None:
-        replies = _call(cache, "controller property list", lambda c: c.controller_props())
-        _check(replies, "controller property list")
-        props = {}
-        for reply in replies:
-            if isinstance(reply, linstor.responses.ControllerProperties):
-                props.update(reply.properties)
-        cache["ctrl_props"] = props
-    return dict(cache["ctrl_props"])
+    ctl = _ctl(controllers)
+    props = __utils__["ohaf_cache.peek"](__context__, NS, f"{ctl[0]}|ctrl_props")
+    if props is None:
+        # not ohaf_cache.get(loader): a loader called from inside the utils loader would not
+        # resolve this module's dunders
+        props = __utils__["ohaf_cache.put"](__context__, NS, f"{ctl[0]}|ctrl_props",
+                                            _fetch_ctrl_props(ctl))
+    return dict(props)
 
 
 def controller_property_get(key, controllers=None):
@@ -597,16 +434,12 @@ def controller_property_get(key, controllers=None):
 
 def controller_property_set(key, value, controllers=None):
     """Set one controller property."""
-    cache = _cache(controllers)
-    replies = _call(cache, f"controller set-property {key}",
-                    lambda c: c.controller_set_prop(key, _prop_value(value)))
-    cache["ctrl_props"] = None
-    return _check(replies, f"controller set-property {key}")
+    value = __utils__["ohaf_linstor.prop_value"](value)
+    return _write(_ctl(controllers), f"controller set-property {key}",
+                  lambda c: c.controller_set_prop(key, value), {"ctrl_props": None}, {key: value})
 
 
 def controller_property_delete(key, controllers=None):
     """Delete one controller property."""
-    cache = _cache(controllers)
-    replies = _call(cache, f"controller delete-property {key}", lambda c: c.controller_del_prop(key))
-    cache["ctrl_props"] = None
-    return _check(replies, f"controller delete-property {key}")
+    return _write(_ctl(controllers), f"controller delete-property {key}",
+                  lambda c: c.controller_del_prop(key), {"ctrl_props": None})

@@ -1,12 +1,16 @@
 """LINSTOR states: nodes, storage pools, resource groups, controller properties.
 
-Every state has the same shape: read (cached list, see ``_modules/linstor.py``) -> diff ->
-``test=True`` returns ``result: None`` with the diff and writes nothing -> apply only what
-differs -> re-read and verify -> ``changes`` is the real diff; no diff, no ``changes``.
+Every state is its read, diff and apply handed to the formula's state engine
+(``__utils__["ohaf_state.run"]``): read (the module's cached list, see
+``_modules/linstor.py``) -> diff -> ``test=True`` returns ``result: None`` with the diff and
+writes nothing -> apply only what differs -> re-read and verify -> ``changes`` is the diff;
+no diff, no ``changes``. The diffs are plain functions in ``_utils/ohaf_linstor.py``.
 
-Properties are managed per key: keys listed in ``properties`` are set to the given value,
-keys listed in ``delete_properties`` are removed, every other key (LINSTOR keeps internal
-ones such as ``StorDriver/StorPoolName``) is left alone.
+Properties are managed per key, as LINBIT's ansible-linstor-collection does: keys listed in
+``properties`` are set to the given value, keys listed in ``delete_properties`` are removed,
+every other key (LINSTOR keeps internal ones such as ``StorDriver/StorPoolName``) is left
+alone. Values of secret-looking keys (``DrbdOptions/Net/shared-secret``) are reported
+``<hidden>``.
 
 Data safety: a storage pool that exists with another driver or backing pool is never
 deleted and recreated (that would drop the volumes in it); the state fails and says so.
@@ -15,11 +19,9 @@ Likewise a registered node's type is not changed behind the operator's back.
 The SLS passes ``controllers`` explicitly (e.g. ``linstor://10.0.0.1``); without it the
 module falls back to ``LS_CONTROLLERS``, ``/etc/linstor/linstor-client.conf``, localhost.
 """
-from salt.exceptions import CommandExecutionError
+import contextvars
 
 __virtualname__ = "linstor"
-
-DISKLESS_DRIVERS = ("DISKLESS", "EBS_INIT")
 
 
 def __virtual__():
@@ -28,76 +30,93 @@ def __virtual__():
     return (False, "linstor: the linstor execution module is not available (python-linstor missing?)")
 
 
-def _ret(name):
-    return {"name": name, "result": True, "changes": {}, "comment": ""}
+def _run(name, label, key, *, read, diff, apply, precheck=None, made="created", done=None,
+         ok=None):
+    """Every state of this module: ``ohaf_state.run`` with its comments.
+
+    label
+        the object in comments ("Node alpha").
+    key
+        the ``changes`` key of a creation or removal (``{key: {"old": None, "new": ..}}``);
+        None when the object is never created or removed as a whole.
+    made
+        the verb of that creation/removal ("created", "registered", "deleted").
+    done / ok
+        the comment after the creation/removal, and when nothing is to do.
+    """
+    def whole(changes):
+        change = changes.get(key) if key is not None and len(changes) == 1 else None
+        return isinstance(change, dict) and None in (change.get("old"), change.get("new"))
+
+    def mask(changes):
+        return __utils__["ohaf_secret.mask_changes"](changes)
+
+    def comment_test(changes):
+        return f"{label} would be {made if whole(changes) else 'modified'}"
+
+    def comment_done(changes):
+        return (done or f"{label} {made}") if whole(changes) else f"{label} modified"
+
+    def comment_verify(left, after):
+        if whole(left):
+            state = "is not listed" if left[key]["old"] is None else "is still listed"
+            text = f"{label[0].lower()}{label[1:]} {state}"
+        else:
+            text = f"still differs after apply: {mask(left)}"
+        # what was written is unsure: the state fails without claiming changes
+        __utils__["ohaf_state.refuse"](f"verification failed: {text}")
+
+    bind = _binder()
+    return __utils__["ohaf_state.run"](
+        name, test=__opts__["test"], read=bind(read), diff=bind(diff), apply=bind(apply),
+        precheck=bind(precheck), what=label, mask=bind(mask),
+        comment_ok=ok or f"{label} is in the desired state", comment_test=comment_test,
+        comment_done=comment_done, comment_verify=bind(comment_verify))
 
 
-def _fail(ret, comment):
-    ret["result"] = False
-    ret["comment"] = comment
-    return ret
+def _binder():
+    """``bind(fn)``: ``fn`` run in this state's loader context. ``ohaf_state.run`` calls the
+    closures from inside Salt's utils loader, where this module's ``__salt__`` and
+    ``__utils__`` do not resolve (the utils loader packs neither); a copy of the context the
+    state function runs in (taken now) makes them resolve as in the state function."""
+    ctx = contextvars.copy_context()
+
+    def bind(fn):
+        return None if fn is None else (lambda *args: ctx.run(fn, *args))
+    return bind
 
 
-def _str(value):
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+def _present(name, label, key, *, read, new, update, create, modify, problem=None, **kw):
+    """A ``*_present`` state: an absent object is created with everything at once
+    (``new()`` reported, ``create()``); an existing one is refused when ``problem(cur)``
+    says so (data safety), else ``update(cur)`` is its diff and ``modify(cur, changes)``
+    writes only that."""
+    def diff(cur):
+        if cur is None:
+            return {key: {"old": None, "new": new()}}
+        refusal = problem(cur) if problem else None
+        if refusal:
+            __utils__["ohaf_state.refuse"](refusal)
+        return update(cur)
+
+    def apply(cur, changes):
+        if cur is None:
+            create()
+        else:
+            modify(cur, changes)
+
+    return _run(name, label, key, read=read, diff=diff, apply=apply, **kw)
 
 
-def _props_diff(current, properties, delete_properties):
-    """{"old": {...}, "new": {...}} for differing keys only, or {}."""
-    current = current or {}
-    old, new = {}, {}
-    for key, value in (properties or {}).items():
-        value = _str(value)
-        if current.get(key) != value:
-            old[key] = current.get(key)
-            new[key] = value
-    for key in delete_properties or []:
-        if key in current:
-            old[key] = current[key]
-            new[key] = None
-    return {"old": old, "new": new} if new else {}
-
-
-def _set_and_delete(prop_diff):
-    new = prop_diff.get("new", {}) if prop_diff else {}
-    return (
-        {k: v for k, v in new.items() if v is not None},
-        [k for k, v in new.items() if v is None],
-    )
-
-
-def _verified(ret, diff, after_diff, done_comment):
-    if after_diff:
-        return _fail(ret, f"verification failed: still differs after apply: {after_diff}")
-    ret["changes"] = diff
-    ret["comment"] = done_comment
-    return ret
-
-
-def _check_type(value, allowed, what):
-    for known in allowed:
-        if str(value).lower() == known.lower():
-            return known
-    raise CommandExecutionError(f"{what} '{value}' is invalid; allowed: {', '.join(allowed)}")
+def _absent(name, label, key, *, read, old, delete, done):
+    """A ``*_absent`` state: ``{key: {"old": old(cur), "new": None}}``, then ``delete(cur)``."""
+    return _run(name, label, key, read=read,
+                diff=lambda cur: {} if cur is None else {key: {"old": old(cur), "new": None}},
+                apply=lambda cur, changes: delete(cur),
+                made="deleted", done=done, ok=f"{label} is already absent")
 
 
 # --------------------------------------------------------------------------- nodes
-def _node_diff(current, address, port, comm_type, properties, delete_properties):
-    diff = {}
-    if current.get("address") != address:
-        diff["address"] = {"old": current.get("address"), "new": address}
-    if port is not None and current.get("port") != int(port):
-        diff["port"] = {"old": current.get("port"), "new": int(port)}
-    if str(current.get("comm_type") or "").lower() != comm_type.lower():
-        diff["comm_type"] = {"old": current.get("comm_type"), "new": comm_type}
-    prop_diff = _props_diff(current.get("properties"), properties, delete_properties)
-    if prop_diff:
-        diff["properties"] = prop_diff
-    return diff
-
-
 def node_present(name, address, node_type="Satellite", port=None, comm_type="Plain",
                  properties=None, delete_properties=None, controllers=None):
     """A LINSTOR node is registered with this address (``linstor node create``).
@@ -125,101 +144,38 @@ def node_present(name, address, node_type="Satellite", port=None, comm_type="Pla
             - node_type: Combined
             - controllers: linstor://10.0.0.1
     """
-    ret = _ret(name)
-    try:
-        node_type = _check_type(node_type, ("Controller", "Satellite", "Combined", "Auxiliary"), "node_type")
-        comm_type = _check_type(comm_type, ("Plain", "SSL"), "comm_type")
-        current = __salt__["linstor.node_get"](name, controllers=controllers)
-    except CommandExecutionError as exc:
-        return _fail(ret, str(exc))
+    want = {}
 
-    if current is None:
-        new = {"address": address, "node_type": node_type, "comm_type": comm_type}
-        if port is not None:
-            new["port"] = int(port)
-        if properties:
-            new["properties"] = {k: _str(v) for k, v in properties.items()}
-        diff = {"node": {"old": None, "new": new}}
-        if __opts__["test"]:
-            ret.update(result=None, changes=diff, comment=f"Node {name} would be registered")
-            return ret
-        try:
-            __salt__["linstor.node_create"](
-                name, address, node_type=node_type, port=port, comm_type=comm_type,
-                properties=properties, controllers=controllers,
-            )
-            after = __salt__["linstor.node_get"](name, controllers=controllers)
-        except CommandExecutionError as exc:
-            return _fail(ret, str(exc))
-        if after is None:
-            return _fail(ret, f"verification failed: node {name} is not listed after creation")
-        after_diff = _node_diff(after, address, port, comm_type, properties, None)
-        if after["node_type"].lower() != node_type.lower():
-            after_diff["node_type"] = {"old": after["node_type"], "new": node_type}
-        return _verified(ret, diff, after_diff, f"Node {name} registered")
+    def precheck():
+        want.update(__utils__["ohaf_linstor.node_want"](
+            address, node_type, port, comm_type, properties, delete_properties))
 
-    if str(current["node_type"]).lower() != node_type.lower():
-        return _fail(
-            ret,
-            f"Node {name} is registered as {current['node_type']}, the state wants {node_type}; "
-            "refusing to change a registered node's type (do it deliberately with "
-            "`linstor node modify --node-type` or delete and re-register the node)",
-        )
-    diff = _node_diff(current, address, port, comm_type, properties, delete_properties)
-    if not diff:
-        ret["comment"] = f"Node {name} is in the desired state"
-        return ret
-    if __opts__["test"]:
-        ret.update(result=None, changes=diff, comment=f"Node {name} would be modified")
-        return ret
-    try:
-        if {"address", "port", "comm_type"} & set(diff):
+    def create():
+        __salt__["linstor.node_create"](
+            name, address, node_type=want["node_type"], port=port,
+            comm_type=want["comm_type"], properties=properties, controllers=controllers)
+
+    def modify(cur, changes):
+        if {"address", "port", "comm_type"} & set(changes):
             __salt__["linstor.node_interface_modify"](
                 name,
-                address=address if "address" in diff else None,
-                port=port if "port" in diff else None,
-                comm_type=comm_type if "comm_type" in diff else None,
-                interface=current.get("interface") or "default",
-                controllers=controllers,
-            )
-        if "properties" in diff:
-            to_set, to_delete = _set_and_delete(diff["properties"])
+                address=address if "address" in changes else None,
+                port=port if "port" in changes else None,
+                comm_type=want["comm_type"] if "comm_type" in changes else None,
+                interface=cur.get("interface") or "default",
+                controllers=controllers)
+        if "properties" in changes:
+            to_set, to_delete = __utils__["ohaf_linstor.props_split"](changes["properties"])
             __salt__["linstor.node_modify"](
-                name, properties=to_set, delete_properties=to_delete, controllers=controllers
-            )
-        after = __salt__["linstor.node_get"](name, controllers=controllers)
-    except CommandExecutionError as exc:
-        return _fail(ret, str(exc))
-    if after is None:
-        return _fail(ret, f"verification failed: node {name} vanished")
-    after_diff = _node_diff(after, address, port, comm_type, properties, delete_properties)
-    return _verified(ret, diff, after_diff, f"Node {name} modified")
+                name, properties=to_set, delete_properties=to_delete, controllers=controllers)
 
-
-def _absent(name, label, get, delete, diff_key, old, deleted):
-    """The one shape of every ``*_absent``: read -> already absent -> diff -> test=True ->
-    delete -> re-read -> verify. ``label`` names the object in comments ("Node delta")."""
-    ret = _ret(name)
-    try:
-        current = get()
-    except CommandExecutionError as exc:
-        return _fail(ret, str(exc))
-    if current is None:
-        ret["comment"] = f"{label} is already absent"
-        return ret
-    diff = {diff_key: {"old": old(current), "new": None}}
-    if __opts__["test"]:
-        ret.update(result=None, changes=diff, comment=f"{label} would be deleted")
-        return ret
-    try:
-        delete(current)
-        after = get()
-    except CommandExecutionError as exc:
-        return _fail(ret, str(exc))
-    if after is not None:
-        return _fail(ret, f"verification failed: {label[0].lower()}{label[1:]} is still listed")
-    ret.update(changes=diff, comment=deleted)
-    return ret
+    return _present(
+        name, f"Node {name}", "node", precheck=precheck, made="registered",
+        read=lambda: __salt__["linstor.node_get"](name, controllers=controllers),
+        new=lambda: __utils__["ohaf_linstor.node_new"](want),
+        problem=lambda cur: __utils__["ohaf_linstor.node_problem"](name, cur, want),
+        update=lambda cur: __utils__["ohaf_linstor.node_diff"](cur, want),
+        create=create, modify=modify)
 
 
 def node_absent(name, controllers=None):
@@ -233,34 +189,21 @@ def node_absent(name, controllers=None):
             - controllers: linstor://10.0.0.1
     """
     return _absent(
-        name, f"Node {name}",
-        get=lambda: __salt__["linstor.node_get"](name, controllers=controllers),
-        delete=lambda cur: __salt__["linstor.node_delete"](name, controllers=controllers),
-        diff_key="node",
+        name, f"Node {name}", "node", done=f"Node {name} deleted",
+        read=lambda: __salt__["linstor.node_get"](name, controllers=controllers),
         old=lambda cur: {"address": cur["address"], "node_type": cur["node_type"]},
-        deleted=f"Node {name} deleted")
+        delete=lambda cur: __salt__["linstor.node_delete"](name, controllers=controllers))
 
 
 # --------------------------------------------------------------------------- storage pools
-def _pool_identity_problem(name, node, current, driver, driver_pool):
-    if current["driver"] != driver:
-        return (
-            f"Storage pool {name} on node {node} exists with driver {current['driver']}, "
-            f"the state wants {driver}; refusing to delete and recreate it (that would drop "
-            "its volumes): migrate it by hand or change the state"
-        )
-    if driver not in DISKLESS_DRIVERS and (current.get("driver_pool") or None) != (driver_pool or None):
-        return (
-            f"Storage pool {name} on node {node} exists on backing pool "
-            f"{current.get('driver_pool')}, the state wants {driver_pool}; refusing to delete "
-            "and recreate it (that would drop its volumes): migrate it by hand or change the state"
-        )
-    return None
-
-
 def storage_pool_present(name, node, driver, driver_pool=None, properties=None,
                          delete_properties=None, controllers=None):
     """A storage pool exists on a node with this driver/backing pool and these properties.
+
+    The pool is read; an absent pool is created with its driver, backing pool and
+    properties in one request; an existing one gets only the properties the state names
+    that differ (one PUT). An existing pool with another driver or driver_pool fails the
+    state: it is never deleted and recreated (that would drop its volumes).
 
     name
         storage pool name, e.g. ``open_image``
@@ -272,9 +215,9 @@ def storage_pool_present(name, node, driver, driver_pool=None, properties=None,
     driver_pool
         backing pool: ``vg/thinpool`` (LVM_THIN), ``vg`` (LVM), zpool, directory; not for DISKLESS
     properties / delete_properties
-        pool properties to set / keys to remove; only differing keys are written (one PUT)
-
-    An existing pool with another driver or driver_pool fails the state; it is never deleted.
+        pool properties to set / keys to remove; only differing keys are written
+    controllers
+        controller URI(s), e.g. ``linstor://10.0.0.1``
 
     .. code-block:: yaml
 
@@ -288,64 +231,31 @@ def storage_pool_present(name, node, driver, driver_pool=None, properties=None,
                 PrefNic: default
             - controllers: linstor://10.0.0.1
     """
-    ret = _ret(name)
-    try:
-        driver = __salt__["linstor.normalize_driver"](driver)
-        if driver not in DISKLESS_DRIVERS and not driver_pool:
-            raise CommandExecutionError(f"driver {driver} needs driver_pool (e.g. linstorpool/thin_image)")
-        if driver in DISKLESS_DRIVERS:
-            driver_pool = None
-        current = __salt__["linstor.storage_pool_get"](node, name, controllers=controllers)
-    except CommandExecutionError as exc:
-        return _fail(ret, str(exc))
+    want = {}
 
-    if current is None:
-        new = {"node": node, "driver": driver, "driver_pool": driver_pool}
-        if properties:
-            new["properties"] = {k: _str(v) for k, v in properties.items()}
-        diff = {"storage_pool": {"old": None, "new": new}}
-        if __opts__["test"]:
-            ret.update(result=None, changes=diff, comment=f"Storage pool {name} on {node} would be created")
-            return ret
-        try:
-            __salt__["linstor.storage_pool_create"](
-                node, name, driver, driver_pool=driver_pool, properties=properties,
-                controllers=controllers,
-            )
-            after = __salt__["linstor.storage_pool_get"](node, name, controllers=controllers)
-        except CommandExecutionError as exc:
-            return _fail(ret, str(exc))
-        if after is None:
-            return _fail(ret, f"verification failed: storage pool {name} on {node} is not listed after creation")
-        problem = _pool_identity_problem(name, node, after, driver, driver_pool)
-        after_diff = _props_diff(after["properties"], properties, None)
-        if problem:
-            return _fail(ret, f"verification failed: {problem}")
-        return _verified(ret, diff, after_diff, f"Storage pool {name} created on {node}")
+    def precheck():
+        kind = __salt__["linstor.normalize_driver"](driver)
+        want.update(__utils__["ohaf_linstor.pool_want"](
+            node, kind, driver_pool, properties, delete_properties))
 
-    problem = _pool_identity_problem(name, node, current, driver, driver_pool)
-    if problem:
-        return _fail(ret, problem)
-    prop_diff = _props_diff(current["properties"], properties, delete_properties)
-    if not prop_diff:
-        ret["comment"] = f"Storage pool {name} on {node} is in the desired state"
-        return ret
-    diff = {"properties": prop_diff}
-    if __opts__["test"]:
-        ret.update(result=None, changes=diff, comment=f"Storage pool {name} on {node} would be modified")
-        return ret
-    to_set, to_delete = _set_and_delete(prop_diff)
-    try:
+    def create():
+        __salt__["linstor.storage_pool_create"](
+            node, name, want["driver"], driver_pool=want["driver_pool"], properties=properties,
+            controllers=controllers)
+
+    def modify(cur, changes):
+        to_set, to_delete = __utils__["ohaf_linstor.props_split"](changes["properties"])
         __salt__["linstor.storage_pool_modify"](
-            node, name, properties=to_set, delete_properties=to_delete, controllers=controllers
-        )
-        after = __salt__["linstor.storage_pool_get"](node, name, controllers=controllers)
-    except CommandExecutionError as exc:
-        return _fail(ret, str(exc))
-    if after is None:
-        return _fail(ret, f"verification failed: storage pool {name} on {node} vanished")
-    after_diff = _props_diff(after["properties"], properties, delete_properties)
-    return _verified(ret, diff, after_diff, f"Storage pool {name} on {node} modified")
+            node, name, properties=to_set, delete_properties=to_delete, controllers=controllers)
+
+    return _present(
+        name, f"Storage pool {name} on {node}", "storage_pool", precheck=precheck,
+        done=f"Storage pool {name} created on {node}",
+        read=lambda: __salt__["linstor.storage_pool_get"](node, name, controllers=controllers),
+        new=lambda: __utils__["ohaf_linstor.pool_new"](want),
+        problem=lambda cur: __utils__["ohaf_linstor.pool_problem"](name, cur, want),
+        update=lambda cur: __utils__["ohaf_linstor.pool_diff"](cur, want),
+        create=create, modify=modify)
 
 
 def storage_pool_absent(name, node, controllers=None):
@@ -360,49 +270,29 @@ def storage_pool_absent(name, node, controllers=None):
             - controllers: linstor://10.0.0.1
     """
     return _absent(
-        name, f"Storage pool {name} on {node}",
-        get=lambda: __salt__["linstor.storage_pool_get"](node, name, controllers=controllers),
-        delete=lambda cur: __salt__["linstor.storage_pool_delete"](node, name, controllers=controllers),
-        diff_key="storage_pool",
+        name, f"Storage pool {name} on {node}", "storage_pool",
+        done=f"Storage pool {name} deleted from {node}",
+        read=lambda: __salt__["linstor.storage_pool_get"](node, name, controllers=controllers),
         old=lambda cur: {"node": node, "driver": cur["driver"], "driver_pool": cur["driver_pool"]},
-        deleted=f"Storage pool {name} deleted from {node}")
+        delete=lambda cur: __salt__["linstor.storage_pool_delete"](
+            node, name, controllers=controllers))
 
 
 # --------------------------------------------------------------------------- resource groups
-def _pool_list(storage_pool):
-    if storage_pool is None:
-        return None
-    if isinstance(storage_pool, str):
-        return sorted(p.strip() for p in storage_pool.split(",") if p.strip())
-    return sorted(str(p) for p in storage_pool)
-
-
-def _rg_diff(current, place_count, storage_pool, diskless_on_remaining, description,
-             properties, delete_properties):
-    diff = {}
-    if place_count is not None and current.get("place_count") != int(place_count):
-        diff["place_count"] = {"old": current.get("place_count"), "new": int(place_count)}
-    pools = _pool_list(storage_pool)
-    if pools is not None and sorted(current.get("storage_pool") or []) != pools:
-        diff["storage_pool"] = {"old": current.get("storage_pool"), "new": pools}
-    if diskless_on_remaining is not None and bool(current.get("diskless_on_remaining")) != bool(diskless_on_remaining):
-        diff["diskless_on_remaining"] = {"old": current.get("diskless_on_remaining"),
-                                         "new": bool(diskless_on_remaining)}
-    if description is not None and (current.get("description") or "") != description:
-        diff["description"] = {"old": current.get("description"), "new": description}
-    prop_diff = _props_diff(current.get("properties"), properties, delete_properties)
-    if prop_diff:
-        diff["properties"] = prop_diff
-    return diff
-
-
 def resource_group_present(name, place_count=None, storage_pool=None, diskless_on_remaining=None,
                            description=None, properties=None, delete_properties=None,
                            controllers=None):
     """A resource group exists with these auto-place settings and properties.
 
-    Fields left at ``None`` are not managed. ``storage_pool`` is a pool name or a list
-    (compared as a set).
+    name
+        resource group name (LINSTOR compares names case-insensitively)
+    place_count / storage_pool / diskless_on_remaining / description
+        auto-place settings; left at ``None`` they are not managed. ``storage_pool`` is a
+        pool name, ``"a,b"`` or a list (compared as a set)
+    properties / delete_properties
+        group properties to set / keys to remove (other keys are left alone)
+    controllers
+        controller URI(s), e.g. ``linstor://10.0.0.1``
 
     .. code-block:: yaml
 
@@ -415,62 +305,29 @@ def resource_group_present(name, place_count=None, storage_pool=None, diskless_o
                 DrbdOptions/auto-quorum: suspend-io
             - controllers: linstor://10.0.0.1
     """
-    ret = _ret(name)
-    try:
-        current = __salt__["linstor.resource_group_get"](name, controllers=controllers)
-    except CommandExecutionError as exc:
-        return _fail(ret, str(exc))
-    args = (place_count, storage_pool, diskless_on_remaining, description)
+    want = {}
 
-    if current is None:
-        new = {}
-        for key, value in zip(("place_count", "storage_pool", "diskless_on_remaining", "description"), args):
-            if value is not None:
-                new[key] = _pool_list(value) if key == "storage_pool" else value
-        if properties:
-            new["properties"] = {k: _str(v) for k, v in properties.items()}
-        diff = {"resource_group": {"old": None, "new": new}}
-        if __opts__["test"]:
-            ret.update(result=None, changes=diff, comment=f"Resource group {name} would be created")
-            return ret
-        try:
-            __salt__["linstor.resource_group_create"](
-                name, place_count=place_count, storage_pool=_pool_list(storage_pool),
-                diskless_on_remaining=diskless_on_remaining, description=description,
-                properties=properties, controllers=controllers,
-            )
-            after = __salt__["linstor.resource_group_get"](name, controllers=controllers)
-        except CommandExecutionError as exc:
-            return _fail(ret, str(exc))
-        if after is None:
-            return _fail(ret, f"verification failed: resource group {name} is not listed after creation")
-        after_diff = _rg_diff(after, *args, properties, None)
-        return _verified(ret, diff, after_diff, f"Resource group {name} created")
+    def precheck():
+        want.update(__utils__["ohaf_linstor.rg_want"](
+            place_count, storage_pool, diskless_on_remaining, description, properties,
+            delete_properties))
 
-    diff = _rg_diff(current, *args, properties, delete_properties)
-    if not diff:
-        ret["comment"] = f"Resource group {name} is in the desired state"
-        return ret
-    if __opts__["test"]:
-        ret.update(result=None, changes=diff, comment=f"Resource group {name} would be modified")
-        return ret
-    to_set, to_delete = _set_and_delete(diff.get("properties"))
-    try:
+    def create():
+        __salt__["linstor.resource_group_create"](
+            name, place_count=place_count, storage_pool=want["storage_pool"],
+            diskless_on_remaining=diskless_on_remaining, description=description,
+            properties=properties, controllers=controllers)
+
+    def modify(cur, changes):
         __salt__["linstor.resource_group_modify"](
-            name,
-            place_count=diff["place_count"]["new"] if "place_count" in diff else None,
-            storage_pool=diff["storage_pool"]["new"] if "storage_pool" in diff else None,
-            diskless_on_remaining=diff["diskless_on_remaining"]["new"] if "diskless_on_remaining" in diff else None,
-            description=diff["description"]["new"] if "description" in diff else None,
-            properties=to_set, delete_properties=to_delete, controllers=controllers,
-        )
-        after = __salt__["linstor.resource_group_get"](name, controllers=controllers)
-    except CommandExecutionError as exc:
-        return _fail(ret, str(exc))
-    if after is None:
-        return _fail(ret, f"verification failed: resource group {name} vanished")
-    after_diff = _rg_diff(after, *args, properties, delete_properties)
-    return _verified(ret, diff, after_diff, f"Resource group {name} modified")
+            name, controllers=controllers, **__utils__["ohaf_linstor.rg_modify_args"](changes))
+
+    return _present(
+        name, f"Resource group {name}", "resource_group", precheck=precheck,
+        read=lambda: __salt__["linstor.resource_group_get"](name, controllers=controllers),
+        new=lambda: __utils__["ohaf_linstor.rg_new"](want),
+        update=lambda cur: __utils__["ohaf_linstor.rg_diff"](cur, want),
+        create=create, modify=modify)
 
 
 def resource_group_absent(name, controllers=None):
@@ -484,17 +341,23 @@ def resource_group_absent(name, controllers=None):
             - controllers: linstor://10.0.0.1
     """
     return _absent(
-        name, f"Resource group {name}",
-        get=lambda: __salt__["linstor.resource_group_get"](name, controllers=controllers),
-        delete=lambda cur: __salt__["linstor.resource_group_delete"](cur["name"], controllers=controllers),
-        diff_key="resource_group",
+        name, f"Resource group {name}", "resource_group", done=f"Resource group {name} deleted",
+        read=lambda: __salt__["linstor.resource_group_get"](name, controllers=controllers),
         old=lambda cur: cur,
-        deleted=f"Resource group {name} deleted")
+        delete=lambda cur: __salt__["linstor.resource_group_delete"](
+            cur["name"], controllers=controllers))
 
 
 # --------------------------------------------------------------------------- controller
 def controller_properties_present(name, properties=None, delete_properties=None, controllers=None):
     """Controller properties have these values (per key; others are left alone).
+
+    name
+        the state's name (any)
+    properties / delete_properties
+        controller properties to set (one request per key) / keys to remove
+    controllers
+        controller URI(s), e.g. ``linstor://10.0.0.1``
 
     .. code-block:: yaml
 
@@ -504,27 +367,18 @@ def controller_properties_present(name, properties=None, delete_properties=None,
                 DrbdOptions/Net/protocol: C
             - controllers: linstor://10.0.0.1
     """
-    ret = _ret(name)
-    try:
-        current = __salt__["linstor.controller_properties"](controllers=controllers)
-    except CommandExecutionError as exc:
-        return _fail(ret, str(exc))
-    prop_diff = _props_diff(current, properties, delete_properties)
-    if not prop_diff:
-        ret["comment"] = "Controller properties are in the desired state"
-        return ret
-    diff = {"properties": prop_diff}
-    if __opts__["test"]:
-        ret.update(result=None, changes=diff, comment="Controller properties would be modified")
-        return ret
-    to_set, to_delete = _set_and_delete(prop_diff)
-    try:
+    def diff(cur):
+        prop_diff = __utils__["ohaf_linstor.props_diff"](cur, properties, delete_properties)
+        return {"properties": prop_diff} if prop_diff else {}
+
+    def apply(cur, changes):
+        to_set, to_delete = __utils__["ohaf_linstor.props_split"](changes["properties"])
         for key, value in to_set.items():
             __salt__["linstor.controller_property_set"](key, value, controllers=controllers)
         for key in to_delete:
             __salt__["linstor.controller_property_delete"](key, controllers=controllers)
-        after = __salt__["linstor.controller_properties"](controllers=controllers)
-    except CommandExecutionError as exc:
-        return _fail(ret, str(exc))
-    return _verified(ret, diff, _props_diff(after, properties, delete_properties),
-                     "Controller properties modified")
+
+    return _run(
+        name, "Controller properties", None, diff=diff, apply=apply,
+        read=lambda: __salt__["linstor.controller_properties"](controllers=controllers),
+        ok="Controller properties are in the desired state")

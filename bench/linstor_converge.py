@@ -38,6 +38,7 @@ def make_loaders(root):
         "id": "linstor-bench", "root_dir": str(root), "file_client": "local",
         "file_roots": {"base": [str(root / "files")]}, "pillar_roots": {"base": [str(root / "pillar")]},
         "module_dirs": [str(REPO / "_modules")], "states_dirs": [str(REPO / "_states")],
+        "utils_dirs": [str(REPO / "_utils")],
         "cachedir": str(root / "cache"), "pki_dir": str(root / "pki"), "sock_dir": str(root / "sock"),
         "log_file": str(root / "minion.log"), "log_level_logfile": "warning",
         "enable_fqdns_grains": False, "grains_cache": False,

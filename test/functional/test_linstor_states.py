@@ -52,6 +52,7 @@ def ls(tmp_path_factory):
         "id": "linstor-test", "root_dir": str(root), "file_client": "local",
         "file_roots": {"base": [str(root / "files")]}, "pillar_roots": {"base": [str(root / "pillar")]},
         "module_dirs": [str(TEST.parent / "_modules")], "states_dirs": [str(TEST.parent / "_states")],
+        "utils_dirs": [str(TEST.parent / "_utils")],
         "cachedir": str(root / "cache"), "pki_dir": str(root / "pki"), "sock_dir": str(root / "sock"),
         "log_file": str(root / "minion.log"), "enable_fqdns_grains": False, "grains_cache": False,
     })

@@ -10,7 +10,7 @@ import pytest
 from linstor.responses import NodeListResponse, ResourceGroupResponse, StoragePoolListResponse
 from salt.exceptions import CommandExecutionError
 
-from conftest import load_ext
+from conftest import UTILS, load_ext
 
 FIX = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "linstor"
 mod = load_ext("modules", "linstor")
@@ -23,7 +23,7 @@ def fixture(name):
 
 @pytest.fixture
 def configure_loader_modules():
-    return {mod: {"__context__": {}, "__opts__": {"test": False}}}
+    return {mod: {"__context__": {}, "__opts__": {"test": False}, "__utils__": UTILS}}
 
 
 @pytest.fixture
@@ -117,7 +117,7 @@ def test_storage_pool_parsing_from_rest_bodies():
 
 
 def test_node_parsing_reports_title_case_types():
-    nodes = {n.name: mod._node_dict(n) for n in NodeListResponse(fixture("nodes.json")).nodes}
+    nodes = {n.name: UTILS["ohaf_linstor.node_dict"](n) for n in NodeListResponse(fixture("nodes.json")).nodes}
     assert nodes["alpha"]["node_type"] == "Combined"
     assert nodes["bravo"] == {
         "name": "bravo", "node_type": "Satellite", "address": "10.0.0.2", "port": 3366,
@@ -128,7 +128,7 @@ def test_node_parsing_reports_title_case_types():
 
 
 def test_resource_group_parsing():
-    rgs = {r.name: mod._rg_dict(r) for r in ResourceGroupResponse(fixture("resource_groups.json")).resource_groups}
+    rgs = {r.name: UTILS["ohaf_linstor.rg_dict"](r) for r in ResourceGroupResponse(fixture("resource_groups.json")).resource_groups}
     assert rgs["one_image"] == {
         "name": "one_image", "description": "OpenNebula image datastore", "place_count": 2,
         "storage_pool": ["open_image"], "diskless_on_remaining": False,
@@ -203,3 +203,32 @@ def test_connect_failure_names_the_controllers(conf):
         with pytest.raises(CommandExecutionError,
                            match=r"cannot connect to controller\(s\) linstor://c1, linstor://c2: .*refused"):
             mod.node_list(controllers="c1,c2")
+
+
+def test_secret_property_values_never_reach_the_error(client):
+    err = linstor.ApiCallResponse({
+        "ret_code": (0xC000000000000000 | 0x140000 | 0x2000000 | 998) - (1 << 64),
+        "message": "Invalid value 's3cr3t' for DrbdOptions/Net/shared-secret"})
+    client.storage_pool_modify.return_value = [err]
+    with pytest.raises(CommandExecutionError) as exc:
+        mod.storage_pool_modify("alpha", "open_image",
+                                properties={"DrbdOptions/Net/shared-secret": "s3cr3t"})
+    assert "s3cr3t" not in str(exc.value) and "Invalid value '<hidden>'" in str(exc.value)
+    client.controller_set_prop.side_effect = linstor.LinstorError("bad value s3cr3t")
+    with pytest.raises(CommandExecutionError) as exc:
+        mod.controller_property_set("DrbdOptions/Net/shared-secret", "s3cr3t")
+    assert str(exc.value) == ("linstor: controller set-property DrbdOptions/Net/shared-secret "
+                              "failed: Error: bad value <hidden>")
+
+
+def test_a_failed_write_still_invalidates_what_it_touched(client):
+    mod.storage_pool_get("alpha", "open_image")
+    client.storage_pool_delete.side_effect = linstor.LinstorNetworkError("reset by peer")
+    with pytest.raises(CommandExecutionError, match="storage pool delete alpha/open_image failed"):
+        mod.storage_pool_delete("alpha", "open_image")
+    mod.storage_pool_get("alpha", "open_image")
+    assert client.storage_pool_list_raise.call_args_list == [
+        mock.call(filter_by_nodes=None), mock.call(filter_by_nodes=["alpha"])]
+    mod.invalidate()
+    mod.storage_pool_get("alpha", "open_image")
+    assert client.storage_pool_list_raise.call_args_list[-1] == mock.call(filter_by_nodes=None)

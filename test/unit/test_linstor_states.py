@@ -159,3 +159,81 @@ def test_node_present_rejects_unknown_type_without_reading():
     assert ret["result"] is False
     assert ret["comment"] == "node_type 'Hypervisor' is invalid; allowed: Controller, Satellite, Combined, Auxiliary"
     salt["linstor.node_get"].assert_not_called()
+
+
+# --------------------------------------------------------------------------- engine
+STATE_ARGS = {
+    "node_present": {"name": "n", "address": "a"},
+    "node_absent": {"name": "n"},
+    "storage_pool_present": {"name": "p", "node": "n", "driver": "lvm"},
+    "storage_pool_absent": {"name": "p", "node": "n"},
+    "resource_group_present": {"name": "rg"},
+    "resource_group_absent": {"name": "rg"},
+    "controller_properties_present": {"name": "c"},
+}
+
+
+def test_every_state_is_one_engine_run():
+    public = sorted(f for f, v in vars(st).items() if callable(v) and not f.startswith("_")
+                    and getattr(v, "__module__", None) == st.__name__)
+    assert public == sorted(STATE_ARGS)
+    for fun, kwargs in STATE_ARGS.items():
+        sentinel = {"returned by": "ohaf_state.run"}
+        run_ = mock.Mock(return_value=sentinel)
+        salt = mock.MagicMock(name="__salt__")
+        with mock.patch.dict(st.__dict__, {"__salt__": salt, "__opts__": {"test": False},
+                                           "__utils__": {"ohaf_state.run": run_}}):
+            assert getattr(st, fun)(**kwargs) is sentinel, fun
+        run_.assert_called_once()
+        assert salt.mock_calls == [], fun  # nothing is read or written outside the closures
+
+
+def test_absent_verification_failure_reports_the_object_still_listed():
+    salt = Salt([POOL, POOL])
+    ret = run("storage_pool_absent", salt, name="open_image", node="alpha")
+    assert ret == {"name": "open_image", "result": False, "changes": {},
+                   "comment": "verification failed: storage pool open_image on alpha is still listed"}
+    assert list(salt.writes()) == ["linstor.storage_pool_delete"]
+
+
+def test_absent_comments():
+    salt = Salt([POOL, None, None])
+    ret = run("storage_pool_absent", salt, test=True, name="open_image", node="alpha")
+    assert (ret["result"], ret["comment"]) == (None, "Storage pool open_image on alpha would be deleted")
+    assert ret["changes"] == {"storage_pool": {"old": {
+        "node": "alpha", "driver": "LVM_THIN", "driver_pool": "linstorpool/thin_image"}, "new": None}}
+    ret = run("storage_pool_absent", salt, name="open_image", node="alpha")
+    assert ret == {"name": "open_image", "result": True, "changes": {},
+                   "comment": "Storage pool open_image on alpha is already absent"}
+
+
+SECRET = "DrbdOptions/Net/shared-secret"
+
+
+def test_secret_property_values_are_hidden_in_changes_and_comments():
+    salt = Salt([POOL, POOL, POOL])
+    kwargs = dict(name="open_image", node="alpha", driver="LVM_THIN",
+                  driver_pool="linstorpool/thin_image", properties={SECRET: "s3cr3t", "PrefNic": "san"})
+    ret = run("storage_pool_present", salt, test=True, **kwargs)
+    assert ret["changes"] == {"properties": {"old": {SECRET: None, "PrefNic": "default"},
+                                             "new": {SECRET: "<hidden>", "PrefNic": "san"}}}
+    ret = run("storage_pool_present", salt, **kwargs)  # the write does not take: verification fails
+    assert ret["comment"].startswith("verification failed: still differs after apply: ")
+    assert "s3cr3t" not in repr(ret) and "'PrefNic': 'san'" in ret["comment"]
+
+
+def test_controller_properties_set_and_delete_per_key():
+    salt = Salt([])
+    reads = [{"a": "1", "b": "2"}, {"a": "9"}]
+    salt["linstor.controller_properties"] = mock.Mock(side_effect=lambda **k: reads.pop(0))
+    for fun in ("controller_property_set", "controller_property_delete"):
+        salt[f"linstor.{fun}"] = mock.Mock(name=fun, return_value=["ok"])
+    ret = run("controller_properties_present", salt, name="ctrl", properties={"a": 9},
+              delete_properties=["b", "c"], controllers="c1")
+    assert ret == {"name": "ctrl", "result": True, "comment": "Controller properties modified",
+                   "changes": {"properties": {"old": {"a": "1", "b": "2"}, "new": {"a": "9", "b": None}}}}
+    assert salt["linstor.controller_properties"].call_count == 2  # read, re-read
+    del salt["linstor.controller_properties"]
+    assert salt.writes() == {
+        "linstor.controller_property_set": [mock.call("a", "9", controllers="c1")],
+        "linstor.controller_property_delete": [mock.call("b", controllers="c1")]}
