@@ -38,6 +38,11 @@ NS = "linstor"  # the ohaf_cache namespace
 KINDS = ("nodes", "pools", "rgs", "ctrl_props")
 
 
+def _u(name):
+    fun = __utils__[name]
+    return getattr(fun, "func", fun)  # the library function itself, in our loader context
+
+
 def __virtual__():
     if not HAS_LINSTOR:
         return (False, "linstor: python-linstor (import linstor) is not installed")
@@ -55,28 +60,28 @@ def resolve_controllers(controllers=None):
         salt-call linstor.resolve_controllers
         salt-call linstor.resolve_controllers controllers=10.0.0.1,10.0.0.2
     """
-    source = __utils__["ohaf_linstor.controller_source"](
+    source = _u("ohaf_linstor.controller_source")(
         controllers, os.environ.get("LS_CONTROLLERS", ""), CLIENT_CONF)
     return linstor.MultiLinstor.controller_uri_list(source)
 
 
 def normalize_driver(driver):
     """``lvmthin`` / ``LVM_THIN`` / ``LvmThin`` -> ``LVM_THIN`` (REST provider_kind)."""
-    return __utils__["ohaf_linstor.normalize_driver"](driver, linstor.StoragePoolDriver.list())
+    return _u("ohaf_linstor.normalize_driver")(driver, linstor.StoragePoolDriver.list())
 
 
 def _node_type(node_type):
-    return __utils__["ohaf_linstor.node_type"](
+    return _u("ohaf_linstor.node_type")(
         node_type, "linstor: unknown node type '{value}'; allowed: {allowed}")
 
 
 def _comm_type(comm_type):
-    return __utils__["ohaf_linstor.comm_type"](
+    return _u("ohaf_linstor.comm_type")(
         comm_type, "linstor: unknown communication type '{value}'; allowed: {allowed}")
 
 
 def _props(properties):
-    return __utils__["ohaf_linstor.str_props"](properties) or None
+    return _u("ohaf_linstor.str_props")(properties) or None
 
 
 def _ctl(controllers):
@@ -88,7 +93,7 @@ def _ctl(controllers):
 def _client(ctl):
     """The run's connected client for this controller set (one connect per run)."""
     key = f"{ctl[0]}|client"
-    client = __utils__["ohaf_cache.peek"](__context__, NS, key)
+    client = _u("ohaf_cache.peek")(__context__, NS, key)
     if client is not None and client.connected:
         return client
     client = linstor.MultiLinstor(ctl[1], timeout=TIMEOUT, keep_alive=True)
@@ -98,7 +103,7 @@ def _client(ctl):
         raise CommandExecutionError(
             f"linstor: cannot connect to controller(s) {', '.join(ctl[1])}: {exc}"
         )
-    return __utils__["ohaf_cache.put"](__context__, NS, key, client)
+    return _u("ohaf_cache.put")(__context__, NS, key, client)
 
 
 def _call(ctl, what, func, secrets=()):
@@ -109,15 +114,15 @@ def _call(ctl, what, func, secrets=()):
         replies = func(client)
     except linstor.LinstorError as exc:
         raise CommandExecutionError(
-            __utils__["ohaf_secret.scrub"](f"linstor: {what} failed: {exc}", secrets))
+            _u("ohaf_secret.scrub")(f"linstor: {what} failed: {exc}", secrets))
     return replies
 
 
 def _check(replies, what, secrets=()):
     """The reply messages; error replies raise CommandExecutionError (secrets scrubbed)."""
-    errors = __utils__["ohaf_linstor.reply_errors"](replies)
+    errors = _u("ohaf_linstor.reply_errors")(replies)
     if errors:
-        raise CommandExecutionError(__utils__["ohaf_secret.scrub"](
+        raise CommandExecutionError(_u("ohaf_secret.scrub")(
             f"linstor: {what} failed: {'; '.join(errors)}", secrets))
     return [r.message for r in replies if hasattr(r, "message")]
 
@@ -125,8 +130,8 @@ def _check(replies, what, secrets=()):
 def _write(ctl, what, func, written, properties=None):
     """One write: the call, the written objects invalidated (``written``: ``{kind:
     [names]}``; a kind without names drops its whole read), the replies checked."""
-    secrets = [v for k, v in __utils__["ohaf_linstor.str_props"](properties).items()
-               if __utils__["ohaf_secret.is_secret_key"](k)]
+    secrets = [v for k, v in _u("ohaf_linstor.str_props")(properties).items()
+               if _u("ohaf_secret.is_secret_key")(k)]
     try:
         replies = _call(ctl, what, func, secrets)
     finally:
@@ -139,23 +144,23 @@ def _invalidate(ctl, written):
     kind re-reads them, the rest of the list stays), a kind without names is dropped."""
     for kind, names in written.items():
         if names:
-            __utils__["ohaf_cache.get"](__context__, NS, f"{ctl[0]}|{kind}|written", set) \
+            _u("ohaf_cache.get")(__context__, NS, f"{ctl[0]}|{kind}|written", set) \
                 .update(names)
         else:
-            __utils__["ohaf_cache.invalidate"](__context__, NS, f"{ctl[0]}|{kind}")
+            _u("ohaf_cache.invalidate")(__context__, NS, f"{ctl[0]}|{kind}")
 
 
 def _listed(ctl, kind, fetch):
     """The run's list of ``kind`` (``{name: ...}``): one full list request, then the objects
     a write invalidated re-read together with one filtered request (``fetch(ctl, names)``)."""
     key = f"{ctl[0]}|{kind}"
-    have = __utils__["ohaf_cache.peek"](__context__, NS, key)
-    written = __utils__["ohaf_cache.peek"](__context__, NS, f"{key}|written")
+    have = _u("ohaf_cache.peek")(__context__, NS, key)
+    written = _u("ohaf_cache.peek")(__context__, NS, f"{key}|written")
     if have is None:
-        have = __utils__["ohaf_cache.put"](__context__, NS, key, fetch(ctl, None))
+        have = _u("ohaf_cache.put")(__context__, NS, key, fetch(ctl, None))
     elif written:
-        __utils__["ohaf_linstor.merge_fresh"](have, fetch(ctl, sorted(written)), written)
-    __utils__["ohaf_cache.invalidate"](__context__, NS, f"{key}|written")
+        _u("ohaf_linstor.merge_fresh")(have, fetch(ctl, sorted(written)), written)
+    _u("ohaf_cache.invalidate")(__context__, NS, f"{key}|written")
     return have
 
 
@@ -164,14 +169,14 @@ def invalidate(controllers=None):
     ctl = _ctl(controllers)
     for kind in KINDS:
         for key in (f"{ctl[0]}|{kind}", f"{ctl[0]}|{kind}|written"):
-            __utils__["ohaf_cache.invalidate"](__context__, NS, key)
+            _u("ohaf_cache.invalidate")(__context__, NS, key)
     return True
 
 
 # --------------------------------------------------------------------------- nodes
 def _fetch_nodes(ctl, names):
     res = _call(ctl, "node list", lambda c: c.node_list_raise(filter_by_nodes=names))
-    return {n.name: __utils__["ohaf_linstor.node_dict"](n) for n in res.nodes}
+    return {n.name: _u("ohaf_linstor.node_dict")(n) for n in res.nodes}
 
 
 def _nodes(controllers):
@@ -247,7 +252,7 @@ def node_delete(name, controllers=None):
 
 # --------------------------------------------------------------------------- storage pools
 def _pool_dict(pool):
-    return __utils__["ohaf_linstor.pool_dict"](
+    return _u("ohaf_linstor.pool_dict")(
         pool, linstor.StoragePoolDriver.storage_props_to_driver_pool)
 
 
@@ -303,7 +308,7 @@ def storage_pool_create(node, name, driver, driver_pool=None, properties=None, c
         salt-call linstor.storage_pool_create alpha open_image lvmthin linstorpool/thin_image
     """
     kind = normalize_driver(driver)
-    diskless = __utils__["ohaf_linstor.is_diskless"](kind)
+    diskless = _u("ohaf_linstor.is_diskless")(kind)
     if not diskless and not driver_pool:
         raise CommandExecutionError(f"linstor: driver {kind} needs a driver_pool (e.g. vg/thinpool)")
     return _pool_write(node, name, "create", lambda c: c.storage_pool_create(
@@ -313,7 +318,7 @@ def storage_pool_create(node, name, driver, driver_pool=None, properties=None, c
 
 def storage_pool_modify(node, name, properties=None, delete_properties=None, controllers=None):
     """Set (override) and/or delete storage pool properties; untouched keys stay as they are."""
-    props = __utils__["ohaf_linstor.str_props"](properties)
+    props = _u("ohaf_linstor.str_props")(properties)
     delete = list(delete_properties or [])
     if not props and not delete:
         return []
@@ -332,7 +337,7 @@ def storage_pool_delete(node, name, controllers=None):
 def _fetch_rgs(ctl, names):
     res = _call(ctl, "resource group list",
                 lambda c: c.resource_group_list_raise(filter_by_resource_groups=names))
-    return {rg.name: __utils__["ohaf_linstor.rg_dict"](rg) for rg in res.resource_groups}
+    return {rg.name: _u("ohaf_linstor.rg_dict")(rg) for rg in res.resource_groups}
 
 
 def _rgs(controllers):
@@ -348,7 +353,7 @@ def _rg_args(place_count, storage_pool, diskless_on_remaining, description, prop
     return {
         "description": description,
         "place_count": int(place_count) if place_count is not None else None,
-        "storage_pool": __utils__["ohaf_linstor.pool_list"](storage_pool),
+        "storage_pool": _u("ohaf_linstor.pool_list")(storage_pool),
         "diskless_on_remaining": diskless_on_remaining,
         "property_dict": _props(properties),
     }
@@ -411,11 +416,11 @@ def _fetch_ctrl_props(ctl):
 def controller_properties(controllers=None):
     """All controller properties ``{key: value}`` (cached for the run)."""
     ctl = _ctl(controllers)
-    props = __utils__["ohaf_cache.peek"](__context__, NS, f"{ctl[0]}|ctrl_props")
+    props = _u("ohaf_cache.peek")(__context__, NS, f"{ctl[0]}|ctrl_props")
     if props is None:
         # not ohaf_cache.get(loader): a loader called from inside the utils loader would not
         # resolve this module's dunders
-        props = __utils__["ohaf_cache.put"](__context__, NS, f"{ctl[0]}|ctrl_props",
+        props = _u("ohaf_cache.put")(__context__, NS, f"{ctl[0]}|ctrl_props",
                                             _fetch_ctrl_props(ctl))
     return dict(props)
 
@@ -434,7 +439,7 @@ def controller_property_get(key, controllers=None):
 
 def controller_property_set(key, value, controllers=None):
     """Set one controller property."""
-    value = __utils__["ohaf_linstor.prop_value"](value)
+    value = _u("ohaf_linstor.prop_value")(value)
     return _write(_ctl(controllers), f"controller set-property {key}",
                   lambda c: c.controller_set_prop(key, value), {"ctrl_props": None}, {key: value})
 

@@ -1,7 +1,7 @@
 """LINSTOR states: nodes, storage pools, resource groups, controller properties.
 
 Every state is its read, diff and apply handed to the formula's state engine
-(``__utils__["ohaf_state.run"]``): read (the module's cached list, see
+(``_u("ohaf_state.run")``): read (the module's cached list, see
 ``_modules/linstor.py``) -> diff -> ``test=True`` returns ``result: None`` with the diff and
 writes nothing -> apply only what differs -> re-read and verify -> ``changes`` is the diff;
 no diff, no ``changes``. The diffs are plain functions in ``_utils/ohaf_linstor.py``.
@@ -19,9 +19,13 @@ Likewise a registered node's type is not changed behind the operator's back.
 The SLS passes ``controllers`` explicitly (e.g. ``linstor://10.0.0.1``); without it the
 module falls back to ``LS_CONTROLLERS``, ``/etc/linstor/linstor-client.conf``, localhost.
 """
-import contextvars
 
 __virtualname__ = "linstor"
+
+
+def _u(name):
+    fun = __utils__[name]
+    return getattr(fun, "func", fun)  # the library function itself, in our loader context
 
 
 def __virtual__():
@@ -49,7 +53,7 @@ def _run(name, label, key, *, read, diff, apply, precheck=None, made="created", 
         return isinstance(change, dict) and None in (change.get("old"), change.get("new"))
 
     def mask(changes):
-        return __utils__["ohaf_secret.mask_changes"](changes)
+        return _u("ohaf_secret.mask_changes")(changes)
 
     def comment_test(changes):
         return f"{label} would be {made if whole(changes) else 'modified'}"
@@ -64,26 +68,12 @@ def _run(name, label, key, *, read, diff, apply, precheck=None, made="created", 
         else:
             text = f"still differs after apply: {mask(left)}"
         # what was written is unsure: the state fails without claiming changes
-        __utils__["ohaf_state.refuse"](f"verification failed: {text}")
+        _u("ohaf_state.refuse")(f"verification failed: {text}")
 
-    bind = _binder()
-    return __utils__["ohaf_state.run"](
-        name, test=__opts__["test"], read=bind(read), diff=bind(diff), apply=bind(apply),
-        precheck=bind(precheck), what=label, mask=bind(mask),
-        comment_ok=ok or f"{label} is in the desired state", comment_test=comment_test,
-        comment_done=comment_done, comment_verify=bind(comment_verify))
-
-
-def _binder():
-    """``bind(fn)``: ``fn`` run in this state's loader context. ``ohaf_state.run`` calls the
-    closures from inside Salt's utils loader, where this module's ``__salt__`` and
-    ``__utils__`` do not resolve (the utils loader packs neither); a copy of the context the
-    state function runs in (taken now) makes them resolve as in the state function."""
-    ctx = contextvars.copy_context()
-
-    def bind(fn):
-        return None if fn is None else (lambda *args: ctx.run(fn, *args))
-    return bind
+    return _u("ohaf_state.run")(
+        name, test=__opts__["test"], read=read, diff=diff, apply=apply, precheck=precheck,
+        what=label, mask=mask, comment_ok=ok or f"{label} is in the desired state",
+        comment_test=comment_test, comment_done=comment_done, comment_verify=comment_verify)
 
 
 def _present(name, label, key, *, read, new, update, create, modify, problem=None, **kw):
@@ -96,7 +86,7 @@ def _present(name, label, key, *, read, new, update, create, modify, problem=Non
             return {key: {"old": None, "new": new()}}
         refusal = problem(cur) if problem else None
         if refusal:
-            __utils__["ohaf_state.refuse"](refusal)
+            _u("ohaf_state.refuse")(refusal)
         return update(cur)
 
     def apply(cur, changes):
@@ -147,7 +137,7 @@ def node_present(name, address, node_type="Satellite", port=None, comm_type="Pla
     want = {}
 
     def precheck():
-        want.update(__utils__["ohaf_linstor.node_want"](
+        want.update(_u("ohaf_linstor.node_want")(
             address, node_type, port, comm_type, properties, delete_properties))
 
     def create():
@@ -165,16 +155,16 @@ def node_present(name, address, node_type="Satellite", port=None, comm_type="Pla
                 interface=cur.get("interface") or "default",
                 controllers=controllers)
         if "properties" in changes:
-            to_set, to_delete = __utils__["ohaf_linstor.props_split"](changes["properties"])
+            to_set, to_delete = _u("ohaf_linstor.props_split")(changes["properties"])
             __salt__["linstor.node_modify"](
                 name, properties=to_set, delete_properties=to_delete, controllers=controllers)
 
     return _present(
         name, f"Node {name}", "node", precheck=precheck, made="registered",
         read=lambda: __salt__["linstor.node_get"](name, controllers=controllers),
-        new=lambda: __utils__["ohaf_linstor.node_new"](want),
-        problem=lambda cur: __utils__["ohaf_linstor.node_problem"](name, cur, want),
-        update=lambda cur: __utils__["ohaf_linstor.node_diff"](cur, want),
+        new=lambda: _u("ohaf_linstor.node_new")(want),
+        problem=lambda cur: _u("ohaf_linstor.node_problem")(name, cur, want),
+        update=lambda cur: _u("ohaf_linstor.node_diff")(cur, want),
         create=create, modify=modify)
 
 
@@ -235,7 +225,7 @@ def storage_pool_present(name, node, driver, driver_pool=None, properties=None,
 
     def precheck():
         kind = __salt__["linstor.normalize_driver"](driver)
-        want.update(__utils__["ohaf_linstor.pool_want"](
+        want.update(_u("ohaf_linstor.pool_want")(
             node, kind, driver_pool, properties, delete_properties))
 
     def create():
@@ -244,7 +234,7 @@ def storage_pool_present(name, node, driver, driver_pool=None, properties=None,
             controllers=controllers)
 
     def modify(cur, changes):
-        to_set, to_delete = __utils__["ohaf_linstor.props_split"](changes["properties"])
+        to_set, to_delete = _u("ohaf_linstor.props_split")(changes["properties"])
         __salt__["linstor.storage_pool_modify"](
             node, name, properties=to_set, delete_properties=to_delete, controllers=controllers)
 
@@ -252,9 +242,9 @@ def storage_pool_present(name, node, driver, driver_pool=None, properties=None,
         name, f"Storage pool {name} on {node}", "storage_pool", precheck=precheck,
         done=f"Storage pool {name} created on {node}",
         read=lambda: __salt__["linstor.storage_pool_get"](node, name, controllers=controllers),
-        new=lambda: __utils__["ohaf_linstor.pool_new"](want),
-        problem=lambda cur: __utils__["ohaf_linstor.pool_problem"](name, cur, want),
-        update=lambda cur: __utils__["ohaf_linstor.pool_diff"](cur, want),
+        new=lambda: _u("ohaf_linstor.pool_new")(want),
+        problem=lambda cur: _u("ohaf_linstor.pool_problem")(name, cur, want),
+        update=lambda cur: _u("ohaf_linstor.pool_diff")(cur, want),
         create=create, modify=modify)
 
 
@@ -308,7 +298,7 @@ def resource_group_present(name, place_count=None, storage_pool=None, diskless_o
     want = {}
 
     def precheck():
-        want.update(__utils__["ohaf_linstor.rg_want"](
+        want.update(_u("ohaf_linstor.rg_want")(
             place_count, storage_pool, diskless_on_remaining, description, properties,
             delete_properties))
 
@@ -320,13 +310,13 @@ def resource_group_present(name, place_count=None, storage_pool=None, diskless_o
 
     def modify(cur, changes):
         __salt__["linstor.resource_group_modify"](
-            name, controllers=controllers, **__utils__["ohaf_linstor.rg_modify_args"](changes))
+            name, controllers=controllers, **_u("ohaf_linstor.rg_modify_args")(changes))
 
     return _present(
         name, f"Resource group {name}", "resource_group", precheck=precheck,
         read=lambda: __salt__["linstor.resource_group_get"](name, controllers=controllers),
-        new=lambda: __utils__["ohaf_linstor.rg_new"](want),
-        update=lambda cur: __utils__["ohaf_linstor.rg_diff"](cur, want),
+        new=lambda: _u("ohaf_linstor.rg_new")(want),
+        update=lambda cur: _u("ohaf_linstor.rg_diff")(cur, want),
         create=create, modify=modify)
 
 
@@ -368,11 +358,11 @@ def controller_properties_present(name, properties=None, delete_properties=None,
             - controllers: linstor://10.0.0.1
     """
     def diff(cur):
-        prop_diff = __utils__["ohaf_linstor.props_diff"](cur, properties, delete_properties)
+        prop_diff = _u("ohaf_linstor.props_diff")(cur, properties, delete_properties)
         return {"properties": prop_diff} if prop_diff else {}
 
     def apply(cur, changes):
-        to_set, to_delete = __utils__["ohaf_linstor.props_split"](changes["properties"])
+        to_set, to_delete = _u("ohaf_linstor.props_split")(changes["properties"])
         for key, value in to_set.items():
             __salt__["linstor.controller_property_set"](key, value, controllers=controllers)
         for key in to_delete:

@@ -179,7 +179,7 @@ def test_every_state_is_one_engine_run():
     assert public == sorted(STATE_ARGS)
     for fun, kwargs in STATE_ARGS.items():
         sentinel = {"returned by": "ohaf_state.run"}
-        run_ = mock.Mock(return_value=sentinel)
+        run_ = mock.create_autospec(lambda name, **kw: None, return_value=sentinel)
         salt = mock.MagicMock(name="__salt__")
         with mock.patch.dict(st.__dict__, {"__salt__": salt, "__opts__": {"test": False},
                                            "__utils__": {"ohaf_state.run": run_}}):
