@@ -8,7 +8,7 @@ from unittest import mock
 import pytest
 from salt.exceptions import CommandExecutionError
 
-from conftest import load_ext
+from conftest import UTILS, load_ext
 
 ccs = load_ext("modules", "ccs")
 
@@ -24,7 +24,8 @@ def run_all():
 
 @pytest.fixture
 def configure_loader_modules(run_all):
-    return {ccs: {"__salt__": {"cmd.run_all": run_all}, "__context__": {}, "__opts__": {}}}
+    return {ccs: {"__salt__": {"cmd.run_all": run_all}, "__context__": {}, "__opts__": {},
+                  "__utils__": UTILS}}
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from unittest import mock
 
 import pytest
 
-from conftest import load_ext
+from conftest import UTILS, load_ext
 
 ccs_mod = load_ext("modules", "ccs")
 ccs_state = load_ext("states", "ccs")
@@ -19,6 +19,7 @@ PASSWORD = "fence-pa55"
 
 def module_salt():
     names = [
+        "get_document",
         "get_version",
         "set_cluster",
         "set_node",
@@ -52,8 +53,10 @@ def run_all():
 def configure_loader_modules(opts, run_all):
     context = {}  # one dict = one state run
     return {
-        ccs_mod: {"__context__": context, "__salt__": {"cmd.run_all": run_all}, "__opts__": opts},
-        ccs_state: {"__context__": context, "__salt__": module_salt(), "__opts__": opts},
+        ccs_mod: {"__context__": context, "__salt__": {"cmd.run_all": run_all}, "__opts__": opts,
+                  "__utils__": UTILS},
+        ccs_state: {"__context__": context, "__salt__": module_salt(), "__opts__": opts,
+                    "__utils__": UTILS},
     }
 
 

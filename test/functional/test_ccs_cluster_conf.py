@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "ccs"
-SEED = FIXTURES / "seed002_cluster.conf"
-SEED_FENCED = FIXTURES / "seed002_fenced_cluster.conf"
-SEED_FENCE_VIRT = FIXTURES / "seed002_fence_virt.conf"
+GUIDE = FIXTURES / "seed002_cluster.conf"
+GUIDE_FENCED = FIXTURES / "seed002_fenced_cluster.conf"
+GUIDE_FENCE_VIRT = FIXTURES / "seed002_fence_virt.conf"
 TEMPLATE = (
     pathlib.Path(__file__).resolve().parent.parent.parent
     / "opennebula"
@@ -26,7 +26,7 @@ TEMPLATE = (
 # the Red Hat cluster guide, "Step 3/4", with the attributes of the PRINTED cluster.conf: the
 # ccs command's monitor_link=1 (ip) and autostart=1 (service) are not in the printed file, so
 # not here (both are agent defaults: see test_defaults_from_the_ccs_commands_change_nothing).
-SEED_STATES = [
+GUIDE_STATES = [
     ("opennebula", "cluster_present", {"cman": {"two_node": 1, "expected_votes": 1}}),
     ("one-server1", "node_present", {"nodeid": 1}),
     ("one-server2", "node_present", {"nodeid": 2}),
@@ -164,11 +164,11 @@ def conf(tmp_path):
 
 
 @pytest.mark.parametrize("start", ["missing", "empty"])
-def test_seed_states_reproduce_the_seed_file(loaders, conf, start):
+def test_guide_states_reproduce_the_guide_file(loaders, conf, start):
     if start == "empty":
         conf.parent.mkdir(parents=True)
         conf.write_text("")
-    results = run(loaders, SEED_STATES, conf)
+    results = run(loaders, GUIDE_STATES, conf)
     for sid, res in results.items():
         assert res.result is True, (sid, res.comment)
         assert res.changes["old"] is None, sid
@@ -178,7 +178,7 @@ def test_seed_states_reproduce_the_seed_file(loaders, conf, start):
         {"script": {"ref": "sunstone"}},
     ]
     # element by element, attribute by attribute, in the Red Hat cluster guide's order
-    assert tree(conf) == tree(SEED)
+    assert tree(conf) == tree(GUIDE)
     # one state run = one change set = config_version 1 (ccs --createcluster starts at 1)
     assert version(conf) == 1
     assert oct(os.stat(conf).st_mode & 0o777) == "0o640"
@@ -186,7 +186,7 @@ def test_seed_states_reproduce_the_seed_file(loaders, conf, start):
     assert conf.read_text().startswith('<?xml version="1.0"?>\n<cluster config_version="1"')
 
     before = snapshot(conf)
-    again = run(loaders, SEED_STATES, conf)
+    again = run(loaders, GUIDE_STATES, conf)
     for sid, res in again.items():
         assert res.result is True, (sid, res.comment)
         assert res.changes == {}, sid
@@ -195,13 +195,13 @@ def test_seed_states_reproduce_the_seed_file(loaders, conf, start):
     assert version(conf) == 1
 
 
-def test_seed_file_is_in_the_desired_state(loaders, conf):
+def test_guide_file_is_in_the_desired_state(loaders, conf):
     conf.parent.mkdir(parents=True)
-    shutil.copy(SEED, conf)
+    shutil.copy(GUIDE, conf)
     before = snapshot(conf)
-    results = run(loaders, SEED_STATES, conf)
+    results = run(loaders, GUIDE_STATES, conf)
     assert {sid: (r.result, r.changes) for sid, r in results.items()} == {
-        sid: (True, {}) for sid, _, _ in SEED_STATES
+        sid: (True, {}) for sid, _, _ in GUIDE_STATES
     }
     assert snapshot(conf) == before
     assert version(conf) == 17
@@ -211,13 +211,13 @@ def test_defaults_from_the_ccs_commands_change_nothing(loaders, conf):
     """``--addresource ip ... monitor_link=1`` and ``--addservice ... autostart=1`` equal the
     printed file, which lacks both attributes (agent defaults 1)."""
     conf.parent.mkdir(parents=True)
-    shutil.copy(SEED, conf)
+    shutil.copy(GUIDE, conf)
     before = snapshot(conf)
     states = [
         ("10.10.11.12", "resource_present",
          {"type": "ip", "attrs": {"sleeptime": 10, "monitor_link": 1}}),
         ("svc-opennebula", "service_present",
-         {**SEED_STATES[-1][2], "autostart": 1}),
+         {**GUIDE_STATES[-1][2], "autostart": 1}),
     ]
     results = run(loaders, states, conf)
     assert [(r.result, r.changes) for r in results.values()] == [(True, {}), (True, {})]
@@ -231,7 +231,7 @@ def test_defaults_from_the_ccs_commands_change_nothing(loaders, conf):
 
 def test_fencing_is_one_change_set(loaders, conf):
     conf.parent.mkdir(parents=True)
-    shutil.copy(SEED, conf)
+    shutil.copy(GUIDE, conf)
     results = run(loaders, FENCE_STATES, conf)
     for sid, res in results.items():
         assert res.result is True, (sid, res.comment)
@@ -252,11 +252,11 @@ def test_fencing_is_one_change_set(loaders, conf):
     }
     assert "17 -> 18" in results["libvirt-kvm"].comment
     assert "already bumped in this run" in results["fence-one-server2"].comment
-    assert tree(conf) == tree(SEED_FENCED)
+    assert tree(conf) == tree(GUIDE_FENCED)
     assert version(conf) == 18  # bumped exactly once for the three changes
 
     before = snapshot(conf)
-    again = run(loaders, SEED_STATES + FENCE_STATES, conf)
+    again = run(loaders, GUIDE_STATES + FENCE_STATES, conf)
     assert all(r.result is True and r.changes == {} for r in again.values())
     assert snapshot(conf) == before
 
@@ -269,7 +269,7 @@ def test_fencing_is_one_change_set(loaders, conf):
 
 def test_test_mode_touches_nothing(loaders, conf):
     conf.parent.mkdir(parents=True)
-    shutil.copy(SEED, conf)
+    shutil.copy(GUIDE, conf)
     before = snapshot(conf)
     results = run(loaders, FENCE_STATES, conf, test=True)
     assert [r.result for r in results.values()] == [None, None, None]
@@ -282,7 +282,7 @@ def test_test_mode_touches_nothing(loaders, conf):
 
 
 def test_test_mode_creates_no_file(loaders, conf):
-    results = run(loaders, SEED_STATES, conf, test=True)
+    results = run(loaders, GUIDE_STATES, conf, test=True)
     assert {r.result for r in results.values()} == {None}
     assert results["opennebula"].changes == {
         "old": None,
@@ -293,7 +293,7 @@ def test_test_mode_creates_no_file(loaders, conf):
 
 def test_fence_method_without_node_fails_clearly(loaders, conf):
     conf.parent.mkdir(parents=True)
-    shutil.copy(SEED, conf)
+    shutil.copy(GUIDE, conf)
     states = [("x", "fence_method_present",
                {"node": "one-server9", "method": "m", "device": "libvirt-kvm", "port": "x"})]
     res = run(loaders, states, conf)["x"]
@@ -304,7 +304,7 @@ def test_fence_method_without_node_fails_clearly(loaders, conf):
 
 def test_absent_states(loaders, conf):
     conf.parent.mkdir(parents=True)
-    shutil.copy(SEED_FENCED, conf)
+    shutil.copy(GUIDE_FENCED, conf)
     states = [
         ("svc", "service_absent", {"name": "opennebula"}),
         ("sunstone", "resource_absent", {"type": "script"}),
@@ -343,7 +343,7 @@ def _schema_path():
 )
 def test_written_file_validates_against_cluster_rng(loaders, conf):
     lxml_etree = pytest.importorskip("lxml.etree")
-    run(loaders, SEED_STATES, conf)
+    run(loaders, GUIDE_STATES, conf)
     run(loaders, FENCE_STATES, conf)
     schema = lxml_etree.RelaxNG(lxml_etree.parse(_schema_path()))
     doc = lxml_etree.parse(str(conf))
@@ -359,7 +359,7 @@ def _words(text):
     ]
 
 
-def test_fence_virt_conf_template_reproduces_the_seed(tmp_path):
+def test_fence_virt_conf_template_reproduces_the_guide(tmp_path):
     import salt.config
     import salt.utils.templates
 
@@ -382,7 +382,7 @@ def test_fence_virt_conf_template_reproduces_the_seed(tmp_path):
     )
     assert out["result"], out
     rendered = out["data"]
-    assert _words(rendered) == _words(SEED_FENCE_VIRT.read_text())
+    assert _words(rendered) == _words(GUIDE_FENCE_VIRT.read_text())
     # and it is not vacuous: another interface shows up
     context["multicast_interface"] = "br0"
     out = salt.utils.templates.JINJA(
@@ -401,7 +401,7 @@ def test_fence_virt_conf_template_reproduces_the_seed(tmp_path):
 
 
 @pytest.mark.slow
-def test_salt_call_state_sls_seed(salt_call, tmp_path):
+def test_salt_call_state_sls_guide(salt_call, tmp_path):
     """The SLS shape the formula uses, through a real ``salt-call --local state.sls``:
     the Red Hat cluster guide + its fencing in one run = config_version 1; the second run
     changes nothing."""
@@ -415,7 +415,7 @@ def test_salt_call_state_sls_seed(salt_call, tmp_path):
     bad = {k: v["comment"] for k, v in results.items() if v["result"] is not True}
     assert not bad
     assert all(v["changes"] for v in results.values())
-    assert tree(conf) == tree(SEED_FENCED)
+    assert tree(conf) == tree(GUIDE_FENCED)
     assert version(conf) == 1
     before = snapshot(conf)
     _, data = salt_call.run("state.sls", "seed002")
