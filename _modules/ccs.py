@@ -56,6 +56,11 @@ NOT_INSTALLED = (
 )
 
 
+def _u(name):
+    fun = __utils__[name]
+    return getattr(fun, "func", fun)  # the library function itself, in our loader context
+
+
 def __virtual__():
     # pure XML work needs no binary; the CLI functions check for their tools themselves
     return __virtualname__
@@ -83,9 +88,9 @@ def _load(path):
     sig = _sig(path)
     if sig is None:
         return None
-    data = __utils__["ohaf_cache.get"](__context__, "ccs", (path, sig),
+    data = _u("ohaf_cache.get")(__context__, "ccs", (path, sig),
                                        lambda: _read_bytes(path))
-    return __utils__["ohaf_clusterconf.parse"](data, path)
+    return _u("ohaf_clusterconf.parse")(data, path)
 
 
 def _atomic_write(path, data):
@@ -122,13 +127,13 @@ def _commit(path, root, old_version, change_set=None, floor=None):
     this run's writes are kept in the run's ``ccs.run`` space, never dropped by a write).
 
     Returns ``{"old": v, "new": v'}`` for the version."""
-    marks = __utils__["ohaf_cache.get"](__context__, "ccs.run", "change_sets", dict)
-    new_version = __utils__["ohaf_clusterconf_write.next_version"](
+    marks = _u("ohaf_cache.get")(__context__, "ccs.run", "change_sets", dict)
+    new_version = _u("ohaf_clusterconf_write.next_version")(
         old_version or 0, marks.get(path), change_set, _sig(path), floor
     )
     root.set("config_version", str(new_version))
-    _atomic_write(path, __utils__["ohaf_clusterconf_write.serialize"](root))
-    __utils__["ohaf_cache.invalidate"](__context__, "ccs")
+    _atomic_write(path, _u("ohaf_clusterconf_write.serialize")(root))
+    _u("ohaf_cache.invalidate")(__context__, "ccs")
     marks[path] = {"token": change_set, "sig": _sig(path), "version": new_version}
     if new_version != old_version:
         log.info("ccs: %s config_version %s -> %s", path, old_version, new_version)
@@ -144,9 +149,9 @@ def _edit(path, func, args, test=False, change_set=None, floor=None, what="clust
         raise CommandExecutionError(
             f"{path} has no <cluster>: apply ccs.cluster_present before {what}"
         )
-    old_version = None if root is None else __utils__["ohaf_clusterconf.version"](root)
-    changes, root = __utils__["ohaf_clusterconf.edit"](
-        root, func, args, __utils__["ohaf_secret.mask_mapping"], strict=not test
+    old_version = None if root is None else _u("ohaf_clusterconf.version")(root)
+    changes, root = _u("ohaf_clusterconf.edit")(
+        root, func, args, _u("ohaf_secret.mask_mapping"), strict=not test
     )
     ret = {"changes": changes, "config_version": None, "path": path, "test": bool(test)}
     if changes and not test:
@@ -168,15 +173,15 @@ def get_config(path=DEFAULT_PATH):
 
         salt '*' ccs.get_config
     """
-    return __utils__["ohaf_clusterconf.config_data"](
-        _load(path), __utils__["ohaf_secret.mask_mapping"]
+    return _u("ohaf_clusterconf.config_data")(
+        _load(path), _u("ohaf_secret.mask_mapping")
     )
 
 
 def get_version(path=DEFAULT_PATH):
     """``config_version`` of the file (``None`` if missing/empty)."""
     root = _load(path)
-    return None if root is None else __utils__["ohaf_clusterconf.version"](root)
+    return None if root is None else _u("ohaf_clusterconf.version")(root)
 
 
 def get_document(path=DEFAULT_PATH):
@@ -192,7 +197,7 @@ def get_document(path=DEFAULT_PATH):
         salt '*' ccs.get_document
     """
     root = _load(path)
-    return None if root is None else __utils__["ohaf_clusterconf_write.serialize"](root).decode()
+    return None if root is None else _u("ohaf_clusterconf_write.serialize")(root).decode()
 
 
 # --------------------------------------------------------------------------- cluster
@@ -429,7 +434,7 @@ def sync_activate(host=None, password=None, path=DEFAULT_PATH, raise_on_missing=
     secrets = [password] if password else []
 
     def redact(text):
-        return __utils__["ohaf_secret.scrub"](text, secrets)
+        return _u("ohaf_secret.scrub")(text, secrets)
 
     if salt.utils.path.which("ccs"):
         argv = ["ccs", "-h", host or "localhost", "--sync", "--activate"]
@@ -442,7 +447,7 @@ def sync_activate(host=None, password=None, path=DEFAULT_PATH, raise_on_missing=
             raise CommandExecutionError(NOT_INSTALLED)
         return {"result": False, "comment": NOT_INSTALLED, "command": None}
     shown = [redact(a) for a in argv]
-    res = __utils__["ohaf_cmd.run"](__salt__["cmd.run_all"], argv, secrets=secrets, check=False,
+    res = _u("ohaf_cmd.run")(__salt__["cmd.run_all"], argv, secrets=secrets, check=False,
                                     output_loglevel="quiet", log_callback=redact)
     rc = res.get("retcode", 1)
     ret = {
@@ -472,7 +477,7 @@ def validate(path=DEFAULT_PATH):
     """
     if not salt.utils.path.which("ccs_config_validate"):
         return {"result": None, "comment": "ccs_config_validate not installed"}
-    res = __utils__["ohaf_cmd.run"](__salt__["cmd.run_all"], ["ccs_config_validate", "-f", path],
+    res = _u("ohaf_cmd.run")(__salt__["cmd.run_all"], ["ccs_config_validate", "-f", path],
                                     check=False)
     return {
         "result": res.get("retcode") == 0,

@@ -49,6 +49,11 @@ __virtualname__ = "ccs"
 DEFAULT_PATH = "/etc/cluster/cluster.conf"
 
 
+def _u(name):
+    fun = __utils__[name]
+    return getattr(fun, "func", fun)  # the library function itself, in our loader context
+
+
 def __virtual__():
     if "ccs.set_cluster" in __salt__:
         return __virtualname__
@@ -83,8 +88,8 @@ def _edit_steps(what, func, path, args):
     The closures call ``__salt__`` only: they run inside ``ohaf_state.run``, where Salt 3008
     resolves this module's dunders against the utils loader, which has no ``__utils__``; the
     utils and the change-set token are taken here."""
-    edit_diff = __utils__["ohaf_clusterconf.diff"]
-    mask = __utils__["ohaf_secret.mask_mapping"]
+    edit_diff = _u("ohaf_clusterconf.diff")
+    mask = _u("ohaf_secret.mask_mapping")
     change_set = _change_set()
     done = {}
 
@@ -137,7 +142,7 @@ def cluster_present(
     args = {"name": name, "cman": cman, "fence_daemon": fence_daemon, "rm": rm,
             "config_version": config_version}
     steps = _edit_steps(f"cluster {name}", "set_cluster", path, args)
-    return __utils__["ohaf_state.run"](name, test=__opts__["test"], **steps)
+    return _u("ohaf_state.run")(name, test=__opts__["test"], **steps)
 
 
 def node_present(name, nodeid, votes=None, path=DEFAULT_PATH, **attrs):
@@ -163,7 +168,7 @@ def node_present(name, nodeid, votes=None, path=DEFAULT_PATH, **attrs):
     """
     args = {"name": name, "nodeid": nodeid, "votes": votes, "attrs": _extra(attrs)}
     steps = _edit_steps(f"node {name}", "set_node", path, args)
-    return __utils__["ohaf_state.run"](name, test=__opts__["test"], **steps)
+    return _u("ohaf_state.run")(name, test=__opts__["test"], **steps)
 
 
 def node_absent(name, path=DEFAULT_PATH):
@@ -180,7 +185,7 @@ def node_absent(name, path=DEFAULT_PATH):
             - path: /etc/cluster/cluster.conf
     """
     steps = _edit_steps(f"node {name}", "remove_node", path, {"name": name})
-    return __utils__["ohaf_state.run"](name, test=__opts__["test"], **steps)
+    return _u("ohaf_state.run")(name, test=__opts__["test"], **steps)
 
 
 def failoverdomain_present(
@@ -206,7 +211,7 @@ def failoverdomain_present(
     args = {"name": name, "ordered": ordered, "restricted": restricted,
             "nofailback": nofailback, "nodes": nodes}
     steps = _edit_steps(f"failoverdomain {name}", "set_failoverdomain", path, args)
-    return __utils__["ohaf_state.run"](name, test=__opts__["test"], **steps)
+    return _u("ohaf_state.run")(name, test=__opts__["test"], **steps)
 
 
 def failoverdomain_absent(name, path=DEFAULT_PATH):
@@ -222,7 +227,7 @@ def failoverdomain_absent(name, path=DEFAULT_PATH):
     """
     steps = _edit_steps(f"failoverdomain {name}", "remove_failoverdomain", path,
                         {"name": name})
-    return __utils__["ohaf_state.run"](name, test=__opts__["test"], **steps)
+    return _u("ohaf_state.run")(name, test=__opts__["test"], **steps)
 
 
 def resource_present(name, type, attrs=None, path=DEFAULT_PATH):  # pylint: disable=redefined-builtin
@@ -247,7 +252,7 @@ def resource_present(name, type, attrs=None, path=DEFAULT_PATH):  # pylint: disa
     """
     args = {"type": type, "name": name, "attrs": attrs}
     steps = _edit_steps(f"resource {type} {name}", "set_resource", path, args)
-    return __utils__["ohaf_state.run"](name, test=__opts__["test"], **steps)
+    return _u("ohaf_state.run")(name, test=__opts__["test"], **steps)
 
 
 def resource_absent(name, type, path=DEFAULT_PATH):  # pylint: disable=redefined-builtin
@@ -267,7 +272,7 @@ def resource_absent(name, type, path=DEFAULT_PATH):  # pylint: disable=redefined
     """
     args = {"type": type, "name": name}
     steps = _edit_steps(f"resource {type} {name}", "remove_resource", path, args)
-    return __utils__["ohaf_state.run"](name, test=__opts__["test"], **steps)
+    return _u("ohaf_state.run")(name, test=__opts__["test"], **steps)
 
 
 def service_present(
@@ -309,7 +314,7 @@ def service_present(
                  "exclusive": exclusive, **_extra(attrs)}
     args = {"name": name, "attrs": svc_attrs, "resources": resources}
     steps = _edit_steps(f"service {name}", "set_service", path, args)
-    return __utils__["ohaf_state.run"](name, test=__opts__["test"], **steps)
+    return _u("ohaf_state.run")(name, test=__opts__["test"], **steps)
 
 
 def service_absent(name, path=DEFAULT_PATH):
@@ -324,7 +329,7 @@ def service_absent(name, path=DEFAULT_PATH):
             - name: sunstone
     """
     steps = _edit_steps(f"service {name}", "remove_service", path, {"name": name})
-    return __utils__["ohaf_state.run"](name, test=__opts__["test"], **steps)
+    return _u("ohaf_state.run")(name, test=__opts__["test"], **steps)
 
 
 def fencedev_present(name, agent, path=DEFAULT_PATH, **attrs):
@@ -349,7 +354,7 @@ def fencedev_present(name, agent, path=DEFAULT_PATH, **attrs):
     """
     args = {"name": name, "agent": agent, "attrs": _extra(attrs)}
     steps = _edit_steps(f"fencedevice {name}", "set_fencedevice", path, args)
-    return __utils__["ohaf_state.run"](name, test=__opts__["test"], **steps)
+    return _u("ohaf_state.run")(name, test=__opts__["test"], **steps)
 
 
 def fencedev_absent(name, path=DEFAULT_PATH):
@@ -366,7 +371,7 @@ def fencedev_absent(name, path=DEFAULT_PATH):
               - ccs: ccs-nofence-one-server1
     """
     steps = _edit_steps(f"fencedevice {name}", "remove_fencedevice", path, {"name": name})
-    return __utils__["ohaf_state.run"](name, test=__opts__["test"], **steps)
+    return _u("ohaf_state.run")(name, test=__opts__["test"], **steps)
 
 
 def fence_method_present(name, method, device, node=None, path=DEFAULT_PATH, **instance_attrs):
@@ -392,7 +397,7 @@ def fence_method_present(name, method, device, node=None, path=DEFAULT_PATH, **i
     node = node or name
     args = {"node": node, "method": method, "device": device, "attrs": _extra(instance_attrs)}
     steps = _edit_steps(f"fence method {method} of {node}", "set_fence_method", path, args)
-    return __utils__["ohaf_state.run"](name, test=__opts__["test"], **steps)
+    return _u("ohaf_state.run")(name, test=__opts__["test"], **steps)
 
 
 def fence_method_absent(name, method, node=None, path=DEFAULT_PATH):
@@ -410,7 +415,7 @@ def fence_method_absent(name, method, node=None, path=DEFAULT_PATH):
     node = node or name
     args = {"node": node, "method": method}
     steps = _edit_steps(f"fence method {method} of {node}", "remove_fence_method", path, args)
-    return __utils__["ohaf_state.run"](name, test=__opts__["test"], **steps)
+    return _u("ohaf_state.run")(name, test=__opts__["test"], **steps)
 
 
 def synced(name, host=None, password=None, path=DEFAULT_PATH):
@@ -455,7 +460,7 @@ def synced(name, host=None, password=None, path=DEFAULT_PATH):
             raise CommandExecutionError(res["comment"])
         done.update(res)
 
-    return __utils__["ohaf_state.run"](
+    return _u("ohaf_state.run")(
         name, test=__opts__["test"], read=read, diff=diff, apply=apply, verify=False,
         comment_test="cluster.conf would be synced and activated",
         comment_done=lambda changes: done["comment"],
