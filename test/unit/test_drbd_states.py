@@ -9,7 +9,7 @@ import pathlib
 
 import pytest
 
-from conftest import load_ext
+from conftest import UTILS, load_ext
 
 FIX = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "drbd"
 
@@ -50,9 +50,9 @@ def configure_loader_modules(host, opts):
     salt_funcs = {"drbd." + f: getattr(drbd_mod, f) for f in MODULE_FUNCS}
     return {
         drbd_mod: {"__salt__": {"cmd.run_all": host.run_all}, "__grains__": grains,
-                   "__context__": {}, "__opts__": opts},
+                   "__context__": {}, "__opts__": opts, "__utils__": UTILS},
         drbd_st: {"__salt__": salt_funcs, "__opts__": opts, "__grains__": grains,
-                  "__context__": {}},
+                  "__context__": {}, "__utils__": UTILS},
     }
 
 
