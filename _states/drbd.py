@@ -1,9 +1,16 @@
 """
 DRBD states: ``drbd.resource_up``, ``drbd.primary``, ``drbd.secondary``, ``drbd.synced``.
 
-Every state: read -> diff -> ``test=True`` returns the diff (result None, nothing
-touched) -> act through the ``drbd`` execution module (which enforces the data-safety
-rules) -> re-read and verify -> ``changes`` only when something changed.
+Every state runs on the formula's state engine (``ohaf_state.run``): read (the resource's
+status and the facts its data-safety check needs) -> diff -> ``test=True`` returns the
+diff (result None, nothing touched; a refusal the run would meet is named in the comment)
+-> apply through the ``drbd`` execution module -> re-read and verify -> ``changes`` only
+when something changed.
+
+Data safety is decided once, in ``_utils/ohaf_drbd.py``: ``create_md_problems`` (rule 1),
+``primary_problems`` (rule 2), ``users`` (rule 3). A state refuses from the facts it read
+before any write; the execution module checks again on its own (``drbd.create_md``,
+``drbd.primary force=True``, ``drbd.secondary`` called from the CLI).
 
 .. code-block:: yaml
 
@@ -23,7 +30,9 @@ rules) -> re-read and verify -> ``changes`` only when something changed.
         - name: one-disk
         - timeout: 600
 """
-from salt.exceptions import CommandExecutionError
+import functools
+
+import salt.loader.context
 
 __virtualname__ = "drbd"
 
@@ -34,16 +43,46 @@ def __virtual__():
     return (False, "drbd state: the drbd execution module is not available")
 
 
-def _ret(name):
-    return {"name": name, "result": True, "changes": {}, "comment": ""}
-
-
 def _status(name, node, config):
     return __salt__["drbd.status"](name, node=node, config=config, refresh=True).get(name)
 
 
 def _summary(res):
-    return __salt__["drbd.summarize"](res)
+    return __utils__["ohaf_drbd.summarize"](res)
+
+
+def _refused(what, problems):
+    return "; {} would be REFUSED: {}".format(what, "; ".join(problems)) if problems else ""
+
+
+def _reader(load):
+    """``load`` as the engine's ``read``, keeping the last facts read (the comments name
+    what a read found: the status after the change, the problems of a refusal)."""
+    last = {}
+
+    def read():
+        last["facts"] = load()
+        return last["facts"]
+    return read, last
+
+
+def _here(**hooks):
+    """The engine's hooks, run in this module's loader context. ``ohaf_state.run`` is a
+    ``__utils__`` function, which Salt runs in the utils loader's context: the dunders the
+    closures use (``__salt__``, ``__utils__``, ``__grains__``) would resolve there, and the
+    utils loader has none of them. Without a loader (plain dunders): as they are."""
+    try:
+        loader = salt.loader.context.loader_ctxvar.get()
+    except LookupError:
+        return hooks
+    return {k: functools.partial(loader.run, h) if callable(h) else h for k, h in hooks.items()}
+
+
+def _not_up_here(name, node, config):
+    def precheck():
+        if _status(name, node, config) is None:
+            __utils__["ohaf_state.refuse"]("DRBD resource {} is not up on this node".format(name))
+    return precheck
 
 
 # ----------------------------------------------------------------------------- up
@@ -63,122 +102,147 @@ def resource_up(name, wipe_backing_device=False, node=None, config=None):
         This node's ``on`` host name in the config (default: grains nodename/host/id).
     config
         Alternative drbd.conf (``drbdadm -c``); default ``/etc/drbd.conf``.
+
+    .. code-block:: yaml
+
+        drbd-resource-up-one-disk:
+          drbd.resource_up:
+            - name: one-disk
+            - wipe_backing_device: false
+            - node: cloud-cc01
+            - config: /etc/drbd.conf
     """
-    ret = _ret(name)
-    try:
-        current = _status(name, node, config)
-        diff = {}
-        problems = []
-        pending = []
-        if current is None:
-            has_md = __salt__["drbd.has_metadata"](name, config=config)
-            if not has_md:
-                problems = __salt__["drbd.create_md_problems"](
+    applied = {}
+
+    def load():
+        res = _status(name, node, config)
+        facts = {"res": res, "metadata": True, "problems": [], "pending": []}
+        if res is None:
+            facts["metadata"] = __salt__["drbd.has_metadata"](name, config=config)
+            if not facts["metadata"]:
+                facts["problems"] = __salt__["drbd.create_md_problems"](
                     name, wipe_backing_device=wipe_backing_device, node=node, config=config)
-                diff["metadata"] = {"old": None, "new": "created"}
-            diff["up"] = {"old": False, "new": True}
-        else:
-            pending = __salt__["drbd.adjust_pending"](name, config=config)
-            if pending:
-                diff["adjust"] = {"old": None, "new": pending}
-        if not diff:
-            ret["comment"] = "DRBD resource {} is up and matches its config ({})".format(
-                name, _summary(current))
-            return ret
-        if __opts__["test"]:
-            ret["result"] = None
-            ret["changes"] = diff
-            ret["comment"] = "DRBD resource {} would be {}".format(
-                name, "adjusted" if "adjust" in diff else
-                ("given metadata and brought up" if "metadata" in diff else "brought up"))
-            if problems:
-                ret["comment"] += "; create-md would be REFUSED: " + "; ".join(problems)
-            return ret
-        if "metadata" in diff:
+        elif not applied or "adjust" in applied:
+            # right after `drbdadm up` only "is it up" is verified
+            facts["pending"] = __salt__["drbd.adjust_pending"](name, config=config)
+        return facts
+    read, last = _reader(load)
+
+    def diff(facts):
+        if facts["res"] is None:
+            changes = {} if facts["metadata"] else {"metadata": {"old": None, "new": "created"}}
+            changes["up"] = {"old": False, "new": True}
+            return changes
+        if facts["pending"]:
+            return {"adjust": {"old": None, "new": facts["pending"]}}
+        return {}
+
+    def apply(facts, changes):
+        applied.update(changes)
+        if "metadata" in changes:
+            if facts["problems"]:
+                __utils__["ohaf_state.refuse"](__utils__["ohaf_drbd.refusal"](
+                    "create-md", name, facts["problems"]))
             __salt__["drbd.create_md"](name, wipe_backing_device=wipe_backing_device,
                                        node=node, config=config)
-        if "up" in diff:
+        if "up" in changes:
             __salt__["drbd.up"](name, config=config)
-        if "adjust" in diff:
+        if "adjust" in changes:
             __salt__["drbd.adjust"](name, config=config)
-        after = _status(name, node, config)
-        if after is None:
-            ret["result"] = False
-            ret["comment"] = "verification failed: {} is not up after drbdadm up".format(name)
-            return ret
-        if "adjust" in diff:
-            still = __salt__["drbd.adjust_pending"](name, config=config)
-            if still:
-                ret["result"] = False
-                ret["changes"] = diff
-                ret["comment"] = "verification failed: drbdadm adjust still pending: {}".format(
-                    "; ".join(still))
-                return ret
-        ret["changes"] = diff
-        ret["comment"] = "DRBD resource {} is up ({})".format(name, _summary(after))
-    except CommandExecutionError as exc:
-        ret["result"] = False
-        ret["comment"] = str(exc)
-    return ret
+
+    def comment_test(changes):
+        verb = ("adjusted" if "adjust" in changes else "given metadata and brought up"
+                if "metadata" in changes else "brought up")
+        return "DRBD resource {} would be {}{}".format(
+            name, verb, _refused("create-md", last["facts"]["problems"]))
+
+    def comment_verify(left, after):
+        if "adjust" in left:
+            return "verification failed: drbdadm adjust still pending: {}".format(
+                "; ".join(after["pending"]))
+        return "verification failed: {} is not up after drbdadm up".format(name)
+
+    return __utils__["ohaf_state.run"](name, test=__opts__["test"], **_here(
+        read=read, diff=diff, apply=apply,
+        comment_ok=lambda facts: "DRBD resource {} is up and matches its config ({})".format(
+            name, _summary(facts["res"])),
+        comment_test=comment_test, comment_verify=comment_verify,
+        comment_done=lambda changes: "DRBD resource {} is up ({})".format(
+            name, _summary(last["facts"]["res"]))))
 
 
 # ----------------------------------------------------------------------------- roles
 def primary(name, force=False, initial_primary=None, node=None, config=None):
     """
-    Ensure this node is Primary for the resource. Already Primary: no changes.
+    Ensure this node is Primary for the resource. Already Primary: no changes. Not up on
+    this node: result False.
 
     force
         Allow the initial-full-sync promotion (8.4: ``--overwrite-data-of-peer``, 9:
         ``--force``). It is used only when needed (some local disk not UpToDate) and
-        the module refuses it unless this is a never-synced resource, both sides
-        Inconsistent, and ``initial_primary`` names this node (data-safety rule 2).
+        refused (result False; ``test=True``: result None naming the refusal, nothing
+        touched) unless this is a never-synced resource, both sides Inconsistent, and
+        ``initial_primary`` names this node (data-safety rule 2,
+        ``ohaf_drbd.primary_problems``, the check the module's ``drbd.primary`` makes too).
         When the local disk is already UpToDate, a plain promotion is done instead.
     initial_primary
         Minion id chosen in pillar (``drbd:initial_primary``) for the first sync.
     node
         This node's id for the ``initial_primary`` comparison (default grain ``id``).
+    config
+        Alternative drbd.conf (``drbdadm -c``).
+
+    .. code-block:: yaml
+
+        drbd-initial-primary-one-disk:
+          drbd.primary:
+            - name: one-disk
+            - force: true
+            - initial_primary: cloud-cc01
+            - node: cloud-cc01
+            - require:
+              - drbd: drbd-resource-up-one-disk
     """
-    ret = _ret(name)
-    try:
-        current = _status(name, node, config)
-        if current is None:
-            ret["result"] = False
-            ret["comment"] = "DRBD resource {} is not up on this node".format(name)
-            return ret
-        if current["role"] == "Primary":
-            ret["comment"] = "DRBD resource {} is already Primary".format(name)
-            return ret
-        local_uptodate = all(v["disk"] == "UpToDate" for v in current["volumes"].values())
-        use_force = bool(force) and not local_uptodate
-        diff = {"role": {"old": current["role"], "new": "Primary"}}
-        if use_force:
-            diff["forced"] = {"old": None, "new": "initial full sync from {}".format(
-                initial_primary)}
-        if __opts__["test"]:
-            ret["result"] = None
-            ret["changes"] = diff
-            ret["comment"] = "DRBD resource {} would be promoted{}".format(
-                name, " with force (initial full sync)" if use_force else "")
-            if use_force:
-                problems = __salt__["drbd.primary_problems"](
-                    name, initial_primary=initial_primary, node=node, config=config)
-                if problems:
-                    ret["comment"] += "; forced promotion would be REFUSED: " + "; ".join(
-                        problems)
-            return ret
-        __salt__["drbd.primary"](name, force=use_force, initial_primary=initial_primary,
+    def load():
+        res = _status(name, node, config)
+        forced = res is not None and res["role"] != "Primary" and \
+            __utils__["ohaf_drbd.force_needed"](force, res)
+        problems = []
+        if forced:
+            problems = __utils__["ohaf_drbd.primary_problems"](
+                name, res, __salt__["drbd.get_gi"](name, config=config),
+                node or __grains__.get("id"), initial_primary)
+        return {"res": res, "forced": forced, "problems": problems}
+    read, last = _reader(load)
+
+    def diff(facts):
+        res = facts["res"]
+        if res is not None and res["role"] == "Primary":
+            return {}
+        changes = {"role": {"old": res and res["role"], "new": "Primary"}}
+        if facts["forced"]:
+            changes["forced"] = {"old": None,
+                                 "new": "initial full sync from {}".format(initial_primary)}
+        return changes
+
+    def apply(facts, changes):
+        if facts["problems"]:
+            __utils__["ohaf_state.refuse"](__utils__["ohaf_drbd.refusal"](
+                "primary", name, facts["problems"]))
+        __salt__["drbd.primary"](name, force=facts["forced"], initial_primary=initial_primary,
                                  node=node, config=config)
-        after = _status(name, node, config)
-        if not after or after["role"] != "Primary":
-            ret["result"] = False
-            ret["comment"] = "verification failed: {} is {}".format(name, _summary(after))
-            return ret
-        ret["changes"] = diff
-        ret["comment"] = "DRBD resource {} promoted ({})".format(name, _summary(after))
-    except CommandExecutionError as exc:
-        ret["result"] = False
-        ret["comment"] = str(exc)
-    return ret
+
+    return __utils__["ohaf_state.run"](name, test=__opts__["test"], **_here(
+        read=read, diff=diff, apply=apply,
+        precheck=_not_up_here(name, node, config),
+        comment_ok="DRBD resource {} is already Primary".format(name),
+        comment_test=lambda changes: "DRBD resource {} would be promoted{}{}".format(
+            name, " with force (initial full sync)" if "forced" in changes else "",
+            _refused("forced promotion", last["facts"]["problems"])),
+        comment_verify=lambda left, after: "verification failed: {} is {}".format(
+            name, _summary(after["res"])),
+        comment_done=lambda changes: "DRBD resource {} promoted ({})".format(
+            name, _summary(last["facts"]["res"]))))
 
 
 def secondary(name, node=None, config=None):
@@ -186,37 +250,45 @@ def secondary(name, node=None, config=None):
     Ensure this node is not Primary. Refused (result False, comment names the mount
     point / holder) while the device is in use (data-safety rule 3). A resource that is
     not up is not Primary: no changes.
+
+    .. code-block:: yaml
+
+        storage-drbd_aoe_lvm-handoff-one-disk:
+          drbd.secondary:
+            - name: one-disk
+            - node: cloud-cc01
+            - onchanges:
+              - drbd: drbd-initial-primary-one-disk
     """
-    ret = _ret(name)
-    try:
-        current = _status(name, node, config)
-        if current is None:
-            ret["comment"] = "DRBD resource {} is not up (so not Primary)".format(name)
-            return ret
-        if current["role"] != "Primary":
-            ret["comment"] = "DRBD resource {} is already {}".format(name, current["role"])
-            return ret
-        diff = {"role": {"old": "Primary", "new": "Secondary"}}
-        if __opts__["test"]:
-            ret["result"] = None
-            ret["changes"] = diff
-            ret["comment"] = "DRBD resource {} would be demoted".format(name)
-            held = __salt__["drbd.users"](name, node=node, config=config)
-            if held:
-                ret["comment"] += "; demotion would be REFUSED: " + "; ".join(held)
-            return ret
+    def load():
+        res = _status(name, node, config)
+        primary_here = res is not None and res["role"] == "Primary"
+        held = __salt__["drbd.users"](name, node=node, config=config) if primary_here else []
+        return {"res": res, "held": held}
+    read, last = _reader(load)
+
+    def diff(facts):
+        if facts["res"] is None or facts["res"]["role"] != "Primary":
+            return {}
+        return {"role": {"old": "Primary", "new": "Secondary"}}
+
+    def apply(facts, changes):
+        if facts["held"]:
+            __utils__["ohaf_state.refuse"](__utils__["ohaf_drbd.refusal"](
+                "secondary", name, facts["held"]))
         __salt__["drbd.secondary"](name, node=node, config=config)
-        after = _status(name, node, config)
-        if after and after["role"] == "Primary":
-            ret["result"] = False
-            ret["comment"] = "verification failed: {} is still Primary".format(name)
-            return ret
-        ret["changes"] = diff
-        ret["comment"] = "DRBD resource {} demoted".format(name)
-    except CommandExecutionError as exc:
-        ret["result"] = False
-        ret["comment"] = str(exc)
-    return ret
+
+    def comment_ok(facts):
+        if facts["res"] is None:
+            return "DRBD resource {} is not up (so not Primary)".format(name)
+        return "DRBD resource {} is already {}".format(name, facts["res"]["role"])
+
+    return __utils__["ohaf_state.run"](name, test=__opts__["test"], **_here(
+        read=read, diff=diff, apply=apply, comment_ok=comment_ok,
+        comment_test=lambda changes: "DRBD resource {} would be demoted{}".format(
+            name, _refused("demotion", last["facts"]["held"])),
+        comment_verify="verification failed: {} is still Primary".format(name),
+        comment_done="DRBD resource {} demoted".format(name)))
 
 
 # ----------------------------------------------------------------------------- sync
@@ -224,32 +296,31 @@ def synced(name, timeout=300, interval=2, node=None, config=None):
     """
     Wait, at most ``timeout`` seconds, until every volume is UpToDate here and on every
     peer. Already synced: no changes. Timeout / StandAlone / not up: result False.
+
+    .. code-block:: yaml
+
+        drbd-one-disk-synced:
+          drbd.synced:
+            - name: one-disk
+            - timeout: 600
+            - interval: 2
     """
-    ret = _ret(name)
-    try:
-        current = _status(name, node, config)
-        if current is None:
-            ret["result"] = False
-            ret["comment"] = "DRBD resource {} is not up on this node".format(name)
-            return ret
-        if __salt__["drbd.is_synced"](current):
-            ret["comment"] = "DRBD resource {} is in sync ({})".format(name, _summary(current))
-            return ret
-        diff = {"sync": {"old": _summary(current), "new": "UpToDate everywhere"}}
-        if __opts__["test"]:
-            ret["result"] = None
-            ret["changes"] = diff
-            ret["comment"] = "would wait up to {}s for {} to sync".format(timeout, name)
-            return ret
-        after = __salt__["drbd.wait_synced"](name, timeout=timeout, interval=interval,
-                                             node=node, config=config)
-        if not __salt__["drbd.is_synced"](after):
-            ret["result"] = False
-            ret["comment"] = "verification failed: {}".format(_summary(after))
-            return ret
-        ret["changes"] = diff
-        ret["comment"] = "DRBD resource {} is in sync".format(name)
-    except CommandExecutionError as exc:
-        ret["result"] = False
-        ret["comment"] = str(exc)
-    return ret
+    def read():
+        return _status(name, node, config)
+
+    def diff(res):
+        if __utils__["ohaf_drbd.is_synced"](res):
+            return {}
+        return {"sync": {"old": _summary(res), "new": "UpToDate everywhere"}}
+
+    def apply(res, changes):
+        __salt__["drbd.wait_synced"](name, timeout=timeout, interval=interval, node=node,
+                                     config=config)
+
+    return __utils__["ohaf_state.run"](name, test=__opts__["test"], **_here(
+        read=read, diff=diff, apply=apply,
+        precheck=_not_up_here(name, node, config),
+        comment_ok=lambda res: "DRBD resource {} is in sync ({})".format(name, _summary(res)),
+        comment_test="would wait up to {}s for {} to sync".format(timeout, name),
+        comment_verify=lambda left, after: "verification failed: {}".format(_summary(after)),
+        comment_done="DRBD resource {} is in sync".format(name)))

@@ -10,7 +10,7 @@ import pathlib
 import pytest
 from salt.exceptions import CommandExecutionError
 
-from conftest import load_ext
+from conftest import UTILS, load_ext
 
 FIX = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "drbd"
 
@@ -44,7 +44,7 @@ def grains():
 @pytest.fixture
 def configure_loader_modules(host, grains):
     return {drbd: {"__salt__": {"cmd.run_all": host.run_all}, "__grains__": grains,
-                   "__context__": {}, "__opts__": {"test": False}}}
+                   "__context__": {}, "__opts__": {"test": False}, "__utils__": UTILS}}
 
 
 @pytest.fixture(autouse=True)
@@ -691,3 +691,82 @@ def test_foreign_data_and_unused_pv(host, blkid, pvs, foreign, unused):
     assert drbd.holds_foreign_data(dev, "one-data") is foreign
     assert drbd.is_unused_pv(dev) is unused
     assert drbd.blank(dev) is (blkid == "")
+
+
+# ------------------------------------------------------------- pure logic (_utils/ohaf_drbd)
+# The module's reads feed these; called directly here with the captured outputs.
+def test_util_parse_version_from_proc_drbd_or_drbdadm():
+    version = UTILS["ohaf_drbd.parse_version"]
+    out = "DRBD_KERNEL_VERSION=9.2.5\nDRBDADM_VERSION=9.22.0\n"
+    assert version(fixture("proc_drbd_84_syncsource.txt"), out) == {
+        "kernel": "8.4.10", "utils": "9.22.0", "major": "8.4"}
+    assert version(None, out) == {"kernel": "9.2.5", "utils": "9.22.0", "major": "9"}
+    assert version(None, "DRBD_KERNEL_VERSION=0\n")["major"] is None
+
+
+def test_util_command_results_blkid_and_get_gi():
+    sigs = UTILS["ohaf_drbd.signatures_of_result"]
+    assert sigs("/dev/x", fh.res("", retcode=2)) == []
+    assert sigs("/dev/x", fh.res("", retcode=8)) == [{"TYPE": "ambivalent", "DEVNAME": "/dev/x"}]
+    assert UTILS["ohaf_drbd.sig_type"](sigs("/dev/x", fh.res(fixture("blkid_lvm_pv.txt")))) \
+        == "LVM2_member"
+    gi = UTILS["ohaf_drbd.gi_of_result"]
+    argv = ["drbdadm", "get-gi", "r0"]
+    assert gi(argv, fh.res(GI_FRESH))["current"] == 4
+    assert gi(argv, fh.res("\n", retcode=1, stderr="No valid meta data found\n")) is None
+    with pytest.raises(CommandExecutionError, match=r"drbdadm get-gi r0 failed \(rc=1\): open"):
+        gi(argv, fh.res("", retcode=1, stderr="open(/dev/sda5) failed: No such file\n"))
+    with pytest.raises(CommandExecutionError, match="unexpected drbdadm get-gi output"):
+        gi(argv, fh.res("garbage\n"))
+
+
+def test_util_create_md_problems_over_read_facts():
+    volumes = {0: {"disk": "/dev/sda5", "meta_disk": "/dev/sda3"},
+               1: {"disk": "/dev/sda6", "meta_disk": "internal"},
+               2: {"disk": "none"}}
+    devices = UTILS["ohaf_drbd.md_devices"](volumes)
+    assert devices == [(0, "backing device", "/dev/sda5"), (0, "meta-disk", "/dev/sda3"),
+                       (1, "backing device", "/dev/sda6")]
+    ext4 = UTILS["ohaf_drbd.parse_blkid_export"](fixture("blkid_ext4.txt"))
+    drbd_md = UTILS["ohaf_drbd.parse_blkid_export"](fixture("blkid_drbd_internal_md.txt"))
+    checks = [(0, "backing device", "/dev/sda5", []), (0, "meta-disk", "/dev/sda3", [drbd_md]),
+              (1, "backing device", "/dev/sda6", [ext4])]
+    problems = UTILS["ohaf_drbd.create_md_problems"]("r0", False, checks)
+    assert len(problems) == 1 and problems[0].startswith(
+        "backing device /dev/sda6 of resource r0 volume 1 carries ext4 (LABEL=onedata")
+    assert UTILS["ohaf_drbd.create_md_problems"]("r0", False, checks[:2]) == []
+    assert UTILS["ohaf_drbd.create_md_problems"]("r0", True, [])[0].startswith(
+        "resource r0 already has DRBD metadata")
+
+
+def test_util_primary_problems_over_read_facts():
+    problems = UTILS["ohaf_drbd.primary_problems"]
+    status = UTILS["ohaf_drbd.parse_status_json"]
+    initial = status(fixture("status_json_9_initial_inconsistent.json"))["one-disk"]
+    fresh, history = drbd.parse_gi(GI_FRESH), drbd.parse_gi(GI_HISTORY)
+    assert problems("one-disk", initial, fresh, "cloud-cc01", "cloud-cc01") == []
+    assert problems("one-disk", initial, fresh, "cloud-cc01", "cloud-cc02") == [
+        "this node is cloud-cc01, but initial_primary is cloud-cc02"]
+    assert problems("one-disk", initial, fresh, "cloud-cc01", None)[0].startswith(
+        "forced promotion needs initial_primary=<minion id> naming this node (cloud-cc01)")
+    assert problems("one-disk", None, None, "cloud-cc01", "cloud-cc01") == [
+        "resource one-disk is not up"]
+    assert problems("one-disk", initial, history, "cloud-cc01", "cloud-cc01")[0].startswith(
+        "generation identifiers show history (0E0052B97E996EAA:")
+    assert UTILS["ohaf_drbd.force_needed"](True, initial) is True
+    assert UTILS["ohaf_drbd.force_needed"](False, initial) is False
+    uptodate = status(fixture("status_json_9_primary_uptodate.json"))["1-single-0"]
+    assert UTILS["ohaf_drbd.force_needed"](True, uptodate) is False
+
+
+def test_util_users_over_read_facts():
+    devices = UTILS["ohaf_drbd.volume_devices"](
+        "data-disk", {0: {"device": "/dev/drbd/by-res/data-disk/0"}, 1: {"minor": 3}})
+    assert [(d["minor"], d["kdev"]) for d in devices] == [(None, "/dev/drbd/by-res/data-disk/0"),
+                                                           (3, "/dev/drbd3")]
+    mounts = [("/dev/mapper/x", "/srv/a", "xfs", "/dev/drbd3"),
+              ("/dev/sda1", "/", "ext4", "/dev/sda1")]
+    assert UTILS["ohaf_drbd.users"](devices, mounts, {3: [("dm-1", ""), ("dm-2", "vg-lv")]}) == [
+        "/dev/mapper/x mounted on /srv/a (xfs)", "/dev/drbd3 held by dm-1",
+        "/dev/drbd3 held by dm-2 (vg-lv)"]
+    assert UTILS["ohaf_drbd.refusal"]("down", "r0", ["a", "b"]) == "refusing to take r0 down: a; b"

@@ -9,7 +9,7 @@ import pathlib
 
 import pytest
 
-from conftest import load_ext
+from conftest import UTILS, load_ext
 
 FIX = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "drbd"
 
@@ -31,7 +31,7 @@ GI_HISTORY = fixture("get_gi_84_synced_history.txt")
 PROC_9 = "version: 9.2.5 (api:2/proto:86-122)\n"
 MODULE_FUNCS = ("status", "summarize", "has_metadata", "create_md_problems", "create_md", "up",
                 "adjust", "adjust_pending", "primary", "primary_problems", "secondary",
-                "users", "is_synced", "wait_synced")
+                "users", "is_synced", "wait_synced", "get_gi")
 
 
 @pytest.fixture
@@ -50,9 +50,9 @@ def configure_loader_modules(host, opts):
     salt_funcs = {"drbd." + f: getattr(drbd_mod, f) for f in MODULE_FUNCS}
     return {
         drbd_mod: {"__salt__": {"cmd.run_all": host.run_all}, "__grains__": grains,
-                   "__context__": {}, "__opts__": opts},
+                   "__context__": {}, "__opts__": opts, "__utils__": UTILS},
         drbd_st: {"__salt__": salt_funcs, "__opts__": opts, "__grains__": grains,
-                  "__context__": {}},
+                  "__context__": {}, "__utils__": UTILS},
     }
 
 
@@ -259,6 +259,44 @@ def test_primary_drbd9_forced(host):
     ret = drbd_st.primary("one-disk", force=True, initial_primary="cloud-cc01")
     assert ret["result"] is True, ret["comment"]
     assert host.mutations() == [["drbdadm", "primary", "--force", "one-disk"]]
+
+
+def test_primary_refuses_the_wrong_node_in_test_and_real_mode_and_writes_nothing(host, opts):
+    # a blank, never-synced resource where cloud-cc01 would be allowed: only the node is wrong
+    seed84(host)
+    calls = []
+    drbd_st.__salt__["drbd.primary"] = lambda *a, **kw: calls.append((a, kw))
+    opts["test"] = True
+    ret = drbd_st.primary("one-disk", force=True, initial_primary="cloud-cc02")
+    assert ret["result"] is None
+    assert ret["comment"] == ("DRBD resource one-disk would be promoted with force (initial "
+                              "full sync); forced promotion would be REFUSED: this node is "
+                              "cloud-cc01, but initial_primary is cloud-cc02")
+    opts["test"] = False
+    ret = drbd_st.primary("one-disk", force=True, initial_primary="cloud-cc02")
+    assert ret == {"name": "one-disk", "result": False, "changes": {},
+                   "comment": "refusing forced promotion of one-disk: this node is "
+                              "cloud-cc01, but initial_primary is cloud-cc02"}
+    # refused by the state itself, before the module is even asked
+    assert calls == [] and host.mutations() == []
+    # the `node` argument names this node the same way
+    ret = drbd_st.primary("one-disk", force=True, initial_primary="cloud-cc01", node="cc01")
+    assert ret["result"] is False and "this node is cc01" in ret["comment"]
+    assert calls == [] and host.mutations() == []
+
+
+def test_the_sls_guard_is_what_keeps_the_state_from_promoting_after_the_initial_sync(host,
+                                                                                   opts):
+    # drbd/resources/init.sls keeps `unless: drbd.primary_problems` on the forced promotion:
+    # once synced (UpToDate Secondary under Pacemaker), the state alone would promote
+    # (plain promotion, test_primary_force_not_used_when_local_uptodate); the guard's
+    # problems (the same ohaf_drbd.primary_problems) make it a quiet skip instead
+    seed84(host, proc="proc_drbd_84_standalone_secondary.txt", gi=GI_HISTORY, minor=1)
+    assert drbd_mod.primary_problems("one-disk", initial_primary="cloud-cc01") != []
+    opts["test"] = True
+    ret = drbd_st.primary("one-disk", force=True, initial_primary="cloud-cc01")
+    assert ret["result"] is None
+    assert ret["changes"] == {"role": {"old": "Secondary", "new": "Primary"}}
 
 
 # ============================================================================ secondary
