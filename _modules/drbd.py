@@ -48,6 +48,11 @@ SYS_BLOCK = "/sys/block"
 UUID_JUST_CREATED = 0x4
 
 
+def _u(name):
+    fun = __utils__[name]
+    return getattr(fun, "func", fun)  # the library function itself, in our loader context
+
+
 def __virtual__():
     if salt.utils.path.which("drbdadm"):
         return __virtualname__
@@ -86,32 +91,15 @@ def _now():
 def _cmd(argv, ok=(0,), check=True):
     """Run an argument list; raise CommandExecutionError (drbd-utils' noise dropped) when
     ``check`` and the return code is not in ``ok``."""
-    res = __utils__["ohaf_cmd.run"](__salt__["cmd.run_all"], argv, check=False)
+    res = _u("ohaf_cmd.run")(__salt__["cmd.run_all"], argv, check=False)
     if check and res.get("retcode") not in ok:
-        raise CommandExecutionError(__utils__["ohaf_drbd.failure_text"](argv, res))
+        raise CommandExecutionError(_u("ohaf_drbd.failure_text")(argv, res))
     return res
 
 
-def _context():
-    """This module's ``__context__`` dict. Under Salt's loader the dunder is a proxy that
-    resolves in the loader running at the time: inside a ``__utils__`` function that is the
-    utils loader (another ``__context__``), so the dict is resolved here, before the call."""
-    ctx = __context__
-    return ctx.value() if hasattr(type(ctx), "value") else ctx
-
-
-_MISS = object()
-
-
 def _cached(key, loader, refresh=False):
-    """``loader()`` once per run (``ohaf_cache``, namespace ``drbd``). The loader runs here,
-    not as a callback of ``ohaf_cache.get``: called back from the utils loader it would see
-    no ``__salt__``."""
-    ctx = _context()
-    value = _MISS if refresh else __utils__["ohaf_cache.peek"](ctx, "drbd", key, _MISS)
-    if value is _MISS:
-        value = __utils__["ohaf_cache.put"](ctx, "drbd", key, loader())
-    return value
+    """``loader()`` once per run (``ohaf_cache``, namespace ``drbd``)."""
+    return _u("ohaf_cache.get")(__context__, "drbd", key, loader, refresh=refresh)
 
 
 def _write(argv):
@@ -120,7 +108,7 @@ def _write(argv):
     try:
         _cmd(argv)
     finally:
-        __utils__["ohaf_cache.invalidate"](_context(), "drbd")
+        _u("ohaf_cache.invalidate")(__context__, "drbd")
     return True
 
 
@@ -141,47 +129,47 @@ def _names(node):
 # The module's public parsers, kept for callers of ``drbd.parse_*``: ohaf_drbd's.
 def parse_dump_xml(text):
     """``drbdadm dump-xml`` output (8.4 and 9) as plain dicts. Pure."""
-    return __utils__["ohaf_drbd.parse_dump_xml"](text)
+    return _u("ohaf_drbd.parse_dump_xml")(text)
 
 
 def parse_proc_drbd(text):
     """/proc/drbd (8.4): {"version": str, "minors": {minor: {...}}}. Pure."""
-    return __utils__["ohaf_drbd.parse_proc_drbd"](text)
+    return _u("ohaf_drbd.parse_proc_drbd")(text)
 
 
 def parse_status_json(text):
     """``drbdsetup status --json`` (DRBD 9), normalised. Pure."""
-    return __utils__["ohaf_drbd.parse_status_json"](text)
+    return _u("ohaf_drbd.parse_status_json")(text)
 
 
 def parse_gi(text):
     """``get-gi`` output -> the first line's dict (``"lines"``: every line), or None. Pure."""
-    return __utils__["ohaf_drbd.parse_gi"](text)
+    return _u("ohaf_drbd.parse_gi")(text)
 
 
 def gi_has_history(gi):
     """True when the generation identifiers show the data was ever promoted/synced."""
-    return __utils__["ohaf_drbd.gi_has_history"](gi)
+    return _u("ohaf_drbd.gi_has_history")(gi)
 
 
 def parse_blkid_export(text):
     """``blkid -p -o export`` output -> dict. Pure."""
-    return __utils__["ohaf_drbd.parse_blkid_export"](text)
+    return _u("ohaf_drbd.parse_blkid_export")(text)
 
 
 def parse_mounts(text):
     """/proc/mounts -> list of (source, mountpoint, fstype). Pure."""
-    return __utils__["ohaf_drbd.parse_mounts"](text)
+    return _u("ohaf_drbd.parse_mounts")(text)
 
 
 def is_synced(res):
     """True when every local volume and every peer volume is UpToDate and connected."""
-    return __utils__["ohaf_drbd.is_synced"](res)
+    return _u("ohaf_drbd.is_synced")(res)
 
 
 def summarize(res):
     """One-line human summary of a normalised resource status."""
-    return __utils__["ohaf_drbd.summarize"](res)
+    return _u("ohaf_drbd.summarize")(res)
 
 
 # --------------------------------------------------------------------------- version
@@ -198,7 +186,7 @@ def version(refresh=False):
     def load():
         proc = _read_file(PROC_DRBD)
         res = _cmd(["drbdadm", "--version"], check=False)
-        return __utils__["ohaf_drbd.parse_version"](proc, res.get("stdout"))
+        return _u("ohaf_drbd.parse_version")(proc, res.get("stdout"))
     return _cached("version", load, refresh)
 
 
@@ -219,13 +207,13 @@ def dump_config(name=None, config=None, refresh=False):
     """
     def load():
         res = _cmd(_drbdadm("dump-xml", name or "all", config=config))
-        return __utils__["ohaf_drbd.parse_dump_xml"](res["stdout"])
+        return _u("ohaf_drbd.parse_dump_xml")(res["stdout"])
     return _cached(("config", name, config), load, refresh)
 
 
 def _local_volumes(name, node=None, config=None):
     """``(resource, host, volumes, peers)`` of ``name`` on this node."""
-    return __utils__["ohaf_drbd.local_volumes"](dump_config(name=name, config=config), name,
+    return _u("ohaf_drbd.local_volumes")(dump_config(name=name, config=config), name,
                                                 _names(node))
 
 
@@ -234,7 +222,7 @@ def _status_9(name=None):
     res = _cmd(["drbdsetup", "status", "--json", name or "all"], ok=(0, 10) if name else (0,))
     if res["retcode"] == 10:
         return {}  # no such resource: not up
-    out = __utils__["ohaf_drbd.parse_status_json"](res["stdout"])
+    out = _u("ohaf_drbd.parse_status_json")(res["stdout"])
     return {k: v for k, v in out.items() if not name or k == name}
 
 
@@ -253,7 +241,7 @@ def status(name=None, node=None, config=None, refresh=False):
     def load():
         if _major() == "8.4":
             proc = _read_file(PROC_DRBD) or ""
-            return __utils__["ohaf_drbd.status_84"](
+            return _u("ohaf_drbd.status_84")(
                 proc, dump_config(config=config, refresh=refresh), _names(node), name)
         return _status_9(name)
     return _cached(("status", name, node, config), load, refresh)
@@ -267,7 +255,7 @@ def _one(name, node=None, config=None, refresh=True):
 def get_gi(name, config=None):
     """Generation identifiers of ``name`` (``drbdadm get-gi``); None without metadata."""
     argv = _drbdadm("get-gi", name, config=config)
-    return __utils__["ohaf_drbd.gi_of_result"](argv, _cmd(argv, check=False))
+    return _u("ohaf_drbd.gi_of_result")(argv, _cmd(argv, check=False))
 
 
 def has_metadata(name, config=None):
@@ -287,7 +275,7 @@ def signatures(device):
     (several signatures, blkid rc 8) are reported as ``[{"TYPE": "ambivalent"}]``.
     """
     res = _cmd(["blkid", "-p", "-o", "export", device], ok=(0, 2, 8))
-    return __utils__["ohaf_drbd.signatures_of_result"](device, res)
+    return _u("ohaf_drbd.signatures_of_result")(device, res)
 
 
 def create_md_problems(name, wipe_backing_device=False, node=None, config=None):
@@ -300,8 +288,8 @@ def create_md_problems(name, wipe_backing_device=False, node=None, config=None):
     has_md = has_metadata(name, config=config)
     _, _, volumes, _ = _local_volumes(name, node=node, config=config)
     checks = [(vnr, role, dev, signatures(dev))
-              for vnr, role, dev in __utils__["ohaf_drbd.md_devices"](volumes)]
-    return __utils__["ohaf_drbd.create_md_problems"](name, has_md, checks)
+              for vnr, role, dev in _u("ohaf_drbd.md_devices")(volumes)]
+    return _u("ohaf_drbd.create_md_problems")(name, has_md, checks)
 
 
 def create_md(name, wipe_backing_device=False, node=None, config=None):
@@ -317,7 +305,7 @@ def create_md(name, wipe_backing_device=False, node=None, config=None):
     """
     problems = create_md_problems(name, wipe_backing_device, node=node, config=config)
     if problems:
-        raise CommandExecutionError(__utils__["ohaf_drbd.refusal"]("create-md", name, problems))
+        raise CommandExecutionError(_u("ohaf_drbd.refusal")("create-md", name, problems))
     if wipe_backing_device:
         _, _, volumes, _ = _local_volumes(name, node=node, config=config)
         for vol in volumes.values():
@@ -334,7 +322,7 @@ def primary_problems(name, initial_primary=None, node=None, config=None):
     """
     res = _one(name, node=node, config=config)
     gi = get_gi(name, config=config) if res is not None else None
-    return __utils__["ohaf_drbd.primary_problems"](name, res, gi, node or __grains__.get("id"),
+    return _u("ohaf_drbd.primary_problems")(name, res, gi, node or __grains__.get("id"),
                                                    initial_primary)
 
 
@@ -354,7 +342,7 @@ def primary(name, force=False, initial_primary=None, node=None, config=None):
         return _write(_drbdadm("primary", name, config=config))
     problems = primary_problems(name, initial_primary=initial_primary, node=node, config=config)
     if problems:
-        raise CommandExecutionError(__utils__["ohaf_drbd.refusal"]("primary", name, problems))
+        raise CommandExecutionError(_u("ohaf_drbd.refusal")("primary", name, problems))
     if _major() == "8.4":
         return _write(_drbdadm("--", "--overwrite-data-of-peer", "primary", name, config=config))
     return _write(_drbdadm("primary", "--force", name, config=config))
@@ -370,9 +358,9 @@ def users(name, node=None, config=None):
     volumes = dict(res["volumes"]) if res else {}
     if not volumes:
         volumes = _local_volumes(name, node=node, config=config)[2]
-    devices = __utils__["ohaf_drbd.volume_devices"](name, volumes)
+    devices = _u("ohaf_drbd.volume_devices")(name, volumes)
     mounts = [(src, mnt, fstype, _realpath(src)) for src, mnt, fstype
-              in __utils__["ohaf_drbd.parse_mounts"](_read_file(PROC_MOUNTS))
+              in _u("ohaf_drbd.parse_mounts")(_read_file(PROC_MOUNTS))
               if src.startswith("/dev/")]
     holders = {}
     for d in devices:
@@ -380,13 +368,13 @@ def users(name, node=None, config=None):
             holders[d["minor"]] = [
                 (h, (_read_file("{}/{}/dm/name".format(SYS_BLOCK, h)) or "").strip())
                 for h in _listdir("{}/drbd{}/holders".format(SYS_BLOCK, d["minor"]))]
-    return __utils__["ohaf_drbd.users"](devices, mounts, holders)
+    return _u("ohaf_drbd.users")(devices, mounts, holders)
 
 
 def _refuse_if_used(action, name, node, config):
     held = users(name, node=node, config=config)
     if held:
-        raise CommandExecutionError(__utils__["ohaf_drbd.refusal"](action, name, held))
+        raise CommandExecutionError(_u("ohaf_drbd.refusal")(action, name, held))
 
 
 def secondary(name, node=None, config=None):
@@ -508,7 +496,7 @@ def holds_foreign_data(device, vg):
 
     CLI Example: ``salt '*' drbd.holds_foreign_data /dev/drbd2 vg-one``
     """
-    sig_type = __utils__["ohaf_drbd.sig_type"](signatures(device))
+    sig_type = _u("ohaf_drbd.sig_type")(signatures(device))
     if sig_type is None:
         return False
     if sig_type != "LVM2_member":
@@ -523,5 +511,5 @@ def is_unused_pv(device):
 
     CLI Example: ``salt '*' drbd.is_unused_pv /dev/drbd2``
     """
-    return (__utils__["ohaf_drbd.sig_type"](signatures(device)) == "LVM2_member"
+    return (_u("ohaf_drbd.sig_type")(signatures(device)) == "LVM2_member"
             and _pv_vg(device) == "")

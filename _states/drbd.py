@@ -30,11 +30,14 @@ before any write; the execution module checks again on its own (``drbd.create_md
         - name: one-disk
         - timeout: 600
 """
-import functools
 
-import salt.loader.context
 
 __virtualname__ = "drbd"
+
+
+def _u(name):
+    fun = __utils__[name]
+    return getattr(fun, "func", fun)  # the library function itself, in our loader context
 
 
 def __virtual__():
@@ -48,7 +51,7 @@ def _status(name, node, config):
 
 
 def _summary(res):
-    return __utils__["ohaf_drbd.summarize"](res)
+    return _u("ohaf_drbd.summarize")(res)
 
 
 def _refused(what, problems):
@@ -66,22 +69,10 @@ def _reader(load):
     return read, last
 
 
-def _here(**hooks):
-    """The engine's hooks, run in this module's loader context. ``ohaf_state.run`` is a
-    ``__utils__`` function, which Salt runs in the utils loader's context: the dunders the
-    closures use (``__salt__``, ``__utils__``, ``__grains__``) would resolve there, and the
-    utils loader has none of them. Without a loader (plain dunders): as they are."""
-    try:
-        loader = salt.loader.context.loader_ctxvar.get()
-    except LookupError:
-        return hooks
-    return {k: functools.partial(loader.run, h) if callable(h) else h for k, h in hooks.items()}
-
-
 def _not_up_here(name, node, config):
     def precheck():
         if _status(name, node, config) is None:
-            __utils__["ohaf_state.refuse"]("DRBD resource {} is not up on this node".format(name))
+            _u("ohaf_state.refuse")("DRBD resource {} is not up on this node".format(name))
     return precheck
 
 
@@ -141,7 +132,7 @@ def resource_up(name, wipe_backing_device=False, node=None, config=None):
         applied.update(changes)
         if "metadata" in changes:
             if facts["problems"]:
-                __utils__["ohaf_state.refuse"](__utils__["ohaf_drbd.refusal"](
+                _u("ohaf_state.refuse")(_u("ohaf_drbd.refusal")(
                     "create-md", name, facts["problems"]))
             __salt__["drbd.create_md"](name, wipe_backing_device=wipe_backing_device,
                                        node=node, config=config)
@@ -162,7 +153,7 @@ def resource_up(name, wipe_backing_device=False, node=None, config=None):
                 "; ".join(after["pending"]))
         return "verification failed: {} is not up after drbdadm up".format(name)
 
-    return __utils__["ohaf_state.run"](name, test=__opts__["test"], **_here(
+    return _u("ohaf_state.run")(name, test=__opts__["test"], **dict(
         read=read, diff=diff, apply=apply,
         comment_ok=lambda facts: "DRBD resource {} is up and matches its config ({})".format(
             name, _summary(facts["res"])),
@@ -206,10 +197,10 @@ def primary(name, force=False, initial_primary=None, node=None, config=None):
     def load():
         res = _status(name, node, config)
         forced = res is not None and res["role"] != "Primary" and \
-            __utils__["ohaf_drbd.force_needed"](force, res)
+            _u("ohaf_drbd.force_needed")(force, res)
         problems = []
         if forced:
-            problems = __utils__["ohaf_drbd.primary_problems"](
+            problems = _u("ohaf_drbd.primary_problems")(
                 name, res, __salt__["drbd.get_gi"](name, config=config),
                 node or __grains__.get("id"), initial_primary)
         return {"res": res, "forced": forced, "problems": problems}
@@ -227,12 +218,12 @@ def primary(name, force=False, initial_primary=None, node=None, config=None):
 
     def apply(facts, changes):
         if facts["problems"]:
-            __utils__["ohaf_state.refuse"](__utils__["ohaf_drbd.refusal"](
+            _u("ohaf_state.refuse")(_u("ohaf_drbd.refusal")(
                 "primary", name, facts["problems"]))
         __salt__["drbd.primary"](name, force=facts["forced"], initial_primary=initial_primary,
                                  node=node, config=config)
 
-    return __utils__["ohaf_state.run"](name, test=__opts__["test"], **_here(
+    return _u("ohaf_state.run")(name, test=__opts__["test"], **dict(
         read=read, diff=diff, apply=apply,
         precheck=_not_up_here(name, node, config),
         comment_ok="DRBD resource {} is already Primary".format(name),
@@ -274,7 +265,7 @@ def secondary(name, node=None, config=None):
 
     def apply(facts, changes):
         if facts["held"]:
-            __utils__["ohaf_state.refuse"](__utils__["ohaf_drbd.refusal"](
+            _u("ohaf_state.refuse")(_u("ohaf_drbd.refusal")(
                 "secondary", name, facts["held"]))
         __salt__["drbd.secondary"](name, node=node, config=config)
 
@@ -283,7 +274,7 @@ def secondary(name, node=None, config=None):
             return "DRBD resource {} is not up (so not Primary)".format(name)
         return "DRBD resource {} is already {}".format(name, facts["res"]["role"])
 
-    return __utils__["ohaf_state.run"](name, test=__opts__["test"], **_here(
+    return _u("ohaf_state.run")(name, test=__opts__["test"], **dict(
         read=read, diff=diff, apply=apply, comment_ok=comment_ok,
         comment_test=lambda changes: "DRBD resource {} would be demoted{}".format(
             name, _refused("demotion", last["facts"]["held"])),
@@ -309,7 +300,7 @@ def synced(name, timeout=300, interval=2, node=None, config=None):
         return _status(name, node, config)
 
     def diff(res):
-        if __utils__["ohaf_drbd.is_synced"](res):
+        if _u("ohaf_drbd.is_synced")(res):
             return {}
         return {"sync": {"old": _summary(res), "new": "UpToDate everywhere"}}
 
@@ -317,7 +308,7 @@ def synced(name, timeout=300, interval=2, node=None, config=None):
         __salt__["drbd.wait_synced"](name, timeout=timeout, interval=interval, node=node,
                                      config=config)
 
-    return __utils__["ohaf_state.run"](name, test=__opts__["test"], **_here(
+    return _u("ohaf_state.run")(name, test=__opts__["test"], **dict(
         read=read, diff=diff, apply=apply,
         precheck=_not_up_here(name, node, config),
         comment_ok=lambda res: "DRBD resource {} is in sync ({})".format(name, _summary(res)),

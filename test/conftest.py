@@ -42,8 +42,9 @@ def template_env():
 
 class Utils(dict):
     """``__utils__`` as Salt's utils loader gives it for our ``_utils/*.py``:
-    ``"<file>.<function>"`` -> function. Each file is imported under a private name and gets
-    this same dict as its own ``__utils__`` (a util may call a sibling)."""
+    ``"<file>.<function>"`` -> function. Each file is imported under a private name and, as
+    under Salt (whose utils loader packs no ``__utils__`` into utils), gets no ``__utils__``:
+    a util that needs a sibling loads it from its own directory (``ohaf_cmd._sibling``)."""
 
     def __init__(self):
         super().__init__()
@@ -51,7 +52,6 @@ class Utils(dict):
             modname = f"onehaext_utils_{path.stem}"
             spec = importlib.util.spec_from_file_location(modname, path)
             mod = importlib.util.module_from_spec(spec)
-            mod.__utils__ = self
             sys.modules[modname] = mod
             spec.loader.exec_module(mod)
             for attr, value in vars(mod).items():
