@@ -1,4 +1,4 @@
-"""The run cache of the formula's modules (``__utils__["ohaf_cache.*"]``).
+"""The run cache of the formula's modules (``_u("ohaf_cache.*")``, see ohaf_state).
 
 Reads that one state run repeats (the CIB, LINSTOR lists, oned pools, drbdadm dumps) are
 kept in the run's ``__context__`` under ``ohaf.<namespace>`` and dropped by every write of
@@ -6,9 +6,9 @@ the same namespace: a read after a write always goes to the tool.
 
 .. code-block:: python
 
-    cib = __utils__["ohaf_cache.get"](__context__, "crm", "cib:live", _read_cib)
+    cib = _u("ohaf_cache.get")(__context__, "crm", "cib:live", _read_cib)
     ...
-    __utils__["ohaf_cache.invalidate"](__context__, "crm")       # after cibadmin --replace
+    _u("ohaf_cache.invalidate")(__context__, "crm")       # after cibadmin --replace
 """
 
 _ROOT = "ohaf"

@@ -1,4 +1,4 @@
-"""The command runner of the formula's modules (``__utils__["ohaf_cmd.run"]``).
+"""The command runner of the formula's modules (``_u("ohaf_cmd.run")``, see ohaf_state).
 
 Every command is an argument list (never a shell string), run through the caller's
 ``__salt__["cmd.run_all"]`` (so unit tests feed captured output through the same mock),
@@ -7,8 +7,7 @@ the log (``output_loglevel: quiet``) nor an error message (``<hidden>``).
 
 .. code-block:: python
 
-    res = __utils__["ohaf_cmd.run"](__salt__["cmd.run_all"], ["cibadmin", "--query"],
-                                    timeout=30)
+    res = _u("ohaf_cmd.run")(__salt__["cmd.run_all"], ["cibadmin", "--query"], timeout=30)
     xml = res["stdout"]
 """
 import importlib.util
