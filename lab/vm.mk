@@ -27,7 +27,7 @@ lab-vm:
 lab-vm-image:
 	@$(PREREQS) install --tier vm
 	@$(MAKE) --no-print-directory venv
-	VENV=$(VENV) lab/vm/build-image.sh
+	VENV=$(VENV) lab/image/build.sh vm
 
 lab-vm-apply: venv
 	$(VMCTL) apply

@@ -23,7 +23,7 @@ LABSRC = REPO / "lab"
 LAB = pathlib.Path(os.environ.get("LAB_DIR", REPO / ".lab"))
 _venv = pathlib.Path(os.environ.get("VENV", ".venv"))
 VENV = _venv if _venv.is_absolute() else REPO / _venv
-IMAGE_BUILD = {"container": LABSRC / "build-base.sh", "vm": LABSRC / "vm" / "build-image.sh"}
+IMAGE_BUILD = LABSRC / "image" / "build.sh"  # the one image builder of both tiers
 
 
 class Dirs:
@@ -127,9 +127,9 @@ def run(argv, check=True, prefix="lab", **kw):
 
 
 def build_image(tier, lab_dir, prefix, what, **env):
-    """The tier's image, rebuilt only when its stamp changed."""
+    """lab/image/build.sh TIER: the tier's image, rebuilt only when its stamp changed."""
     env = dict(os.environ, LAB_DIR=str(lab_dir), VENV=str(VENV), **env)
-    if subprocess.run([str(IMAGE_BUILD[tier])], env=env).returncode:
+    if subprocess.run([str(IMAGE_BUILD), tier], env=env).returncode:
         raise SystemExit(f"{prefix}: {what} build failed")
 
 
