@@ -33,8 +33,8 @@ lab:
 
 opennebula:
   # No OpenNebula packages reach the lab: the oned XML-RPC test double
-  # (test/doubles/oned_double.py, put in place by the VM's seed disk) is the `opennebula`
-  # systemd unit baked into the image (lab/vm/image-files/opennebula.service).
+  # (test/doubles/oned_double.py) is the `opennebula` systemd unit, installed by
+  # lab/salt/lab/oned_double.sls (lab:oned_double above).
   install_packages: false
   ha:
     stack: pacemaker
