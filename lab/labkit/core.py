@@ -126,11 +126,12 @@ def run(argv, check=True, prefix="lab", **kw):
     return p
 
 
-def build_image(tier, lab_dir, prefix, what, **env):
-    """lab/image/build.sh TIER: the tier's image, rebuilt only when its stamp changed."""
+def build_image(tier, lab_dir, failure, **env):
+    """lab/image/build.sh TIER: the tier's image, rebuilt only when its stamp changed
+    (SystemExit(failure) when the build fails)."""
     env = dict(os.environ, LAB_DIR=str(lab_dir), VENV=str(VENV), **env)
     if subprocess.run([str(IMAGE_BUILD), tier], env=env).returncode:
-        raise SystemExit(f"{prefix}: {what} build failed")
+        raise SystemExit(failure)
 
 
 # ---------------------------------------------------------------- failures

@@ -116,6 +116,21 @@ def test_failed_run_undoes_newest_first(tmp_path):
     assert e.code == "lab: FAILED at the step: it broke; undone: second, first. do X"
 
 
+def test_build_image_runs_the_one_builder(tmp_path, monkeypatch):
+    """Both tiers build through lab/image/build.sh TIER with their LAB_DIR and the venv."""
+    fake = tmp_path / "build.sh"
+    fake.write_text('#!/bin/sh\necho "$1 $LAB_DIR $VENV $MIRROR" > "$LAB_DIR/args"\n[ "$1" = container ]\n')
+    fake.chmod(0o755)
+    monkeypatch.setattr(core, "IMAGE_BUILD", fake)
+    monkeypatch.setattr(containers, "LAB", tmp_path)
+    containers.build_base()
+    assert (tmp_path / "args").read_text().split() == ["container", str(tmp_path), str(core.VENV), containers.MIRROR]
+    monkeypatch.setattr(vms, "LAB", tmp_path)
+    with pytest.raises(SystemExit, match="lab-vm: image build failed"):
+        vms.build_image()
+    assert (tmp_path / "args").read_text().split()[:2] == ["vm", str(tmp_path)]
+
+
 def test_ssh_command():
     assert core.ssh_command("a", ["--", "ls", "-l"], ["a"]) == ["ls", "-l"]
     with pytest.raises(SystemExit, match="no host 'b'"):
