@@ -13,24 +13,16 @@ SIGKILL of the active front-end's systemd (group Started on the other node / VIP
 with its MAC). The lab is left down unless --keep.
 """
 import argparse
-import importlib.util
 import json
 import pathlib
 import sys
 import time
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "lab"))
 
-
-def load(name):
-    spec = importlib.util.spec_from_file_location(f"onehalab_{name}", REPO / "lab" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-ctl = load("labctl")
-chk = load("labcheck")
+from labkit import checks as chk  # noqa: E402
+from labkit import containers as ctl  # noqa: E402
 
 
 def floor_sls(counts):
@@ -61,9 +53,9 @@ def main():
     ctl.need_root()
     figures = {}
     for method in a.methods.split(","):
-        ctl.cmd_down(argparse.Namespace(purge=True))
+        ctl.down(purge=True)
         t0 = time.monotonic()
-        ctl.cmd_up(argparse.Namespace(method=method, no_apply=True))
+        ctl.up(method=method, no_apply=True)
         up_s = round(time.monotonic() - t0, 1)
         topo = ctl.Topo()
         print(f"method {method}: lab up (fresh hosts{', master + keys' if method == 'master' else ''}) {up_s}s")
@@ -93,7 +85,7 @@ def main():
     print("figures:", json.dumps(figures, sort_keys=True))
     ctl.save_timing(["bench"], figures)
     if not a.keep:
-        ctl.cmd_down(argparse.Namespace(purge=False))
+        ctl.down(purge=False)
     return 0
 
 

@@ -15,8 +15,9 @@ import sys
 import time
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "lab" / "vm"))
-import vmlab  # noqa: E402
+sys.path.insert(0, str(REPO / "lab"))
+
+from labkit import vmlab  # noqa: E402
 
 
 def main():
@@ -28,7 +29,7 @@ def main():
         lab.up(fresh=True)
         figs["up_s (image check + net + boot to ssh)"] = round(time.monotonic() - t0, 1)
         timings = json.loads(lab.ctl.TIMINGS.read_text())
-        figs["boot_to_ssh_s"] = timings.get("boot_s")
+        figs["boot_to_ssh_s"] = timings.get("boot_s_per_host")
         img = lab.ctl.IMAGE / "timing.json"
         if img.exists():
             figs["image_build_s (last build)"] = json.loads(img.read_text()).get("image_build_s")
@@ -41,14 +42,14 @@ def main():
             if label == "first" and variant == "drbd_aoe_lvm":
                 t1 = time.monotonic()
                 try:
-                    vmlab.wait_for(lambda: lab.drbd_synced(lab.topo.frontends[0]), 900, interval=1)
+                    lab.wait_for(lambda: lab.drbd_synced(lab.topo.frontends[0]), 900, interval=1)
                     figs["drbd_synced_after_first_highstate_s"] = round(time.monotonic() - t1, 1)
                 except AssertionError as e:
                     figs["drbd_synced_after_first_highstate_s"] = f"not reached: {e}"
         if variant == "drbd_aoe_lvm":
             fes = lab.topo.frontends
             try:
-                node, secs = vmlab.wait_for(lambda: lab.group_node(fes[0]), 300, interval=2)
+                node, secs = lab.wait_for(lambda: lab.group_node(fes[0]), 300, interval=2)
                 figs["ha_group_started_s"] = secs
                 survivor = next(f for f in fes if f != node)
                 t2 = time.monotonic()

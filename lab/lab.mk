@@ -7,11 +7,13 @@
 #   make lab-status                hosts/PIDs, bridge, nft table, salt-master, last timings
 #   make lab-down [PURGE=1]        stop everything by PID; PURGE=1 also drops the hosts' state
 #   make lab-ssh H=one-fe1 [CMD='crm_mon -1']   root shell on a lab host, or one command
-# Everything runs as root and lives under .lab/ (git-ignored).
+# Everything runs as root and lives under .lab/ (git-ignored). The code is one package,
+# lab/labkit/ (lab/README.md has the map), run as `python -m labkit container|vm CMD`.
 METHOD ?= ssh
-LABCTL = $(PY) lab/labctl.py
+LABKIT = PYTHONPATH=$(CURDIR)/lab $(PY) -m labkit
+LABCTL = $(LABKIT) container
 # stdlib only: runs on the system python3 before .venv exists
-PREREQS = python3 lab/prereqs.py
+PREREQS = PYTHONPATH=$(CURDIR)/lab python3 -m labkit.prereqs
 LAB_TIER = $(if $(filter $(VARIANT),drbd_aoe_lvm nfs),vm,container)
 LAB_PYTEST_ARGS ?=
 # lab tests print their progress (highstates, drills) as they go

@@ -8,13 +8,13 @@
 #   make lab-vm-bench [VARIANT=...]          bench/lab_vm_highstate.py (highstates, DRBD sync, failover)
 #   make lab-vm-status | lab-vm-ssh H=one-fe1 [CMD='...'] | lab-vm-down [PURGE=1]
 #   make lab-vm-image                        build (or confirm cached) the VM image only
-# The container tier (lab/lab.mk) stays the default; `make lab VARIANT=drbd_aoe_lvm|nfs`
-# dispatches here once lab/lab.mk forwards those variants (see lab/vm/README.md).
+# The container tier (lab/lab.mk) stays the default; lab/lab.mk forwards
+# `make lab VARIANT=drbd_aoe_lvm|nfs` (and lab-apply, lab-test, ...) here (see lab/vm/README.md).
 # Root only; everything lives under .lab/vm/ (git-ignored); the VMs reach nothing outside the
 # lab's own network namespace.
 LAB_VM_VARIANTS := drbd_aoe_lvm nfs
 LAB_VM_VARIANT = $(if $(filter $(VARIANT),$(LAB_VM_VARIANTS)),$(VARIANT),drbd_aoe_lvm)
-VMCTL = $(PY) lab/vm/vmctl.py
+VMCTL = $(LABKIT) vm
 LAB_VM_PYTEST_ARGS ?=
 
 .PHONY: lab-vm lab-vm-apply lab-vm-test lab-vm-bench lab-vm-status lab-vm-ssh lab-vm-down lab-vm-image
@@ -27,7 +27,7 @@ lab-vm:
 lab-vm-image:
 	@$(PREREQS) install --tier vm
 	@$(MAKE) --no-print-directory venv
-	VENV=$(VENV) lab/vm/build-image.sh
+	VENV=$(VENV) lab/image/build.sh vm
 
 lab-vm-apply: venv
 	$(VMCTL) apply

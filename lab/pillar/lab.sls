@@ -1,5 +1,5 @@
 # The lab's pillar: pillar.example (the contract) with lab hosts, lab addresses and the
-# choices the container tier can run. Plain YAML, no Jinja: lab/labctl.py reads
+# choices the container tier can run. Plain YAML, no Jinja: labkit.containers reads
 # cluster:networks/frontends/hypervisors from here to build the bridge and boot the hosts,
 # so adding a host here is all `make lab` needs to boot one more.
 # Secrets come from .lab/gen/pillar/lab_secrets.sls (generated, random, git-ignored).

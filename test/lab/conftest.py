@@ -2,17 +2,14 @@
 
 The fast `make test` collects test/lab/ but every test skips unless LAB=1: these boot
 systemd-nspawn hosts, a bridge and an nft table, and apply the whole formula (minutes).
-lab/labctl.py does the work; it is imported from its file under a private name.
+The lab's package lab/labkit does the work (pytest.ini puts lab/ on sys.path).
 """
-import argparse
-import importlib.util
 import os
-import pathlib
 import time
 
 import pytest
+from labkit import checks, containers, vmlab
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
 LAB_ON = os.environ.get("LAB") == "1"
 FIGURES = []  # (label, value) printed in the terminal summary
 
@@ -33,21 +30,9 @@ def figure(label, value):
     print(f"{label}: {value}")
 
 
-def load_lab_module(name):
-    """lab/<name>.py imported from its file under a private module name."""
-    modname = f"onehalab_{name}"
-    spec = importlib.util.spec_from_file_location(modname, REPO / "lab" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-LABCHECK = load_lab_module("labcheck")  # crm_mon/cibadmin/ARP probes, wait_for
-
-
 def wait_for(fn, timeout, interval=0.5, what="condition"):
     """Poll fn() until it returns a truthy value; returns (value, seconds)."""
-    return LABCHECK.wait_for(fn, timeout, interval, what)
+    return checks.wait_for(fn, timeout, interval, what)
 
 
 class Lab:
@@ -57,15 +42,15 @@ class Lab:
     wait_for = staticmethod(wait_for)
 
     def __init__(self):
-        self.ctl = load_lab_module("labctl")
-        self.check = LABCHECK
+        self.ctl = containers
+        self.check = checks
         self.topo = self.ctl.Topo()
         self.results = {}  # label -> (secs, summary, raw)
 
     def up(self, method, fresh=False):
         if fresh:
-            self.ctl.cmd_down(argparse.Namespace(purge=True))
-        self.ctl.cmd_up(argparse.Namespace(method=method, no_apply=True))
+            containers.down(purge=True)
+        containers.up(method=method, no_apply=True)
         self.topo = self.ctl.Topo()
 
     def highstate(self, method, label):
@@ -104,7 +89,7 @@ def lab():
         print(f"\nlab-test: {', '.join(running)} were up: purged for a lab from scratch", flush=True)
     yield lab
     if os.environ.get("LAB_KEEP") != "1":
-        lab.ctl.cmd_down(argparse.Namespace(purge=False))
+        containers.down(purge=False)
         FIGURES.append(("lab state at the end", "down (the tested hosts' state is kept: `make lab` "
                         "boots them again, `make lab-down PURGE=1` drops it)"))
     else:
@@ -136,18 +121,12 @@ def need(state, *keys):
 
 @pytest.fixture(scope="module")
 def vm(request):
-    """The module's VM lab (lab/vm/vmlab.py VMLab); down at the end unless LAB_KEEP=1.
+    """The module's VM lab (labkit.vmlab.VMLab); down at the end unless LAB_KEEP=1.
     vm.fig(label, value): a figure in .lab/vm/timings.json and the terminal summary."""
     if os.geteuid() != 0:
         pytest.skip("VM lab needs root")
-    import sys
-
-    sys.path.insert(0, str(REPO / "lab" / "vm"))
-    import vmlab
-
     variant = request.module.VARIANT
     lab = vmlab.VMLab(variant)
-    lab.wait_for = vmlab.wait_for
 
     def fig(label, value):
         lab.figure(label, value)

@@ -17,7 +17,7 @@ Order matters (one lab, tests run top to bottom):
      opennebula.register reach MONITORED (real monitord probes over oneadmin's ssh); after
      the crash the survivor's oned answers with the same hosts and datastores (replicated
      MariaDB)
-  8. VMs (lab/labcloud.py, through oned's API): the test guest registered as images, a VM
+  8. VMs (labkit.cloud, through oned's API): the test guest registered as images, a VM
      deployed (RUNNING, qemu on its hypervisor, disk on the shared datastore), live-migrated
      to the other hypervisor (guest ticks never reset), a second deploy caught in PROLOG by
      the crash; after the failover the survivor's oned reports the first VM RUNNING on the
@@ -35,10 +35,7 @@ import uuid
 import xml.etree.ElementTree as ET
 
 import pytest
-
-from .conftest import load_lab_module
-
-CLOUD = load_lab_module("labcloud")
+from labkit import cloud as CLOUD
 LAB_ON = os.environ.get("LAB") == "1"
 
 pytestmark = [

@@ -2,7 +2,7 @@
 lab.
 
 `make lab-vm-test VARIANT=drbd_aoe_lvm` (LAB=1, root): two front-end VMs + one hypervisor VM
-(QEMU TCG, lab/vm/vmctl.py), the formula applied with salt-ssh. Skipped unless LAB=1 and
+(QEMU TCG, labkit.vms), the formula applied with salt-ssh. Skipped unless LAB=1 and
 VARIANT=drbd_aoe_lvm (the container tier's `make lab-test` collects this file too).
 
 Order matters (one lab, tests run top to bottom):
@@ -67,7 +67,7 @@ def test_drbd_connected_uptodate(vm):
     STATE["synced"] = True
 
 
-def test_pacemaker_runs_seed000_group(vm):
+def test_pacemaker_runs_the_drbd_guide_group(vm):
     _need("first")
     fes = vm.topo.frontends
 

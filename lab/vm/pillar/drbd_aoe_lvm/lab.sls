@@ -1,7 +1,7 @@
 # VM lab, VARIANT=drbd_aoe_lvm: the Pacemaker/DRBD guide (two front-ends on DRBD 8.4 under
 # Pacemaker, the VM volume group on DRBD exported over AoE to the hypervisor, /srv/cloud/one
-# on DRBD exported over NFS). QEMU TCG guests (lab/vm/vmctl.py), plain YAML, no Jinja:
-# vmctl reads cluster:networks/frontends/hypervisors and drbd:resources from here.
+# on DRBD exported over NFS). QEMU TCG guests (labkit.vms), plain YAML, no Jinja:
+# labkit.vms reads cluster:networks/frontends/hypervisors and drbd:resources from here.
 # Guest NICs: eth0 = san, eth1 = lan (net.ifnames=0, one bridge per network in the lab's
 # netns). Front-end disks: vda root, vdb/vdc the DRBD backing disks in drbd:resources minor
 # order, then the seed disk.
@@ -33,8 +33,8 @@ lab:
 
 opennebula:
   # No OpenNebula packages reach the lab: the oned XML-RPC test double
-  # (test/doubles/oned_double.py, put in place by the VM's seed disk) is the `opennebula`
-  # systemd unit baked into the image (lab/vm/image-files/opennebula.service).
+  # (test/doubles/oned_double.py) is the `opennebula` systemd unit, installed by
+  # lab/salt/lab/oned_double.sls (lab:oned_double above).
   install_packages: false
   ha:
     stack: pacemaker
@@ -78,7 +78,7 @@ drbd:
     disk: {on-io-error: detach}
     startup: {wfc-timeout: 120, degr-wfc-timeout: 120}
   resources:
-    # Internal meta-data on dedicated virtio disks (lab/vm/vmctl.py: 256 MiB raw files):
+    # Internal meta-data on dedicated virtio disks (labkit.vms: 256 MiB raw files):
     # simpler than the Pacemaker/DRBD guide's indexed /dev/sda3[N], same DRBD semantics.
     one-disk:
       minor: 1

@@ -1,7 +1,7 @@
 # VM-tier lab pillar top file for VARIANT=drbd_aoe_lvm (pillar_roots: lab/vm/pillar/drbd_aoe_lvm + .lab/vm/gen/pillar).
 # lab.sls: pillar.example's contract with the VM lab's hosts, addresses and choices.
-# lab_secrets.sls: generated once per .lab/vm by lab/vm/vmctl.py (random, never committed).
-# Both are plain YAML (no Jinja): lab/vm/vmctl.py reads the topology from them.
+# lab_secrets.sls: generated once per .lab/vm by lab/labkit (core.gen_secrets: random, never committed).
+# Both are plain YAML (no Jinja): labkit.vms reads the topology from them.
 base:
   '*':
     - lab

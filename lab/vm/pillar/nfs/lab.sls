@@ -1,7 +1,7 @@
 # VM lab, VARIANT=nfs: the NFSv4 guide (a dedicated NFSv4 server, every front-end and hypervisor
 # mounts the datastores; oneadmin with fixed uid/gid and one idmapd Domain everywhere;
-# libvirt for qemu+ssh live migration). QEMU TCG guests (lab/vm/vmctl.py), plain YAML:
-# vmctl reads cluster:networks/frontends/hypervisors/storage_servers from here.
+# libvirt for qemu+ssh live migration). QEMU TCG guests (labkit.vms), plain YAML:
+# labkit.vms reads cluster:networks/frontends/hypervisors/storage_servers from here.
 # Guest NICs: eth0 = san, eth1 = lan.
 ---
 cluster:

@@ -1,4 +1,7 @@
-"""Cluster probes shared by test/lab/ and bench/lab_*.py (pacemaker, VIP, ARP).
+"""checks: cluster probes shared by test/lab/ and bench/lab_*.py (pacemaker, VIP, ARP).
+
+`ctl` is the tier module (labkit.containers or labkit.vms): its ssh(topo, host, cmd, ...),
+crash_host and BR.
 
 Everything reads machine-readable output on a lab host over ssh: `crm_mon -1 -X`,
 `cibadmin -Q`, /sys/class/net. No assertions here: callers decide (wait_for raises

@@ -1,30 +1,14 @@
 """VM-tier lab harness shared by test/lab/test_vm_*.py and bench/lab_vm_*.py.
 
-Wraps lab/vm/vmctl.py (imported from its file under a private name) with the probes the
-checks need: /proc/drbd (8.4) per resource, crm_mon -1 -X (lab/labcheck.py's parsers: they
-only need ctl.ssh(topo, host, cmd, timeout=...)), mounts, exports, AoE, VG, checksums.
-No assertions here: callers decide.
+Wraps labkit.vms with the probes the checks need: /proc/drbd (8.4) per resource,
+crm_mon -1 -X (labkit.checks' parsers: they only need ctl.ssh(topo, host, cmd, timeout=...)),
+mounts, exports, AoE, VG, checksums. No assertions here: callers decide.
 """
-import argparse
-import importlib.util
 import json
-import pathlib
 import re
 import time
 
-HERE = pathlib.Path(__file__).resolve().parent
-REPO = HERE.parent.parent
-
-
-def _load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-LABCHECK = _load("onehalab_vm_labcheck", REPO / "lab" / "labcheck.py")
-wait_for = LABCHECK.wait_for
+from labkit import checks, vms
 
 
 PROC_DRBD = re.compile(r"^\s*(\d+): cs:(\S+) ro:(\S+)/(\S+) ds:(\S+)/(\S+)", re.M)
@@ -42,58 +26,57 @@ def parse_proc_drbd(text):
 class VMLab:
     """The running VM lab of one variant: topology, ssh, highstates, probes."""
 
+    wait_for = staticmethod(checks.wait_for)
+
     def __init__(self, variant):
-        self.ctl = _load("onehalab_vmctl", HERE / "vmctl.py")
-        self.check = LABCHECK
+        self.ctl = vms
+        self.check = checks
         self.variant = variant
-        self.topo = self.ctl.Topo(variant)
+        self.topo = vms.Topo(variant)
         self.results = {}  # label -> (secs, summary, raw)
         self.figures = []
 
     # ---------------------------------------------------------------- lifecycle
     def up(self, fresh=False):
         if fresh:
-            self.ctl.cmd_down(argparse.Namespace(purge=True))
-        self.ctl.cmd_up(argparse.Namespace(variant=self.variant, no_apply=True))
-        self.topo = self.ctl.Topo(self.variant)
+            vms.down(purge=True)
+        vms.up(variant=self.variant, no_apply=True)
+        self.topo = vms.Topo(self.variant)
 
     def down(self, purge=False):
-        self.ctl.cmd_down(argparse.Namespace(purge=purge))
+        vms.down(purge=purge)
 
     def highstate(self, label, hosts=None, sls=None, extra=()):
-        secs, summ, raw = self.ctl.highstate(self.topo, hosts=hosts, sls=sls, extra=extra, label=label)
+        secs, summ, raw = vms.highstate(self.topo, hosts=hosts, sls=sls, extra=extra, label=label)
         self.results[label] = (secs, summ, raw)
-        self.ctl.print_summary(label, secs, summ)
+        vms.print_summary(label, secs, summ)
         for h, s in summ.items():
             for sid in s["changed"]:
                 ch = (raw.get(h) or {}).get(sid, {}).get("changes")
                 print(f"lab-vm:     CHANGED {h} {sid}: {json.dumps(ch)[:300]}", flush=True)
         # the raw return, for the slowest-states / error-text analysis after a run
-        (self.ctl.VMLAB / f"highstate-{self.variant}-{label}.json").write_text(json.dumps(raw, indent=1))
-        self.ctl.save_timing(["highstate", self.variant, label], {
-            "seconds": secs, "ok": self.ctl.ok(summ),
-            "changed": {h: len(s["changed"]) for h, s in summ.items()},
-            "per_host_state_s": {h: round(s["duration_s"], 1) for h, s in summ.items()}})
+        (vms.VMLAB / f"highstate-{self.variant}-{label}.json").write_text(json.dumps(raw, indent=1))
+        vms.record(self.topo, label, secs, summ)
         return secs, summ, raw
 
     def ssh(self, host, cmd, timeout=60, check=False):
-        return self.ctl.ssh(self.topo, host, cmd, timeout=timeout, check=check)
+        return vms.ssh(self.topo, host, cmd, timeout=timeout, check=check)
 
     def crash(self, host):
-        self.ctl.crash_vm(host)
+        vms.crash_vm(host)
 
     def boot(self, host):
         t0 = time.monotonic()
-        self.ctl.start_vm(self.topo, host)
-        return self.ctl.wait_ssh(self.topo, [host], t0)[host]
+        vms.start_vm(self.topo, host)
+        return vms.wait_ssh(self.topo, [host], t0)[host]
 
     def link(self, host, net, state):
-        self.ctl.set_link(self.topo, host, net, state)
+        vms.set_link(self.topo, host, net, state)
 
     def figure(self, label, value):
         self.figures.append((label, value))
         print(f"FIGURE {label}: {value}", flush=True)
-        self.ctl.save_timing(["figures", self.variant, label], value)
+        vms.save_timing(["figures", self.variant, label], value)
 
     # ---------------------------------------------------------------- probes
     def sls_ids(self, sls):

@@ -1,7 +1,7 @@
-"""The lab's OpenNebula cloud, through oned's XML-RPC API (pyone) and the lab's ssh.
+"""cloud: the lab's OpenNebula cloud, through oned's XML-RPC API (pyone) and the lab's ssh.
 
 What `make lab-test` does with the cloud the formula built: the test guest (lab/guest/build.sh,
-bound read-only into the hosts at labctl.GUEST_MNT) registered as a kernel and an initrd in
+bound read-only into the hosts at containers.GUEST_MNT) registered as a kernel and an initrd in
 oned's files datastore and as a disk image in the variant's image datastore, one VM template,
 VMs deployed, live-migrated and read on their hypervisor (qemu process, disk mount, the
 guest's serial ticks). The connection goes to the front-ends' LAN VIP, i.e. whichever front-end

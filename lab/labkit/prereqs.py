@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """prereqs: what the lab needs on the machine that runs it, checked and installed.
 
-    python3 lab/prereqs.py check   [--tier container|vm]   list what is missing and why (rc 1 if any)
-    python3 lab/prereqs.py install [--tier container|vm]   apt-get install only what is missing
+    python3 -m labkit.prereqs check   [--tier container|vm]   list what is missing and why (rc 1 if any)
+    python3 -m labkit.prereqs install [--tier container|vm]   apt-get install only what is missing
+(lab/ on PYTHONPATH, as the make targets run it; `python3 lab/labkit/prereqs.py ...` works too)
 
 `make lab-check` runs `check`; `make lab` runs `install` before any long step. Standard
 library only: it runs on the system python3 before the lab's .venv exists (python3-venv is
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import time
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # (what is checked, Debian package, why the lab needs it). A check is a command on PATH,
 # or "py:<module>" for a module of the python3 that runs this.
 COMMON = [
@@ -138,11 +140,11 @@ def apt_install(pkgs, out=print):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="prereqs.py", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="labkit.prereqs", description=__doc__.split("\n\n")[0])
     ap.add_argument("action", choices=["check", "install"])
     ap.add_argument("--tier", choices=sorted(TIERS), default="container")
     ap.add_argument("--lab-dir", default=os.environ.get("LAB_DIR") or
-                    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".lab"))
+                    os.path.join(REPO, ".lab"))
     a = ap.parse_args(argv)
     miss, probs = report(a.tier, a.lab_dir)
     if a.action == "check":
