@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "ccs"
-GUIDE = FIXTURES / "seed002_cluster.conf"
-GUIDE_FENCED = FIXTURES / "seed002_fenced_cluster.conf"
-GUIDE_FENCE_VIRT = FIXTURES / "seed002_fence_virt.conf"
+GUIDE = FIXTURES / "rhcs_guide_cluster.conf"
+GUIDE_FENCED = FIXTURES / "rhcs_guide_fenced_cluster.conf"
+GUIDE_FENCE_VIRT = FIXTURES / "rhcs_guide_fence_virt.conf"
 TEMPLATE = (
     pathlib.Path(__file__).resolve().parent.parent.parent
     / "opennebula"
@@ -409,7 +409,7 @@ def test_salt_call_state_sls_guide(salt_call, tmp_path):
     salt_call.configure(
         pillar={"ccs_path": str(conf)}, extra={"file_roots": {"base": [str(FIXTURES)]}}
     )
-    _, data = salt_call.run("state.sls", "seed002")
+    _, data = salt_call.run("state.sls", "rhcs_guide")
     results = data["local"]
     assert len(results) == 11
     bad = {k: v["comment"] for k, v in results.items() if v["result"] is not True}
@@ -418,6 +418,6 @@ def test_salt_call_state_sls_guide(salt_call, tmp_path):
     assert tree(conf) == tree(GUIDE_FENCED)
     assert version(conf) == 1
     before = snapshot(conf)
-    _, data = salt_call.run("state.sls", "seed002")
+    _, data = salt_call.run("state.sls", "rhcs_guide")
     assert all(v["result"] is True and v["changes"] == {} for v in data["local"].values())
     assert snapshot(conf) == before

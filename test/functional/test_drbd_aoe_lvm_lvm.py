@@ -14,7 +14,7 @@ from conftest import deep_merge, example_pillar, require_tools
 
 pytestmark = [pytest.mark.realtool, require_tools("lvmconfig")]
 
-SEED = {"filter": '["a|drbd.*|","r|.*|"]', "write_cache_state": "0"}
+GUIDE_LVM = {"filter": '["a|drbd.*|","r|.*|"]', "write_cache_state": "0"}
 SYSTEM_LVM_CONF = pathlib.Path("/etc/lvm/lvm.conf")
 
 
@@ -59,7 +59,7 @@ def apply(salt_call):
 def test_seed_filter_and_cache_state_applied_idempotent(salt_call, tmp_path, lvm_dir):
     marker = configure(salt_call, tmp_path, lvm_dir)
     proc, before = lvmconfig(lvm_dir)
-    assert before != SEED
+    assert before != GUIDE_LVM
     first = apply(salt_call)
     assert first["storage-drbd_aoe_lvm-lvm-conf-devices"]["changes"]
     assert first["storage-drbd_aoe_lvm-lvm-cache-removed"]["changes"]
@@ -67,7 +67,7 @@ def test_seed_filter_and_cache_state_applied_idempotent(salt_call, tmp_path, lvm
     assert marker.exists(), "initramfs not rebuilt after lvm.conf changed"
     proc, values = lvmconfig(lvm_dir)
     assert proc.returncode == 0, proc.stderr
-    assert values == SEED
+    assert values == GUIDE_LVM
     assert "duplicate" not in proc.stderr.lower()
     text = (lvm_dir / "lvm.conf").read_text()
     # only the keys are managed: the rest of the distro file is untouched
@@ -77,7 +77,7 @@ def test_seed_filter_and_cache_state_applied_idempotent(salt_call, tmp_path, lvm
     second = apply(salt_call)
     assert all(not r["changes"] for r in second.values()), second
     assert not marker.exists()
-    assert lvmconfig(lvm_dir)[1] == SEED
+    assert lvmconfig(lvm_dir)[1] == GUIDE_LVM
 
 
 def test_conflicting_active_lines_are_commented_out(salt_call, tmp_path, lvm_dir):
@@ -86,11 +86,11 @@ def test_conflicting_active_lines_are_commented_out(salt_call, tmp_path, lvm_dir
         "devices {", 'devices {\n\tfilter = [ "a|.*|" ]\n\twrite_cache_state = 1', 1)
     text += '\ndevices {\n    filter = [ "a|sd.*|", "r|.*|" ]\n}\n'
     conf.write_text(text)
-    assert lvmconfig(lvm_dir)[1] != SEED
+    assert lvmconfig(lvm_dir)[1] != GUIDE_LVM
     configure(salt_call, tmp_path, lvm_dir)
     apply(salt_call)
     proc, values = lvmconfig(lvm_dir)
-    assert values == SEED, proc.stderr
+    assert values == GUIDE_LVM, proc.stderr
     assert "duplicate" not in proc.stderr.lower()
     new = conf.read_text()
     assert '# filter = [ "a|sd.*|", "r|.*|" ]' in new and "# write_cache_state = 1" in new

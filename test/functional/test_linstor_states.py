@@ -140,7 +140,7 @@ def test_our_module_imports_the_library_not_itself(ls):
 
 
 # ------------------------------------------------------------------ the LINSTOR guide
-def test_seed004_create_then_second_run_changes_nothing(ls, double):
+def test_linstor_guide_create_then_second_run_changes_nothing(ls, double):
     high = seed_high(double.url)
     first = apply_high(ls, high)
     assert all(r["result"] is True for r in first.values()), first

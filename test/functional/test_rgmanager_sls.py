@@ -23,7 +23,7 @@ def tree(path):
     return walk(ET.parse(path).getroot())
 
 
-def seed002_pillar(conf, fencing=False):
+def rhcs_guide_pillar(conf, fencing=False):
     p = example_pillar()
     p["cluster"]["name"] = "opennebula"
     p["cluster"]["networks"] = {"san": "192.168.100.0/24", "lan": "10.10.11.0/24"}
@@ -45,19 +45,19 @@ def seed002_pillar(conf, fencing=False):
 
 
 def apply(salt_call, conf, minion="one-server2", fencing=False):
-    salt_call.configure(minion_id=minion, pillar=seed002_pillar(conf, fencing), grains=GRAINS)
+    salt_call.configure(minion_id=minion, pillar=rhcs_guide_pillar(conf, fencing), grains=GRAINS)
     proc, data = salt_call.run("state.apply", "opennebula.ha.rgmanager.config", check=False)
     assert isinstance(data.get("local"), dict), proc.stdout[-3000:]
     return data["local"], proc
 
 
-def test_pillar_reproduces_seed002_cluster_conf(salt_call, tmp_path):
+def test_pillar_reproduces_rhcs_guide_cluster_conf(salt_call, tmp_path):
     conf = tmp_path / "cluster" / "cluster.conf"
     conf.parent.mkdir()
     results, _ = apply(salt_call, conf)
     bad = {k: v["comment"] for k, v in results.items() if v["result"] is not True}
     assert not bad
-    assert tree(conf) == tree(FIXTURES / "seed002_cluster.conf")
+    assert tree(conf) == tree(FIXTURES / "rhcs_guide_cluster.conf")
     version = ET.parse(conf).getroot().get("config_version")
     before = conf.read_bytes()
     results, _ = apply(salt_call, conf)
@@ -66,13 +66,13 @@ def test_pillar_reproduces_seed002_cluster_conf(salt_call, tmp_path):
     assert ET.parse(conf).getroot().get("config_version") == version
 
 
-def test_fencing_adds_seed002_fence_devices_and_hides_the_key(salt_call, tmp_path):
+def test_fencing_adds_rhcs_guide_fence_devices_and_hides_the_key(salt_call, tmp_path):
     conf = tmp_path / "cluster" / "cluster.conf"
     conf.parent.mkdir()
     apply(salt_call, conf)
     results, proc = apply(salt_call, conf, fencing=True)
     assert all(v["result"] is True for v in results.values()), proc.stdout[-3000:]
-    assert tree(conf) == tree(FIXTURES / "seed002_fenced_cluster.conf")
+    assert tree(conf) == tree(FIXTURES / "rhcs_guide_fenced_cluster.conf")
     key = conf.parent / "fence_xvm.key"
     assert key.read_text().strip() == "test-only-fence-key"
     assert oct(key.stat().st_mode & 0o777) == "0o400"

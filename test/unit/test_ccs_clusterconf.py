@@ -10,8 +10,8 @@ from salt.exceptions import CommandExecutionError
 from conftest import REPO, UTILS
 
 FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "ccs"
-GUIDE = (FIXTURES / "seed002_cluster.conf").read_text()
-FENCED = (FIXTURES / "seed002_fenced_cluster.conf").read_text()
+GUIDE = (FIXTURES / "rhcs_guide_cluster.conf").read_text()
+FENCED = (FIXTURES / "rhcs_guide_fenced_cluster.conf").read_text()
 MASK = UTILS["ohaf_secret.mask_mapping"]
 PASSWORD = "ipmi-pa55"
 

@@ -13,7 +13,7 @@ ccs_mod = load_ext("modules", "ccs")
 ccs_state = load_ext("states", "ccs")
 
 FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "ccs"
-SEED = FIXTURES / "seed002_cluster.conf"
+GUIDE_LVM = FIXTURES / "rhcs_guide_cluster.conf"
 PASSWORD = "fence-pa55"
 
 
@@ -61,9 +61,9 @@ def configure_loader_modules(opts, run_all):
 
 
 @pytest.fixture
-def seed(tmp_path):
+def guide_conf(tmp_path):
     path = tmp_path / "cluster.conf"
-    shutil.copy(SEED, path)
+    shutil.copy(GUIDE_LVM, path)
     return path
 
 
@@ -80,27 +80,27 @@ def test_virtual_needs_the_module():
     assert ccs_state.__virtual__() == "ccs"
 
 
-def test_test_mode_returns_the_diff_and_touches_nothing(seed, opts):
+def test_test_mode_returns_the_diff_and_touches_nothing(guide_conf, opts):
     opts["test"] = True
-    before = snapshot(seed)
-    ret = ccs_state.node_present("one-server1", nodeid=1, votes=2, path=str(seed))
+    before = snapshot(guide_conf)
+    ret = ccs_state.node_present("one-server1", nodeid=1, votes=2, path=str(guide_conf))
     assert ret == {
         "name": "one-server1",
         "result": None,
         "changes": {"votes": {"old": None, "new": "2"}},
         "comment": "node one-server1 would be changed",
     }
-    ret = ccs_state.cluster_present("opennebula", cman={"two_node": 0}, path=str(seed))
+    ret = ccs_state.cluster_present("opennebula", cman={"two_node": 0}, path=str(guide_conf))
     assert ret["result"] is None
     assert ret["changes"] == {"cman.expected_votes": {"old": "1", "new": None},
                               "cman.two_node": {"old": "1", "new": "0"}}
-    assert snapshot(seed) == before
+    assert snapshot(guide_conf) == before
 
 
-def test_no_change_no_changes_no_bump(seed):
-    before = snapshot(seed)
+def test_no_change_no_changes_no_bump(guide_conf):
+    before = snapshot(guide_conf)
     ret = ccs_state.cluster_present(
-        "opennebula", cman={"two_node": 1, "expected_votes": 1}, path=str(seed)
+        "opennebula", cman={"two_node": 1, "expected_votes": 1}, path=str(guide_conf)
     )
     assert ret == {
         "name": "opennebula",
@@ -108,21 +108,21 @@ def test_no_change_no_changes_no_bump(seed):
         "changes": {},
         "comment": "cluster opennebula is in the desired state",
     }
-    assert snapshot(seed) == before
+    assert snapshot(guide_conf) == before
 
 
-def test_one_bump_per_state_run(seed):
-    ccs_state.node_present("one-server3", nodeid=3, path=str(seed))
-    ret = ccs_state.node_present("one-server4", nodeid=4, path=str(seed))
+def test_one_bump_per_state_run(guide_conf):
+    ccs_state.node_present("one-server3", nodeid=3, path=str(guide_conf))
+    ret = ccs_state.node_present("one-server4", nodeid=4, path=str(guide_conf))
     assert ret["result"] is True
     assert ret["comment"] == "node one-server4 changed (config_version 18, already bumped in this run)"
-    assert version(seed) == "18"
+    assert version(guide_conf) == "18"
 
 
-def test_fencedev_password_is_hidden_everywhere(seed, opts):
+def test_fencedev_password_is_hidden_everywhere(guide_conf, opts):
     ret = ccs_state.fencedev_present(
         "ipmi1", agent="fence_ipmilan", ipaddr="10.0.0.9", login="admin", passwd=PASSWORD,
-        path=str(seed),
+        path=str(guide_conf),
     )
     assert ret["result"] is True
     assert ret["changes"]["new"]["passwd"] == "<hidden>"
@@ -130,44 +130,44 @@ def test_fencedev_password_is_hidden_everywhere(seed, opts):
     opts["test"] = True
     ret = ccs_state.fencedev_present(
         "ipmi1", agent="fence_ipmilan", ipaddr="10.0.0.9", login="admin", passwd="new-one",
-        path=str(seed),
+        path=str(guide_conf),
     )
     assert ret["changes"] == {"passwd": {"old": "<hidden>", "new": "<hidden>"}}
     assert "new-one" not in repr(ret) and PASSWORD not in repr(ret)
 
 
-def test_salt_private_kwargs_are_not_attributes(seed):
+def test_salt_private_kwargs_are_not_attributes(guide_conf):
     ret = ccs_state.fencedev_present(
         "libvirt-kvm", agent="fence_xvm", key_file="/etc/cluster/fence_xvm.key",
-        __id__="libvirt-kvm", __sls__="x", path=str(seed),
+        __id__="libvirt-kvm", __sls__="x", path=str(guide_conf),
     )
     assert ret["changes"]["new"] == {
         "agent": "fence_xvm", "key_file": "/etc/cluster/fence_xvm.key", "name": "libvirt-kvm",
     }
 
 
-def test_fence_method_name_is_the_node_by_default(seed):
-    ccs_state.fencedev_present("libvirt-kvm", agent="fence_xvm", path=str(seed))
+def test_fence_method_name_is_the_node_by_default(guide_conf):
+    ccs_state.fencedev_present("libvirt-kvm", agent="fence_xvm", path=str(guide_conf))
     ret = ccs_state.fence_method_present(
-        "one-server1", method="libvirt-kvm", device="libvirt-kvm", port="one1", path=str(seed)
+        "one-server1", method="libvirt-kvm", device="libvirt-kvm", port="one1", path=str(guide_conf)
     )
     assert ret["result"] is True, ret["comment"]
-    dev = ET.parse(seed).getroot().find(
+    dev = ET.parse(guide_conf).getroot().find(
         "clusternodes/clusternode[@name='one-server1']/fence/method[@name='libvirt-kvm']/device"
     )
     assert dev.attrib == {"name": "libvirt-kvm", "port": "one1"}
-    ret = ccs_state.fence_method_absent("one-server1", method="libvirt-kvm", path=str(seed))
+    ret = ccs_state.fence_method_absent("one-server1", method="libvirt-kvm", path=str(guide_conf))
     assert ret["changes"]["new"] is None
 
 
-def test_module_errors_become_result_false(seed):
-    ret = ccs_state.node_present("one-server3", nodeid=1, path=str(seed))
+def test_module_errors_become_result_false(guide_conf):
+    ret = ccs_state.node_present("one-server3", nodeid=1, path=str(guide_conf))
     assert ret["result"] is False
     assert ret["comment"] == "node one-server3: nodeid 1 already used by one-server1"
     assert ret["changes"] == {}
 
 
-def test_verification_failure_is_reported(seed):
+def test_verification_failure_is_reported(guide_conf):
     """A write that does not stick (re-read still differs) is result False."""
     real = ccs_mod.set_node
 
@@ -175,22 +175,22 @@ def test_verification_failure_is_reported(seed):
         return real(*args, test=True, **kwargs)
 
     with mock.patch.dict(ccs_state.__salt__, {"ccs.set_node": no_op_write}):
-        ret = ccs_state.node_present("one-server1", nodeid=1, votes=5, path=str(seed))
+        ret = ccs_state.node_present("one-server1", nodeid=1, votes=5, path=str(guide_conf))
     assert ret["result"] is False
     assert ret["comment"] == "verification failed: node one-server1 still differs in ['votes']"
 
 
-def test_service_present_seed_attrs(seed):
+def test_service_present_seed_attrs(guide_conf):
     ret = ccs_state.service_present(
         "opennebula", domain="opennebula", recovery="restart", autostart=1,
         resources=[{"ip": {"ref": "10.10.11.12"}}, {"script": {"ref": "opennebula"}},
                    {"script": {"ref": "sunstone"}}],
-        path=str(seed),
+        path=str(guide_conf),
     )
     assert (ret["result"], ret["changes"]) == (True, {})
     ret = ccs_state.service_present(
         "opennebula", domain="opennebula", recovery="restart", max_restarts=3,
-        path=str(seed),
+        path=str(guide_conf),
     )
     assert ret["changes"] == {"max_restarts": {"old": None, "new": "3"}}
 
@@ -208,15 +208,15 @@ def test_synced_not_installed_is_plain_false(run_all):
     run_all.assert_not_called()
 
 
-def test_synced_runs_ccs_and_hides_password(seed, run_all, opts):
+def test_synced_runs_ccs_and_hides_password(guide_conf, run_all, opts):
     with mock.patch("salt.utils.path.which", side_effect=lambda t: f"/usr/sbin/{t}"):
-        ret = ccs_state.synced("activate", host="one-server1", password=PASSWORD, path=str(seed))
+        ret = ccs_state.synced("activate", host="one-server1", password=PASSWORD, path=str(guide_conf))
         assert ret["result"] is True
         assert ret["changes"] == {"activated": {"old": None, "new": 17}}
         assert PASSWORD not in repr(ret)
         assert "-p <hidden>" in ret["comment"]
         opts["test"] = True
         run_all.reset_mock()
-        ret = ccs_state.synced("activate", host="one-server1", password=PASSWORD, path=str(seed))
+        ret = ccs_state.synced("activate", host="one-server1", password=PASSWORD, path=str(guide_conf))
     assert ret["result"] is None
     run_all.assert_not_called()
