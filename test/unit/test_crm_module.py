@@ -6,6 +6,10 @@ Fixtures in test/fixtures/crm/ (captured on Debian 12, pacemaker 2.1.5, crmsh 4.
                                 crmsh_seed000.crm`` (crmsh's own XML: <master>, Master/Slave...)
   verify_stonith_*.txt          ``crm_verify -V -x`` of an empty CIB (stonith errors), rc 78
   query_not_running_*.txt       ``cibadmin --query -t 5`` with no cluster running, rc 102
+  clone_wrap_{orig,new}.xml      CIB files (cibadmin --empty, --create/--delete with CIB_file):
+                                drbd_one, then drbd_one inside the promotable clone ms_drbd_one;
+  crm_diff_clone_wrap.xml       ``crm_diff --no-version -o clone_wrap_orig.xml -n
+                                clone_wrap_new.xml`` (rc 1): delete + create of the moved id
   agents/<class>_<provider>_<type>.xml  ``crm_resource --show-metadata <agent>`` (resource-agents
                                 4.12, drbd-utils 9.22, fence-agents 4.12)
   agents/pacemaker-fenced.xml   ``/usr/lib/pacemaker/pacemaker-fenced metadata``
@@ -595,6 +599,48 @@ def test_push_verifies_what_the_patch_touched(stage_dir):
 def test_push_without_stage_fails_clearly(tmp_path):
     with pytest.raises(CommandExecutionError, match="run crm.stage"):
         crm.push(str(tmp_path))
+
+
+def test_staged_states_write_through_the_push_and_test_mode_writes_nothing(stage_dir, opts):
+    """crm.cib_staged/crm.cib_pushed on the engine: test=True stages nothing and predicts the
+    patch; then ONE cibadmin --patch, its summary as changes (one crm_diff for both reads)."""
+    crm.__salt__["cmd.run_all"] = tools = PushTools()
+    opts["test"] = True
+    ret = crm_state.cib_staged(stage_dir)
+    assert (ret["result"], ret["changes"], ret["comment"]) == (
+        True, {}, f"test=True: nothing staged in {stage_dir}")
+    ret = crm_state.cib_pushed(stage_dir)
+    assert ret["result"] is None and len(ret["changes"]["patch"]) == 4
+    assert ret["comment"] == (f"CIB staged in {stage_dir} would be written (4 change(s), "
+                              "one cibadmin --patch)")
+    opts["test"] = False
+    ret = crm_state.cib_pushed(stage_dir)
+    assert ret["result"] is True, ret
+    assert ret["comment"] == f"CIB staged in {stage_dir} written (4 change(s), one cibadmin --patch)"
+    assert [a[:2] for a in tools.calls] == [
+        ["crm_diff", "--no-version"], ["crm_verify", "-V"], ["cibadmin", "--patch"],
+        ["cibadmin", "--query"]]
+    assert "n3w-secret" not in repr(ret)
+
+
+def test_patch_check_finds_a_primitive_moved_into_a_clone():
+    """A primitive wrapped in a clone is a delete + create of its id: after the write it must
+    be found in its new place, not be missing."""
+    patch = UTILS["ohaf_cib_patch.parse_patch"](fixture("crm_diff_clone_wrap.xml"))
+    orig = ET.fromstring(fixture("clone_wrap_orig.xml"))
+    new = ET.fromstring(fixture("clone_wrap_new.xml"))
+    assert UTILS["ohaf_cib_patch.summary"](patch) == [
+        "delete drbd_one", "create clone ms_drbd_one in /cib/configuration/resources"]
+    assert UTILS["ohaf_cib_patch.off_targets"](patch, new, new) == []
+    # a lost write: the clone (its subtree holds drbd_one) is not there
+    assert UTILS["ohaf_cib_patch.off_targets"](patch, orig, new) == ["ms_drbd_one"]
+    # the module's pure diff of the same change, on the CIB text
+    plan = crm.plan(fixture("clone_wrap_orig.xml"), "clone", "ms_drbd_one",
+                    resource="drbd_one", promotable=True)
+    assert plan["changes"] == {"old": None, "new": {
+        "type": "clone", "resource": "drbd_one", "promotable": True, "meta": {}}}
+    assert crm.plan(fixture("clone_wrap_new.xml"), "clone", "ms_drbd_one",
+                    resource="drbd_one", promotable=True)["changes"] == {}
 
 
 def test_stage_copies_the_cib_private(tools, tmp_path):
