@@ -34,10 +34,6 @@ __virtualname__ = "crm"
 DEFAULT_TIMEOUT = 30
 NS = "crm"  # the run cache of CIB reads and patches: dropped by every write
 AGENT_NS = "crm.agents"  # what this node's agents take: no CIB write changes it
-NOT_RUNNING = (
-    "Transport endpoint is not connected", "Connection refused", "Could not connect",
-    "No such file or directory", "Input file not available", "not connected",
-)
 # pacemaker-fenced's own metadata (the fencer's device parameters, pcmk_host_list...)
 FENCED_PATHS = ("/usr/lib/pacemaker/pacemaker-fenced", "/usr/libexec/pacemaker/pacemaker-fenced")
 STAGE_ORIG = "orig.xml"
@@ -86,14 +82,7 @@ def _run(argv, cib=None, timeout=DEFAULT_TIMEOUT, secrets=()):
 
 
 def _cluster_down(res, cib, what):
-    err = (res.get("stderr") or "").strip() or (res.get("stdout") or "").strip()
-    if cib:
-        return CommandExecutionError(f"{what} failed on CIB file {cib}: {err}")
-    if res.get("retcode") in (102, 107, 66) or any(m in err for m in NOT_RUNNING):
-        first = err.splitlines()[0] if err else f"rc={res.get('retcode')}"
-        return CommandExecutionError(
-            f"cluster not running: cannot reach the Pacemaker CIB manager on this node ({first})")
-    return CommandExecutionError(f"{what} failed (rc={res.get('retcode')}): {err}")
+    return CommandExecutionError(_u("ohaf_cib_patch.tool_error")(res, cib, what))
 
 
 def _check_file(cib):
@@ -237,10 +226,9 @@ def _systemd_agent(typ):
     """A systemd: agent exists when systemd knows its unit file (Pacemaker's systemd metadata
     exists for ANY name): ``systemctl list-unit-files --output=json``, PID 1 or not."""
     units = _u("ohaf_cib_agent.systemd_units")(typ)
-    if "error" in units:
-        return units
-    if not salt.utils.path.which("systemctl"):
-        return {"error": "systemctl is not on PATH: this node cannot run systemd: resources"}
+    if "error" in units or not salt.utils.path.which("systemctl"):
+        return units if "error" in units else {
+            "error": "systemctl is not on PATH: this node cannot run systemd: resources"}
     res = _run(["systemctl", "list-unit-files", "--output=json", "--no-pager", "--"]
                + units["units"])
     return _u("ohaf_cib_agent.systemd_state")(res, units["units"])
@@ -248,11 +236,10 @@ def _systemd_agent(typ):
 
 def agent_metadata(agent, stonith=False):
     """
-    What this node knows of a resource agent, cached per agent for the run:
-    ``{"agent": "ocf:heartbeat:IPaddr2", "params": {name: {required, deprecated, obsoletes,
-    replaced_with}}}``, or ``{"agent": ..., "error": "why it cannot run here"}``.
-    One ``crm_resource --show-metadata`` per agent (``systemctl list-unit-files`` for
-    ``systemd:`` agents, whose Pacemaker metadata exists for any name).
+    What this node knows of a resource agent, one ``crm_resource --show-metadata`` (systemd:
+    ``systemctl list-unit-files``) per agent per run: ``{"agent": "ocf:heartbeat:IPaddr2",
+    "params": {name: {required, deprecated, obsoletes, replaced_with}}}`` or ``{"agent":
+    ..., "error": "why it cannot run here"}``.
 
     CLI Example:
 
@@ -281,12 +268,7 @@ def check_resource_agent(kind, name, agent, params=None, undeclared_params=None,
     a param its metadata does not declare (``undeclared_params``: names it reads all the
     same), a required param missing (``ohaf_cib_agent.check``). Returns notes (deprecated
     spellings in use). Names only, never values.
-
-    CLI Example:
-
-    .. code-block:: bash
-
-        salt '*' crm.check_resource_agent resource vip IPaddr2 params='{ip: 10.0.0.1}'
+    CLI Example: ``salt '*' crm.check_resource_agent resource vip IPaddr2 params='{ip: 10.0.0.1}'``
     """
     info = agent_metadata(agent, stonith=stonith)
     fencer = None
@@ -302,12 +284,7 @@ def desired(what, name, check_agent=True, undeclared_params=None, **spec):
     The normalised object ``what`` (as ``apply``) a crm state asks for, checked before the
     CIB is read: the spec, and this node's agent for a primitive (``check_agent``). Returns
     ``{"want": {...}, "notes": [deprecated spellings in use]}``.
-
-    CLI Example:
-
-    .. code-block:: bash
-
-        salt '*' crm.desired primitive lan_ip agent=IPaddr2 params='{ip: 10.0.0.1}'
+    CLI Example: ``salt '*' crm.desired primitive lan_ip agent=IPaddr2 params='{ip: 10.0.0.1}'``
     """
     want = _u("ohaf_cib_spec.desired")(what, spec)
     notes = []
@@ -325,12 +302,7 @@ def plan(current, what, name=None, hidden_params=None, **args):
     parsed root), nothing read or written: ``{"changes": {...}, "notes": [...]}``. ``what``:
     an object kind (``args``: ``apply``'s spec), ``absent`` (kind, recursive) or
     ``properties`` (properties, section, set_id).
-
-    CLI Example:
-
-    .. code-block:: bash
-
-        salt '*' crm.plan "$(cat cib.xml)" absent aoe_data
+    CLI Example: ``salt '*' crm.plan "$(cat cib.xml)" absent aoe_data``
     """
     root = current if ET.iselement(current) else _u("ohaf_cib.parse_cib")(current, "crm.plan")
     args = {k: v for k, v in args.items() if not k.startswith("__")}
@@ -453,10 +425,6 @@ def properties(section="crm_config", cib=None, timeout=DEFAULT_TIMEOUT):
 
 
 # --- staging: a whole graph built on a copy, written with one patch ---------------------
-def _stage_paths(directory):
-    return os.path.join(directory, STAGE_ORIG), os.path.join(directory, STAGE_NEW)
-
-
 def stage(directory, cib=None, timeout=DEFAULT_TIMEOUT):
     """
     Copy the CIB (live, or the file ``cib``) into ``directory`` twice: ``orig.xml`` (the
@@ -474,7 +442,7 @@ def stage(directory, cib=None, timeout=DEFAULT_TIMEOUT):
     root = _read(cib, timeout=timeout)
     os.makedirs(directory, mode=0o700, exist_ok=True)
     os.chmod(directory, 0o700)
-    orig, new = _stage_paths(directory)
+    orig, new = os.path.join(directory, STAGE_ORIG), os.path.join(directory, STAGE_NEW)
     for path in (orig, new):
         _write_xml(root, path)
     _invalidate()
@@ -497,7 +465,7 @@ def push(directory, cib=None, test=False, timeout=DEFAULT_TIMEOUT):
 
         salt '*' crm.push /run/opennebula-ha-formula/cib
     """
-    orig, new = _stage_paths(directory)
+    orig, new = os.path.join(directory, STAGE_ORIG), os.path.join(directory, STAGE_NEW)
     for path in (orig, new):
         if not os.path.isfile(path):
             raise CommandExecutionError(f"{path} does not exist: run crm.stage {directory} first")
@@ -510,8 +478,8 @@ def push(directory, cib=None, test=False, timeout=DEFAULT_TIMEOUT):
 # --- reads for operators and guards ------------------------------------------------------
 def query(cib=None, scope=None, refresh=False, show_secrets=False, timeout=DEFAULT_TIMEOUT):
     """
-    The CIB (or one ``scope``: configuration, resources, constraints, crm_config, nodes,
-    status...) as XML text. Secret nvpair values are masked unless ``show_secrets=True``.
+    The CIB (or one ``scope``: configuration, resources, crm_config, nodes, status...) as
+    XML text, secret nvpair values masked unless ``show_secrets=True`` (the states' read).
 
     CLI Example:
 
@@ -551,8 +519,8 @@ def verify(cib=None, timeout=DEFAULT_TIMEOUT):
         argv = ["crm_verify", "-V", "--live-check"]
     res = _run(argv, timeout=timeout)
     out = _u("ohaf_cib_patch.parse_verify")(res)
-    if not cib and not out["valid"] and not out["errors"] and any(
-            m in out["output"] for m in NOT_RUNNING):
+    if not cib and not out["valid"] and not out["errors"] and _u(
+            "ohaf_cib_patch.not_running")(out["output"]):
         raise _cluster_down(res, None, "crm_verify")
     return out
 
@@ -584,10 +552,9 @@ def show(name=None, cib=None, timeout=DEFAULT_TIMEOUT):
 
 def wait_for_dc(timeout=60, interval=1, cib=None):
     """
-    Wait (at most ``timeout`` seconds) until the live cluster has elected a DC; returns
-    ``{"dc": node name or id, "have_quorum": bool, "waited": seconds}``. Raises
-    "cluster not running" when no DC appears in time. With ``cib`` (offline file) it returns
-    at once with what the file says.
+    Wait (at most ``timeout`` seconds) until the live cluster has elected a DC: ``{"dc": node
+    name or id, "have_quorum": bool, "waited": seconds}``, or "cluster not running". With
+    ``cib`` (offline file): at once, what the file says.
 
     CLI Example:
 

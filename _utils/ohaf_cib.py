@@ -64,17 +64,17 @@ def vocabulary():
 
 
 # ------------------------------------------------------------------------------- secrets
+def _hidden():
+    return _util("ohaf_secret.hidden")()
+
+
+# a sibling util: ``__utils__`` where given (tests), else the running utils loader itself
+# (Salt's utils loader packs no ``__utils__`` into the utils it loads)
 def _util(fun):
-    """A sibling ``_utils`` function: ``__utils__`` where it is given (the tests), else the
-    running utils loader itself (Salt's utils loader packs no ``__utils__``)."""
     try:
         return __utils__[fun]  # noqa: F821
     except NameError:
         return salt.loader.context.loader_ctxvar.get()[fun]
-
-
-def _hidden():
-    return _util("ohaf_secret.hidden")()
 
 
 def is_secret(name, hidden=None):

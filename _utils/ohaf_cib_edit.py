@@ -18,9 +18,9 @@ _EMPTY_CIB = ('<cib validate-with="pacemaker-3.9"><configuration><crm_config/><n
               "<resources/><constraints/></configuration><status/></cib>")
 
 
+# a sibling util: ``__utils__`` where given (tests), else the running utils loader itself
+# (Salt's utils loader packs no ``__utils__`` into the utils it loads)
 def _util(fun):
-    """A sibling ``_utils`` function: ``__utils__`` where it is given (the tests), else the
-    running utils loader itself (Salt's utils loader packs no ``__utils__``)."""
     try:
         return __utils__[fun]  # noqa: F821
     except NameError:
@@ -75,6 +75,20 @@ class _Ctx:
 
     def resource_ids(self):
         return {el.get("id") for el in self.section("resources").iter() if el.tag in self.tags}
+
+    def move_to_top(self, el, after=None):
+        """Make ``el`` a top-level resource (after ``after`` when given)."""
+        res = self.section("resources")
+        parent = self.parent_of(el)
+        if parent is res:
+            return
+        if parent is not None:
+            parent.remove(el)
+        children = list(res)
+        if after is not None and after in children:
+            res.insert(children.index(after) + 1, el)
+        else:
+            res.append(el)
 
 
 # ------------------------------------------------------------------------------ nvpairs
@@ -241,20 +255,6 @@ def _apply_primitive(ctx, name, want, hidden):
 
 
 # ------------------------------------------------------------------------ clones, groups
-def _move_to_top(ctx, el, after=None):
-    res = ctx.section("resources")
-    parent = ctx.parent_of(el)
-    if parent is res:
-        return
-    if parent is not None:
-        parent.remove(el)
-    children = list(res)
-    if after is not None and after in children:
-        res.insert(children.index(after) + 1, el)
-    else:
-        res.append(el)
-
-
 def _apply_clone(ctx, name, want, hidden):
     el = _existing(ctx, name, ("clone", "master"), "clone")
     child = ctx.resource(want["resource"])
@@ -279,7 +279,7 @@ def _apply_clone(ctx, name, want, hidden):
         el.tag = "clone"  # Pacemaker 2 spelling: <clone> + meta promotable=true
         ctx.notes.append(f"{name}: converted deprecated <master> to promotable <clone>")
     for old in [c for c in el if c.tag in ("primitive", "group") and c is not child]:
-        _move_to_top(ctx, old, after=el)
+        ctx.move_to_top(old, after=el)
     if ctx.parent_of(child) is not el:
         ctx.parent_of(child).remove(child)
         el.append(child)
@@ -479,87 +479,6 @@ def _apply_property(ctx, section, properties, set_id=None):
     return changes
 
 
-# -------------------------------------------------------------------------------- removal
-def _removed(el):
-    return {"old": _cib("mask")(_cib("norm")(el)), "new": None}
-
-
-def _remove_resource(ctx, name, recursive=None):
-    el = ctx.resource(name)
-    if el is None:
-        return {}
-    res = ctx.section("resources")
-    # containers left without a child go as well (a group/clone cannot be empty)
-    victim = el
-    parent = ctx.parent_of(victim)
-    while parent is not None and parent is not res:
-        if parent.tag == "group" and len(parent.findall("primitive")) > 1:
-            break
-        victim = parent
-        parent = ctx.parent_of(victim)
-    removed = {victim.get("id")}
-    changes = {victim.get("id"): _removed(victim)}
-    if recursive is None:
-        # a clone's child makes no sense alone (a drbd primitive would run unpromoted on
-        # one node); a group's members are kept, like crmsh's "delete group"
-        recursive = victim.tag != "group"
-    if victim.tag == "group" and victim is el and not recursive:
-        for child in [c for c in el if c.tag in ("primitive", "group")]:
-            _move_to_top(ctx, child, after=el)
-            ctx.notes.append(f"{child.get('id')} kept as a top-level resource")
-    else:
-        for d in victim.iter():
-            if d.tag in ctx.tags and d is not victim:
-                removed.add(d.get("id"))
-                changes[d.get("id")] = _removed(d)
-    ctx.parent_of(victim).remove(victim)
-    changes.update(_prune_constraints(ctx, removed))
-    return changes
-
-
-def _prune_constraints(ctx, removed):
-    """Remove references to removed resources; drop constraints left meaningless."""
-    cons = ctx.section("constraints")
-    norm = _cib("norm")
-    changes = {}
-    for c in list(cons):
-        before = norm(c)
-        if any(c.get(k) in removed for k in ("rsc", "with-rsc", "first", "then")):
-            cons.remove(c)
-            changes[c.get("id")] = {"old": before, "new": None}
-            continue
-        touched = False
-        for s in c.findall("resource_set"):
-            for r in s.findall("resource_ref"):
-                if r.get("id") in removed:
-                    s.remove(r)
-                    touched = True
-            if len(s.findall("resource_ref")) == 0:
-                c.remove(s)
-        if not touched:
-            continue
-        left = sum(len(s.findall("resource_ref")) for s in c.findall("resource_set"))
-        if left < (2 if c.tag in ("rsc_colocation", "rsc_order") else 1):
-            cons.remove(c)
-            changes[c.get("id")] = {"old": before, "new": None}
-        else:
-            changes[c.get("id")] = {"old": before, "new": norm(c)}
-    return changes
-
-
-def _remove(ctx, name, kind, recursive):
-    if kind == "constraint":
-        cons = ctx.section("constraints")
-        for c in list(cons):
-            if c.get("id") == name:
-                cons.remove(c)
-                return {name: {"old": _cib("norm")(c), "new": None}}
-        return {}
-    if kind != "resource":
-        raise CommandExecutionError(f"remove: kind {kind!r}; allowed: resource, constraint")
-    return _remove_resource(ctx, name, recursive=recursive)
-
-
 # --------------------------------------------------------------------------------- entries
 _EDITORS = {
     "primitive": _apply_primitive,
@@ -577,7 +496,7 @@ def plan(root, what, name=None, want=None, hidden=None, kind="resource", recursi
 
     * ``what="object"``: the object ``name`` made to match ``want`` (``ohaf_cib_spec.desired``);
     * ``what="absent"``: the resource (``kind="resource"``, ``recursive``) or constraint
-      ``name`` removed, with every constraint reference to a removed resource;
+      ``name`` removed (``ohaf_cib_remove``);
     * ``what="properties"``: ``properties`` of ``section`` set (value None: removed).
 
     Returns ``{"root": the edited copy, "changes": {...}, "notes": [...]}``; raises
@@ -586,7 +505,7 @@ def plan(root, what, name=None, want=None, hidden=None, kind="resource", recursi
     if what == "object":
         changes = _EDITORS[want["type"]](ctx, str(name), want, list(hidden or []))
     elif what == "absent":
-        changes = _remove(ctx, str(name), kind, recursive)
+        changes = _util("ohaf_cib_remove.remove")(ctx, str(name), kind, recursive)
     elif what == "properties":
         changes = _apply_property(ctx, section, properties, set_id)
     else:

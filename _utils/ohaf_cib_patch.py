@@ -9,6 +9,28 @@ import xml.etree.ElementTree as ET
 from salt.exceptions import CommandExecutionError
 
 _ID_IN_PATH = re.compile(r"\[@id='([^']+)'\]")
+_NOT_RUNNING = (
+    "Transport endpoint is not connected", "Connection refused", "Could not connect",
+    "No such file or directory", "Input file not available", "not connected",
+)
+
+
+def not_running(text):
+    """True when a tool's words say the CIB manager cannot be reached."""
+    return any(m in text for m in _NOT_RUNNING)
+
+
+def tool_error(res, cib, what):
+    """The message of a failed cibadmin/crm_verify run (cmd.run_all's dict): on a CIB file
+    the tool's words; on the live cluster "cluster not running: ..." when the CIB manager
+    cannot be reached (rc 102/107/66 or its words), else the rc and the words."""
+    err = (res.get("stderr") or "").strip() or (res.get("stdout") or "").strip()
+    if cib:
+        return f"{what} failed on CIB file {cib}: {err}"
+    if res.get("retcode") in (102, 107, 66) or not_running(err):
+        first = err.splitlines()[0] if err else f"rc={res.get('retcode')}"
+        return f"cluster not running: cannot reach the Pacemaker CIB manager on this node ({first})"
+    return f"{what} failed (rc={res.get('retcode')}): {err}"
 
 
 def parse_verify(res):

@@ -18,17 +18,13 @@ KINDS = {"resource": "primitive", "stonith": "primitive", "ms": "clone",
          "colocation": "rsc_colocation", "order": "rsc_order", "location": "rsc_location"}
 
 
+# a sibling util: ``__utils__`` where given (tests), else the running utils loader itself
+# (Salt's utils loader packs no ``__utils__`` into the utils it loads)
 def _util(fun):
-    """A sibling ``_utils`` function: ``__utils__`` where it is given (the tests), else the
-    running utils loader itself (Salt's utils loader packs no ``__utils__``)."""
     try:
         return __utils__[fun]  # noqa: F821
     except NameError:
         return salt.loader.context.loader_ctxvar.get()[fun]
-
-
-def _cib(fun):
-    return _util(f"ohaf_cib.{fun}")
 
 
 def op_attrs():
@@ -69,7 +65,7 @@ def _strdict(d, what):
         return {}
     if not isinstance(d, dict):
         raise CommandExecutionError(f"{what} must be a mapping of name: value")
-    text = _cib("as_text")
+    text = _util("ohaf_cib.as_text")
     return {str(k): text(v) for k, v in d.items() if v is not None}
 
 
@@ -95,12 +91,12 @@ def _ops_list(ops):
 
 def _desired_op(op):
     d = {}
-    text = _cib("as_text")
+    text = _util("ohaf_cib.as_text")
     for k, v in op.items():
         if k in ("params", "meta"):
             d[k] = _strdict(v, f"op {k}")
         elif k == "role":
-            _cib("valid_role")(v, f"op {op.get('name')}")
+            _util("ohaf_cib.valid_role")(v, f"op {op.get('name')}")
             d[k] = text(v)
         elif k in OP_ATTRS:
             d[k] = text(v)
@@ -116,7 +112,7 @@ def _desired_primitive(spec, stonith=False):
     ops = {}
     for op in _ops_list(spec.get("ops")):
         d = _desired_op(op)
-        key = _cib("op_key")(d)
+        key = _util("ohaf_cib.op_key")(d)
         if key in ops:
             raise CommandExecutionError(f"op {key} is declared twice")
         ops[key] = d
@@ -136,9 +132,9 @@ def _desired_primitive(spec, stonith=False):
 def _desired_clone(spec):
     if not spec.get("resource"):
         raise CommandExecutionError("clone: 'resource' (the cloned primitive or group) is required")
-    meta = {_cib("meta_key")(k): v for k, v in _strdict(spec.get("meta"), "meta").items()}
+    meta = {_util("ohaf_cib.meta_key")(k): v for k, v in _strdict(spec.get("meta"), "meta").items()}
     promotable = spec.get("promotable")
-    canon = _cib("canon")
+    canon = _util("ohaf_cib.canon")
     if "promotable" in meta:
         mp = canon("promotable", meta.pop("promotable"))
         promotable = mp if promotable is None else promotable
@@ -190,9 +186,9 @@ def _desired_sets(sets):
             if k == "resources":
                 d[k] = [str(r) for r in v]
             elif k == "role":
-                d[k] = _cib("valid_role")(v, "resource set")
+                d[k] = _util("ohaf_cib.valid_role")(v, "resource set")
             else:
-                d[k] = _cib("as_text")(v)
+                d[k] = _util("ohaf_cib.as_text")(v)
         out.append(d)
     return out
 
@@ -215,8 +211,8 @@ def _expand_resources(spec, what, keys, set_attr):
 
 
 def _desired_colocation(spec):
-    valid_role = _cib("valid_role")
-    d = {"type": "rsc_colocation", "score": _cib("score")(spec.get("score", "INFINITY"))}
+    valid_role = _util("ohaf_cib.valid_role")
+    d = {"type": "rsc_colocation", "score": _util("ohaf_cib.score")(spec.get("score", "INFINITY"))}
     spec = _expand_resources(spec, "colocation",
                              ("rsc", "with_rsc", "rsc_role", "with_rsc_role"), "role")
     if spec.get("sets"):
@@ -233,7 +229,7 @@ def _desired_colocation(spec):
     if spec.get("node_attribute"):
         d["node-attribute"] = str(spec["node_attribute"])
     if spec.get("influence") is not None:
-        d["influence"] = _cib("as_text")(spec["influence"])
+        d["influence"] = _util("ohaf_cib.as_text")(spec["influence"])
     return d
 
 
@@ -261,12 +257,12 @@ def _desired_order(spec):
     else:
         raise CommandExecutionError("order: give first + then, resources or sets")
     if spec.get("symmetrical") is not None:
-        d["symmetrical"] = _cib("as_text")(spec["symmetrical"])
-    return _cib("order_kind")(d)
+        d["symmetrical"] = _util("ohaf_cib.as_text")(spec["symmetrical"])
+    return _util("ohaf_cib.order_kind")(d)
 
 
 def _desired_rules(rules):
-    text, score = _cib("as_text"), _cib("score")
+    text, score = _util("ohaf_cib.as_text"), _util("ohaf_cib.score")
     out = []
     for r in rules:
         r = dict(r)
@@ -275,7 +271,7 @@ def _desired_rules(rules):
         if "score" in rd:
             rd["score"] = score(rd["score"])
         if "role" in rd:
-            rd["role"] = _cib("role")(rd["role"])
+            rd["role"] = _util("ohaf_cib.role")(rd["role"])
         rd["expressions"] = [{k.replace("_", "-"): text(v) for k, v in e.items()} for e in exprs]
         if not rd["expressions"]:
             raise CommandExecutionError("location rule needs at least one expression")
@@ -294,14 +290,14 @@ def _desired_location(spec):
     else:
         raise CommandExecutionError("location: give rsc, rsc_pattern or sets")
     if spec.get("role"):
-        d["role"] = _cib("valid_role")(spec["role"], "location role")
+        d["role"] = _util("ohaf_cib.valid_role")(spec["role"], "location role")
     if spec.get("resource_discovery"):
         d["resource-discovery"] = str(spec["resource_discovery"])
     if spec.get("rules"):
         d["rules"] = _desired_rules(spec["rules"])
     elif spec.get("node") is not None and spec.get("score") is not None:
         d["node"] = str(spec["node"])
-        d["score"] = _cib("score")(spec["score"])
+        d["score"] = _util("ohaf_cib.score")(spec["score"])
     else:
         raise CommandExecutionError("location: give node + score, or rules")
     return d

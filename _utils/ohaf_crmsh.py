@@ -14,9 +14,9 @@ _ORDER_KINDS = {"inf": "Mandatory", "mandatory": "Mandatory", "0": "Optional",
                 "optional": "Optional", "serialize": "Serialize"}
 
 
+# a sibling util: ``__utils__`` where given (tests), else the running utils loader itself
+# (Salt's utils loader packs no ``__utils__`` into the utils it loads)
 def _util(fun):
-    """A sibling ``_utils`` function: ``__utils__`` where it is given (the tests), else the
-    running utils loader itself (Salt's utils loader packs no ``__utils__``)."""
     try:
         return __utils__[fun]  # noqa: F821
     except NameError:

@@ -616,7 +616,8 @@ def test_staged_states_write_through_the_push_and_test_mode_writes_nothing(stage
     opts["test"] = False
     ret = crm_state.cib_pushed(stage_dir)
     assert ret["result"] is True, ret
-    assert ret["comment"] == f"CIB staged in {stage_dir} written (4 change(s), one cibadmin --patch)"
+    assert ret["comment"] == (f"CIB staged in {stage_dir} written (4 change(s), "
+                              "one cibadmin --patch)")
     assert [a[:2] for a in tools.calls] == [
         ["crm_diff", "--no-version"], ["crm_verify", "-V"], ["cibadmin", "--patch"],
         ["cibadmin", "--query"]]
