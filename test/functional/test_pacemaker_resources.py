@@ -171,7 +171,7 @@ def test_second_apply_reports_zero_changes(seed, tmp_path):
     assert changed(second) == {}
     assert len(second) == 22  # wait-for-dc, stage, 19 graph states, push
     assert "is in the desired state" in second[PUSH]["comment"]
-    # nothing written either (cibadmin --replace would bump the epoch)
+    # nothing written either (a cibadmin --patch would bump the epoch)
     assert ET.fromstring(before).get("epoch") == ET.parse(site.cib).getroot().get("epoch")
 
 

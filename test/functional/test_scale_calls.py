@@ -13,6 +13,7 @@ import hashlib
 import importlib.util
 import pathlib
 import sys
+import xml.etree.ElementTree as ET
 
 import pytest
 from conftest import require_tools
@@ -40,11 +41,20 @@ def _sha(path):
     return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
 
 
+def _epoch(cib):
+    return int(ET.parse(cib).getroot().get("epoch"))
+
+
 def test_reapply_reads_each_subsystem_once_at_2_plus_200(tmp_path):
     cv = _converge()
     with cv.Converge(N, tmp_path) as c:
+        epoch = _epoch(c.cib)
         first = c.run_pass()
         assert first["failed"] == {}
+        # Pacemaker: the graph states patch the staged copy; the CIB gets ONE cibadmin --patch
+        assert _epoch(c.cib) == epoch + 1
+        push = first["states"]["pacemaker-resources-push"]
+        assert "one cibadmin --patch" in push["comment"] and push["changes"]["patch"], push
         reg = [k for k in first["states"] if k.startswith("opennebula-register-")]
         assert sum(k.startswith("opennebula-register-host-") for k in reg) == N
         assert sum(k.startswith("opennebula-register-datastore-") for k in reg) == 2

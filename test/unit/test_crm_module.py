@@ -6,6 +6,10 @@ Fixtures in test/fixtures/crm/ (captured on Debian 12, pacemaker 2.1.5, crmsh 4.
                                 crmsh_seed000.crm`` (crmsh's own XML: <master>, Master/Slave...)
   verify_stonith_*.txt          ``crm_verify -V -x`` of an empty CIB (stonith errors), rc 78
   query_not_running_*.txt       ``cibadmin --query -t 5`` with no cluster running, rc 102
+  clone_wrap_{orig,new}.xml      CIB files (cibadmin --empty, --create/--delete with CIB_file):
+                                drbd_one, then drbd_one inside the promotable clone ms_drbd_one;
+  crm_diff_clone_wrap.xml       ``crm_diff --no-version -o clone_wrap_orig.xml -n
+                                clone_wrap_new.xml`` (rc 1): delete + create of the moved id
   agents/<class>_<provider>_<type>.xml  ``crm_resource --show-metadata <agent>`` (resource-agents
                                 4.12, drbd-utils 9.22, fence-agents 4.12)
   agents/pacemaker-fenced.xml   ``/usr/lib/pacemaker/pacemaker-fenced metadata``
@@ -13,11 +17,12 @@ Fixtures in test/fixtures/crm/ (captured on Debian 12, pacemaker 2.1.5, crmsh 4.
   agents/units_*.json           ``systemctl list-unit-files --output=json --no-pager -- <unit>``
                                 (found; none, rc 1; masked; a template for an instance)
 """
+import copy
 import pathlib
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import load_ext
+from conftest import UTILS, load_ext
 from salt.exceptions import CommandExecutionError
 
 FIX = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "crm"
@@ -39,6 +44,51 @@ def agent_fixture(name):
     return (AGENTS / name).read_text()
 
 
+def _step(el):
+    return f"{el.tag}[@id='{el.get('id')}']" if el.get("id") else el.tag
+
+
+def _v2_changes(old, new, path, diff):
+    """crm_diff's v2 format for two elements matched by tag + id (moves ignored)."""
+    if old.attrib != new.attrib:
+        ch = ET.SubElement(diff, "change", operation="modify", path=path)
+        cl = ET.SubElement(ch, "change-list")
+        for k in sorted(set(old.attrib) | set(new.attrib)):
+            if k not in new.attrib:
+                ET.SubElement(cl, "change-attr", name=k, operation="unset")
+            elif old.get(k) != new.get(k):
+                ET.SubElement(cl, "change-attr", name=k, operation="set", value=new.get(k))
+        ET.SubElement(ET.SubElement(ch, "change-result"), new.tag, dict(new.attrib))
+    olds = {(c.tag, c.get("id")): c for c in old}
+    news = {(c.tag, c.get("id")) for c in new}
+    for c in old:
+        if (c.tag, c.get("id")) not in news:
+            ET.SubElement(diff, "change", operation="delete", path=f"{path}/{_step(c)}")
+    for i, c in enumerate(new):
+        if (c.tag, c.get("id")) in olds:
+            _v2_changes(olds[(c.tag, c.get("id"))], c, f"{path}/{_step(c)}", diff)
+        else:
+            ET.SubElement(diff, "change", operation="create", path=path,
+                          position=str(i)).append(copy.deepcopy(c))
+
+
+def v2_diff(orig_path, new_path):
+    """A ``crm_diff --no-version`` double: the v2 patch of two CIB files' configuration."""
+    diff = ET.Element("diff", format="2")
+    _v2_changes(ET.parse(orig_path).getroot().find("configuration"),
+                ET.parse(new_path).getroot().find("configuration"), "/cib/configuration", diff)
+    return diff
+
+
+def patch_sections(patch):
+    """The configuration sections a v2 patch touches."""
+    out = set()
+    for ch in patch.iter("change"):
+        parts = ch.get("path").split("/")
+        out.add(parts[3].split("[")[0] if len(parts) > 3 else ch[0].tag)
+    return sorted(out)
+
+
 class FakeTools:
     """cmd.run_all double: a CIB in memory, answers like the captured real tools."""
 
@@ -48,6 +98,7 @@ class FakeTools:
         self.down = False
         self.verify = {"retcode": 0, "stdout": "", "stderr": ""}
         self.written = []
+        self.diffed = None
         # systemd unit asked for -> captured systemctl answer (default: no such unit file)
         self.units = {"lighttpd.service": "units_found.json"}
 
@@ -63,18 +114,18 @@ class FakeTools:
         if argv[:2] == ["cibadmin", "--query"]:
             return {"retcode": 0, "stdout": ET.tostring(self.root, encoding="unicode"),
                     "stderr": "", "pid": 1}
-        if argv[:2] == ["cibadmin", "--replace"]:
-            scope = argv[argv.index("--scope") + 1]
-            new = ET.parse(argv[argv.index("--xml-file") + 1]).getroot()
-            self.written.append((scope, ET.tostring(new, encoding="unicode")))
-            conf = self.root.find("configuration")
-            if scope == "configuration":
-                self.root.remove(conf)
-                self.root.insert(0, new)
-            else:
-                old = conf.find(scope)
-                conf.insert(list(conf).index(old), new)
-                conf.remove(old)
+        if argv[0] == "crm_diff":
+            orig, new = argv[argv.index("--original") + 1], argv[argv.index("--new") + 1]
+            patch = v2_diff(orig, new)
+            self.diffed = ET.parse(new).getroot().find("configuration")
+            return {"retcode": 1 if len(patch) else 0, "stderr": "", "pid": 1,
+                    "stdout": ET.tostring(patch, encoding="unicode") if len(patch) else ""}
+        if argv[:2] == ["cibadmin", "--patch"]:
+            # the patch comes from the last crm_diff: the CIB gets that diff's new configuration
+            patch = ET.parse(argv[argv.index("--xml-file") + 1]).getroot()
+            self.written.append((patch_sections(patch), ET.tostring(patch, encoding="unicode")))
+            self.root.remove(self.root.find("configuration"))
+            self.root.insert(0, copy.deepcopy(self.diffed))
             self.root.set("epoch", str(int(self.root.get("epoch")) + 1))
             return {"retcode": 0, "stdout": "", "stderr": "", "pid": 1}
         if argv[0] == "crm_verify":
@@ -127,12 +178,15 @@ def fenced_binary(monkeypatch):
 def configure_loader_modules(tools, opts):
     context = {}
     return {
-        crm: {"__salt__": {"cmd.run_all": tools}, "__context__": context, "__opts__": opts},
+        crm: {"__salt__": {"cmd.run_all": tools}, "__context__": context, "__opts__": opts,
+              "__utils__": UTILS},
         crm_state: {
-            "__salt__": {"crm.apply": crm.apply, "crm.remove": crm.remove,
-                         "crm.set_properties": crm.set_properties},
+            "__salt__": {f"crm.{fun}": getattr(crm, fun) for fun in (
+                "apply", "remove", "set_properties", "desired", "plan", "query", "stage",
+                "push")},
             "__opts__": opts,
             "__context__": context,
+            "__utils__": UTILS,
         },
     }
 
@@ -181,8 +235,8 @@ def test_test_mode_reports_diff_and_touches_nothing(tools, opts):
     assert ret["result"] is None
     assert ret["changes"] == {"params": {"ip": {"old": "10.10.11.12", "new": "10.10.11.99"}}}
     assert ret["comment"] == "resource lan_ip would be updated"
-    assert tools.count("cibadmin", "--replace") == 0
-    assert tools.count("crm_verify") == 0
+    assert tools.count("cibadmin", "--patch") == 0
+    assert tools.count("crm_verify") == 0 and tools.count("crm_diff") == 0
     assert ET.tostring(tools.root) == before
 
 
@@ -193,19 +247,21 @@ def test_change_is_verified_then_written_once_and_cache_invalidated(tools):
         ops=[{"name": "monitor", "interval": "40s", "timeout": "20s"}])
     assert ret["result"] is True
     assert ret["changes"] == {"params": {"ip": {"old": "10.10.11.12", "new": "10.10.11.13"}}}
+    # the one write path: copy, crm_diff, crm_verify, ONE cibadmin --patch, re-read
     assert [argv[0:2] for argv, _ in tools.calls] == [
-        ["crm_resource", "--show-metadata"], ["cibadmin", "--query"], ["crm_verify", "-V"],
-        ["cibadmin", "--replace"]]
-    scope, xml = tools.written[0]
-    assert scope == "resources"
+        ["crm_resource", "--show-metadata"], ["cibadmin", "--query"],
+        ["crm_diff", "--no-version"], ["crm_verify", "-V"], ["cibadmin", "--patch"],
+        ["cibadmin", "--query"]]
+    sections, xml = tools.written[0]
+    assert sections == ["resources"]
     assert 'value="10.10.11.13"' in xml
     # the crmsh ids are kept
     assert 'id="lan_ip-instance_attributes-ip"' in xml
-    # next state: a fresh read (cache invalidated by the write), then cached again
+    # a fresh read after the write (cache invalidated), which the next states share
     crm_state.property_present("no-quorum-policy", value="ignore", cib=CIB)
     crm_state.property_present("stonith-enabled", value="false", cib=CIB)
     assert tools.count("cibadmin", "--query") == 2
-    assert tools.count("cibadmin", "--replace") == 1
+    assert tools.count("cibadmin", "--patch") == 1
 
 
 def test_master_element_and_old_names_compare_equal_but_changes_convert(tools):
@@ -309,14 +365,14 @@ def test_new_verify_errors_block_the_write_old_ones_do_not(tools):
     assert ret["result"] is False
     assert "crm_verify rejects the new configuration, nothing written: Resource start-up " \
            "disabled since no STONITH resources have been defined" in ret["comment"]
-    assert tools.count("cibadmin", "--replace") == 0
+    assert tools.count("cibadmin", "--patch") == 0
     # errors that the current CIB already has do not block an unrelated change
     tools.verify = stonith
     crm.__salt__["cmd.run_all"] = tools
     ret = crm_state.property_present("cluster-recheck-interval", value="5min", cib=CIB)
     assert ret["result"] is True
     assert "still has errors it had before" in ret["comment"]
-    assert tools.count("cibadmin", "--replace") == 1
+    assert tools.count("cibadmin", "--patch") == 1
 
 
 def test_secrets_never_in_changes_comment_argv_or_errors(tools):
@@ -356,7 +412,7 @@ def test_resource_absent_prunes_sets_and_drops_constraints_in_one_write(tools):
     assert set(ret["changes"]) == {"ms_drbd_data", "drbd_data", "ha_col", "ha_after_drbd"}
     assert ret["changes"]["ha_col"]["new"]["sets"] == [
         {"resources": ["ha_group"]}, {"role": "Master", "resources": ["ms_drbd_one"]}]
-    assert [w[0] for w in tools.written] == ["configuration"]
+    assert [w[0] for w in tools.written] == [["constraints", "resources"]]  # one write
     assert tools.root.find(".//resource_ref[@id='ms_drbd_data']") is None
     assert crm_state.resource_absent("drbd_data", cib=CIB)["comment"] == \
         "resource drbd_data is already absent"
@@ -368,7 +424,7 @@ def test_constraint_absent_and_unknown_references(tools):
     assert ret["comment"] == "colocation c2: rsc_colocation c2 references unknown resource(s): nope"
     ret = crm_state.constraint_absent("ha_after_drbd", cib=CIB)
     assert ret["changes"]["ha_after_drbd"]["new"] is None
-    assert tools.written[-1][0] == "constraints"
+    assert tools.written[-1][0] == ["constraints"]
 
 
 def test_order_score_spelling_is_kind(tools):
@@ -404,7 +460,7 @@ def test_bad_input_messages(tools):
     assert r["comment"] == "resource ha_col: id 'ha_col' is already used by a <rsc_colocation> element"
     r = crm_state.order_present("o", kind="sometimes", first="a", then="b", cib=CIB)
     assert "allowed: Mandatory, Optional, Serialize" in r["comment"]
-    assert tools.count("cibadmin", "--replace") == 0
+    assert tools.count("cibadmin", "--patch") == 0
 
 
 def test_build_and_from_crmsh_are_plain_data():
@@ -438,7 +494,7 @@ def test_role_and_id_validation(tools):
                             "Promoted, Unpromoted (Master, Slave)")
     r = crm_state.resource_present("1st ip", agent="Dummy", cib=CIB)
     assert r["result"] is False and "is not a valid XML ID" in r["comment"]
-    assert tools.count("cibadmin", "--replace") == 0
+    assert tools.count("cibadmin", "--patch") == 0
 
 
 def test_removing_a_clone_takes_its_child_removing_a_group_keeps_members(tools):
@@ -469,7 +525,7 @@ def test_test_mode_for_absent_and_properties(tools, opts):
     assert ret["result"] is None and ret["changes"] == {
         "stonith-enabled": {"old": "false", "new": None}}
     assert ET.tostring(tools.root) == before
-    assert tools.count("cibadmin", "--replace") == 0
+    assert tools.count("cibadmin", "--patch") == 0
     assert tools.count("cibadmin", "--query") == 1
 
 
@@ -543,6 +599,49 @@ def test_push_verifies_what_the_patch_touched(stage_dir):
 def test_push_without_stage_fails_clearly(tmp_path):
     with pytest.raises(CommandExecutionError, match="run crm.stage"):
         crm.push(str(tmp_path))
+
+
+def test_staged_states_write_through_the_push_and_test_mode_writes_nothing(stage_dir, opts):
+    """crm.cib_staged/crm.cib_pushed on the engine: test=True stages nothing and predicts the
+    patch; then ONE cibadmin --patch, its summary as changes (one crm_diff for both reads)."""
+    crm.__salt__["cmd.run_all"] = tools = PushTools()
+    opts["test"] = True
+    ret = crm_state.cib_staged(stage_dir)
+    assert (ret["result"], ret["changes"], ret["comment"]) == (
+        True, {}, f"test=True: nothing staged in {stage_dir}")
+    ret = crm_state.cib_pushed(stage_dir)
+    assert ret["result"] is None and len(ret["changes"]["patch"]) == 4
+    assert ret["comment"] == (f"CIB staged in {stage_dir} would be written (4 change(s), "
+                              "one cibadmin --patch)")
+    opts["test"] = False
+    ret = crm_state.cib_pushed(stage_dir)
+    assert ret["result"] is True, ret
+    assert ret["comment"] == (f"CIB staged in {stage_dir} written (4 change(s), "
+                              "one cibadmin --patch)")
+    assert [a[:2] for a in tools.calls] == [
+        ["crm_diff", "--no-version"], ["crm_verify", "-V"], ["cibadmin", "--patch"],
+        ["cibadmin", "--query"]]
+    assert "n3w-secret" not in repr(ret)
+
+
+def test_patch_check_finds_a_primitive_moved_into_a_clone():
+    """A primitive wrapped in a clone is a delete + create of its id: after the write it must
+    be found in its new place, not be missing."""
+    patch = UTILS["ohaf_cib_patch.parse_patch"](fixture("crm_diff_clone_wrap.xml"))
+    orig = ET.fromstring(fixture("clone_wrap_orig.xml"))
+    new = ET.fromstring(fixture("clone_wrap_new.xml"))
+    assert UTILS["ohaf_cib_patch.summary"](patch) == [
+        "delete drbd_one", "create clone ms_drbd_one in /cib/configuration/resources"]
+    assert UTILS["ohaf_cib_patch.off_targets"](patch, new, new) == []
+    # a lost write: the clone (its subtree holds drbd_one) is not there
+    assert UTILS["ohaf_cib_patch.off_targets"](patch, orig, new) == ["ms_drbd_one"]
+    # the module's pure diff of the same change, on the CIB text
+    plan = crm.plan(fixture("clone_wrap_orig.xml"), "clone", "ms_drbd_one",
+                    resource="drbd_one", promotable=True)
+    assert plan["changes"] == {"old": None, "new": {
+        "type": "clone", "resource": "drbd_one", "promotable": True, "meta": {}}}
+    assert crm.plan(fixture("clone_wrap_new.xml"), "clone", "ms_drbd_one",
+                    resource="drbd_one", promotable=True)["changes"] == {}
 
 
 def test_stage_copies_the_cib_private(tools, tmp_path):
