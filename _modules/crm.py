@@ -46,19 +46,14 @@ def __virtual__():
     return (False, "crm: cibadmin (pacemaker-cli-utils) is not on PATH")
 
 
-def _u(fun):
-    return __utils__[fun]
-
-
-_MISS = object()
+def _u(name):
+    fun = __utils__[name]
+    return getattr(fun, "func", fun)  # the library function itself, in our loader context
 
 
 def _cached(ns, key, load, refresh=False):
-    """``load()`` once per run in the run cache (peek/put: ``load`` runs here, in this
-    module's loader context; inside ``ohaf_cache.get`` Salt would resolve its dunders against
-    the utils loader)."""
-    hit = _MISS if refresh else _u("ohaf_cache.peek")(__context__, ns, key, _MISS)
-    return _u("ohaf_cache.put")(__context__, ns, key, load()) if hit is _MISS else hit
+    """``load()`` once per run in the run cache (namespace ``ns``)."""
+    return _u("ohaf_cache.get")(__context__, ns, key, load, refresh=refresh)
 
 
 # --- running tools, the run cache --------------------------------------------------------

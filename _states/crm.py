@@ -34,25 +34,20 @@ the live cluster. All arguments are plain data so they can be written in YAML SL
         - score: INFINITY
         - resources: [ha_group, 'ms_drbd_one:Promoted', 'ms_drbd_data:Promoted']
 """
-import salt.loader.context
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 __virtualname__ = "crm"
+
+
+def _u(name):
+    fun = __utils__[name]
+    return getattr(fun, "func", fun)  # the library function itself, in our loader context
 
 
 def __virtual__():
     if "crm.apply" in __salt__:
         return __virtualname__
     return (False, "crm state: the crm execution module is not available (cibadmin missing?)")
-
-
-def _bound(dunder):
-    """The object behind a loader dunder. The closures below run inside ``ohaf_state.run``, a
-    utils function, where Salt resolves this module's ``__salt__``/``__utils__`` against the
-    utils loader (which has neither): they use these bound objects instead."""
-    if isinstance(dunder, salt.loader.context.NamedLoaderContext):
-        return dunder.value()
-    return dunder
 
 
 def _labelled(label, fun):
@@ -87,7 +82,7 @@ def _run(name, label, *, read, diff, apply, verb, notes, precheck=None, ok=None,
         text = ok(current) if callable(ok) else ok or f"{label} is in the desired state"
         return text + _noted(notes, "agent")
 
-    return __utils__["ohaf_state.run"](
+    return _u("ohaf_state.run")(
         name, test=__opts__["test"], what=label, precheck=_labelled(label, precheck),
         read=_labelled(label, read), diff=_labelled(label, diff),
         apply=_labelled(label, apply), verify=verify, comment_ok=ok_text,
@@ -101,25 +96,25 @@ def _created_or_updated(changes):
 
 def _present(what, noun, name, cib, hidden_params=None, check_agent=True,
              undeclared_params=None, check=None, **spec):
-    salt_, notes = _bound(__salt__), {}
+    notes = {}
 
     def precheck():
         if check is not None:
             check()
-        notes["agent"] = salt_["crm.desired"](
+        notes["agent"] = __salt__["crm.desired"](
             what, name, check_agent=check_agent, undeclared_params=undeclared_params,
             **spec)["notes"]
 
     def read():
-        return salt_["crm.query"](cib=cib, show_secrets=True)
+        return __salt__["crm.query"](cib=cib, show_secrets=True)
 
     def diff(cib_xml):
-        res = salt_["crm.plan"](cib_xml, what, name, hidden_params=hidden_params, **spec)
+        res = __salt__["crm.plan"](cib_xml, what, name, hidden_params=hidden_params, **spec)
         notes.setdefault("plan", res["notes"])
         return res["changes"]
 
     def apply(cib_xml, changes):
-        notes["apply"] = salt_["crm.apply"](what, name, cib=cib, hidden_params=hidden_params,
+        notes["apply"] = __salt__["crm.apply"](what, name, cib=cib, hidden_params=hidden_params,
                                                check_agent=False, **spec)["notes"]
 
     return _run(name, f"{noun} {name}", read=read, diff=diff, apply=apply, precheck=precheck,
@@ -200,11 +195,10 @@ def stonith_present(name, agent, params=None, ops=None, meta=None, hidden_params
             - params: {ip: 10.0.0.9, username: admin, password: secret, lanplus: 1,
                        pcmk_host_list: cloud-cc01, pcmk_delay_max: 15s}
     """
-    utils_ = _bound(__utils__)
 
     def stonith_class():
         if ":" in str(agent) and not str(agent).startswith("stonith:"):
-            utils_["ohaf_state.refuse"](
+            _u("ohaf_state.refuse")(
                 f"stonith {name}: agent {agent!r} is not a stonith: agent")
 
     return _present("stonith", "stonith device", name, cib, hidden_params, check_agent,
@@ -319,18 +313,18 @@ def location_present(name, rsc=None, node=None, score=None, role=None, rules=Non
 
 
 def _absent(name, kind, label, cib, recursive=None):
-    salt_, notes = _bound(__salt__), {}
+    notes = {}
 
     def read():
-        return salt_["crm.query"](cib=cib, show_secrets=True)
+        return __salt__["crm.query"](cib=cib, show_secrets=True)
 
     def diff(cib_xml):
-        res = salt_["crm.plan"](cib_xml, "absent", name, kind=kind, recursive=recursive)
+        res = __salt__["crm.plan"](cib_xml, "absent", name, kind=kind, recursive=recursive)
         notes.setdefault("plan", res["notes"])
         return res["changes"]
 
     def apply(cib_xml, changes):
-        notes["apply"] = salt_["crm.remove"](name, kind=kind, recursive=recursive,
+        notes["apply"] = __salt__["crm.remove"](name, kind=kind, recursive=recursive,
                                                 cib=cib)["notes"]
 
     label = f"{label} {name}"
@@ -370,17 +364,17 @@ def constraint_absent(name, cib=None):
 
 
 def _properties(name, label, properties, section, set_id, cib, verb, ok=None, check=None):
-    salt_, notes = _bound(__salt__), {}
+    notes = {}
 
     def read():
-        return salt_["crm.query"](cib=cib, show_secrets=True)
+        return __salt__["crm.query"](cib=cib, show_secrets=True)
 
     def diff(cib_xml):
-        return salt_["crm.plan"](cib_xml, "properties", properties=properties,
+        return __salt__["crm.plan"](cib_xml, "properties", properties=properties,
                                     section=section, set_id=set_id)["changes"]
 
     def apply(cib_xml, changes):
-        notes["apply"] = salt_["crm.set_properties"](properties, section=section,
+        notes["apply"] = __salt__["crm.set_properties"](properties, section=section,
                                                         set_id=set_id, cib=cib)["notes"]
 
     return _run(name, label, read=read, diff=diff, apply=apply, precheck=check, verb=verb,
@@ -413,11 +407,10 @@ def property_present(name, value=None, properties=None, section="crm_config", se
         label = f"{section} {next(iter(props))}"
     else:
         label = f"{section} properties"
-    utils_ = _bound(__utils__)
 
     def given():
         if properties is None and value is None:
-            utils_["ohaf_state.refuse"](f"property {name}: give value or properties")
+            _u("ohaf_state.refuse")(f"property {name}: give value or properties")
 
     return _properties(name, label, props, section, set_id, cib, "set", check=given)
 
@@ -461,15 +454,15 @@ def cib_staged(name, cib=None):
             - name: /run/opennebula-ha-formula/cib
             - require: [vip]
     """
-    salt_, utils_, test = _bound(__salt__), _bound(__utils__), __opts__["test"]
+    test = __opts__["test"]
     source = f"file {cib}" if cib else "of the cluster"
 
     def precheck():
         if test:
-            utils_["ohaf_state.skip"](f"test=True: nothing staged in {name}")
+            _u("ohaf_state.skip")(f"test=True: nothing staged in {name}")
 
     def read():
-        return salt_["crm.stage"](name, cib=cib)
+        return __salt__["crm.stage"](name, cib=cib)
 
     return _run(name, f"CIB staging in {name}", read=read, diff=lambda info: {},
                 apply=lambda info, changes: None, precheck=precheck, verb="staged", notes={},
@@ -492,13 +485,12 @@ def cib_pushed(name, cib=None):
             - name: /run/opennebula-ha-formula/cib
             - require: [vip]
     """
-    salt_ = _bound(__salt__)
 
     def read():
-        return salt_["crm.push"](name, cib=cib, test=True)["changes"]
+        return __salt__["crm.push"](name, cib=cib, test=True)["changes"]
 
     def apply(lines, changes):
-        salt_["crm.push"](name, cib=cib)
+        __salt__["crm.push"](name, cib=cib)
 
     return _run(name, f"CIB staged in {name}", read=read,
                 diff=lambda lines: {"patch": lines} if lines else {}, apply=apply, notes={},

@@ -18,8 +18,14 @@ import copy
 import re
 import xml.etree.ElementTree as ET
 
-import salt.loader.context
 from salt.exceptions import CommandExecutionError
+import os
+import sys
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if _HERE not in sys.path:  # sibling libraries import as plain modules (utils get no __utils__)
+    sys.path.append(_HERE)
+import ohaf_secret  # noqa: E402  pylint: disable=wrong-import-position
 
 # any name holding one of these is a secret too (fence agents' passwd, *key* files), on top
 # of the formula's rule (ohaf_secret.is_secret_key)
@@ -65,22 +71,13 @@ def vocabulary():
 
 # ------------------------------------------------------------------------------- secrets
 def _hidden():
-    return _util("ohaf_secret.hidden")()
-
-
-# a sibling util: ``__utils__`` where given (tests), else the running utils loader itself
-# (Salt's utils loader packs no ``__utils__`` into the utils it loads)
-def _util(fun):
-    try:
-        return __utils__[fun]  # noqa: F821
-    except NameError:
-        return salt.loader.context.loader_ctxvar.get()[fun]
+    return ohaf_secret.hidden()
 
 
 def is_secret(name, hidden=None):
     """True when the value of param/property ``name`` is a secret: the formula's rule, a
     name holding passw/secret/key, or a name listed in ``hidden`` (``hidden_params``)."""
-    if _util("ohaf_secret.is_secret_key")(name, tuple(hidden or ())):
+    if ohaf_secret.is_secret_key(name, tuple(hidden or ())):
         return True
     low = str(name).lower()
     return any(h in low for h in SECRET_HINTS)

@@ -11,24 +11,24 @@ import copy
 import re
 import xml.etree.ElementTree as ET
 
-import salt.loader.context
 from salt.exceptions import CommandExecutionError
+import os
+import sys
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if _HERE not in sys.path:  # sibling libraries import as plain modules (utils get no __utils__)
+    sys.path.append(_HERE)
+import ohaf_cib  # noqa: E402  pylint: disable=wrong-import-position
+import ohaf_cib_remove  # noqa: E402  pylint: disable=wrong-import-position
+import ohaf_cib_spec  # noqa: E402  pylint: disable=wrong-import-position
+import ohaf_secret  # noqa: E402  pylint: disable=wrong-import-position
 
 _EMPTY_CIB = ('<cib validate-with="pacemaker-3.9"><configuration><crm_config/><nodes/>'
               "<resources/><constraints/></configuration><status/></cib>")
 
 
-# a sibling util: ``__utils__`` where given (tests), else the running utils loader itself
-# (Salt's utils loader packs no ``__utils__`` into the utils it loads)
-def _util(fun):
-    try:
-        return __utils__[fun]  # noqa: F821
-    except NameError:
-        return salt.loader.context.loader_ctxvar.get()[fun]
-
-
 def _cib(fun):
-    return _util(f"ohaf_cib.{fun}")
+    return getattr(ohaf_cib, fun)
 
 
 def _voc(name):
@@ -160,7 +160,7 @@ def _current(ctx, el, want):
 def _op_element(ctx, rid, d):
     attrs = {"id": ctx.new_id(f"{rid}-{d['name']}-{d.get('interval', '0')}")}
     role_out = _cib("role_out")
-    for k in _util("ohaf_cib_spec.op_attrs")():
+    for k in ohaf_cib_spec.op_attrs():
         if d.get(k) is not None:
             attrs[k] = role_out(d[k], ctx.root) if k == "role" else d[k]
     op = ET.Element("op", attrs)
@@ -172,7 +172,7 @@ def _op_element(ctx, rid, d):
 
 def _patch_op(ctx, op, have, d):
     same, role_out = _cib("same"), _cib("role_out")
-    for k in _util("ohaf_cib_spec.op_attrs")():
+    for k in ohaf_cib_spec.op_attrs():
         if d.get(k) is None:
             op.attrib.pop(k, None)
         elif not same(have.get(k), d[k], k):
@@ -205,7 +205,7 @@ def _patch_ops(ctx, el, want_ops):
 
 
 def _patch_primitive(ctx, el, want, cur, hidden):
-    cls, provider, typ = _util("ohaf_cib_spec.parse_agent")(want["agent"])
+    cls, provider, typ = ohaf_cib_spec.parse_agent(want["agent"])
     if cur is None or not _cib("same")(cur.get("agent"), want["agent"]):
         el.set("class", cls)
         if provider:
@@ -420,7 +420,7 @@ def _apply_constraint(ctx, name, want, hidden):
 # ---------------------------------------------------------------------------- properties
 def _property_changes(cur, properties):
     same, is_secret = _cib("same"), _cib("is_secret")
-    hidden = _util("ohaf_secret.hidden")()
+    hidden = ohaf_secret.hidden()
     changes = {}
     for k, v in properties.items():
         have = cur[k][1].get("value") if k in cur else None
@@ -505,7 +505,7 @@ def plan(root, what, name=None, want=None, hidden=None, kind="resource", recursi
     if what == "object":
         changes = _EDITORS[want["type"]](ctx, str(name), want, list(hidden or []))
     elif what == "absent":
-        changes = _util("ohaf_cib_remove.remove")(ctx, str(name), kind, recursive)
+        changes = ohaf_cib_remove.remove(ctx, str(name), kind, recursive)
     elif what == "properties":
         changes = _apply_property(ctx, section, properties, set_id)
     else:

@@ -3,12 +3,18 @@
 constraint reference to it (resource sets lose just that member, constraints left with
 nothing to constrain go), a container left empty with its last child; or a constraint.
 """
-import salt.loader.context
 from salt.exceptions import CommandExecutionError
+import os
+import sys
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if _HERE not in sys.path:  # sibling libraries import as plain modules (utils get no __utils__)
+    sys.path.append(_HERE)
+import ohaf_cib  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def _removed(el):
-    return {"old": _util("ohaf_cib.mask")(_util("ohaf_cib.norm")(el)), "new": None}
+    return {"old": ohaf_cib.mask(ohaf_cib.norm(el)), "new": None}
 
 
 def _remove_resource(ctx, name, recursive=None):
@@ -47,7 +53,7 @@ def _remove_resource(ctx, name, recursive=None):
 def _prune_constraints(ctx, removed):
     """Remove references to removed resources; drop constraints left meaningless."""
     cons = ctx.section("constraints")
-    norm = _util("ohaf_cib.norm")
+    norm = ohaf_cib.norm
     changes = {}
     for c in list(cons):
         before = norm(c)
@@ -82,17 +88,10 @@ def remove(ctx, name, kind="resource", recursive=None):
         for c in list(cons):
             if c.get("id") == name:
                 cons.remove(c)
-                return {name: {"old": _util("ohaf_cib.norm")(c), "new": None}}
+                return {name: {"old": ohaf_cib.norm(c), "new": None}}
         return {}
     if kind != "resource":
         raise CommandExecutionError(f"remove: kind {kind!r}; allowed: resource, constraint")
     return _remove_resource(ctx, name, recursive=recursive)
 
 
-# a sibling util: ``__utils__`` where given (tests), else the running utils loader itself
-# (Salt's utils loader packs no ``__utils__`` into the utils it loads)
-def _util(fun):
-    try:
-        return __utils__[fun]  # noqa: F821
-    except NameError:
-        return salt.loader.context.loader_ctxvar.get()[fun]

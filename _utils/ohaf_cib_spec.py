@@ -6,8 +6,14 @@ compare with ``ohaf_cib.diff``.
     >>> desired("order", {"resources": ["a:promote", "b:start"]})["first-action"]
     'promote'
 """
-import salt.loader.context
 from salt.exceptions import CommandExecutionError
+import os
+import sys
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if _HERE not in sys.path:  # sibling libraries import as plain modules (utils get no __utils__)
+    sys.path.append(_HERE)
+import ohaf_cib  # noqa: E402  pylint: disable=wrong-import-position
 
 AGENT_CLASSES = ("ocf", "lsb", "systemd", "service", "stonith", "upstart", "nagios", "heartbeat")
 OP_ATTRS = (
@@ -16,15 +22,6 @@ OP_ATTRS = (
 )
 KINDS = {"resource": "primitive", "stonith": "primitive", "ms": "clone",
          "colocation": "rsc_colocation", "order": "rsc_order", "location": "rsc_location"}
-
-
-# a sibling util: ``__utils__`` where given (tests), else the running utils loader itself
-# (Salt's utils loader packs no ``__utils__`` into the utils it loads)
-def _util(fun):
-    try:
-        return __utils__[fun]  # noqa: F821
-    except NameError:
-        return salt.loader.context.loader_ctxvar.get()[fun]
 
 
 def op_attrs():
@@ -65,7 +62,7 @@ def _strdict(d, what):
         return {}
     if not isinstance(d, dict):
         raise CommandExecutionError(f"{what} must be a mapping of name: value")
-    text = _util("ohaf_cib.as_text")
+    text = ohaf_cib.as_text
     return {str(k): text(v) for k, v in d.items() if v is not None}
 
 
@@ -91,12 +88,12 @@ def _ops_list(ops):
 
 def _desired_op(op):
     d = {}
-    text = _util("ohaf_cib.as_text")
+    text = ohaf_cib.as_text
     for k, v in op.items():
         if k in ("params", "meta"):
             d[k] = _strdict(v, f"op {k}")
         elif k == "role":
-            _util("ohaf_cib.valid_role")(v, f"op {op.get('name')}")
+            ohaf_cib.valid_role(v, f"op {op.get('name')}")
             d[k] = text(v)
         elif k in OP_ATTRS:
             d[k] = text(v)
@@ -112,7 +109,7 @@ def _desired_primitive(spec, stonith=False):
     ops = {}
     for op in _ops_list(spec.get("ops")):
         d = _desired_op(op)
-        key = _util("ohaf_cib.op_key")(d)
+        key = ohaf_cib.op_key(d)
         if key in ops:
             raise CommandExecutionError(f"op {key} is declared twice")
         ops[key] = d
@@ -132,9 +129,9 @@ def _desired_primitive(spec, stonith=False):
 def _desired_clone(spec):
     if not spec.get("resource"):
         raise CommandExecutionError("clone: 'resource' (the cloned primitive or group) is required")
-    meta = {_util("ohaf_cib.meta_key")(k): v for k, v in _strdict(spec.get("meta"), "meta").items()}
+    meta = {ohaf_cib.meta_key(k): v for k, v in _strdict(spec.get("meta"), "meta").items()}
     promotable = spec.get("promotable")
-    canon = _util("ohaf_cib.canon")
+    canon = ohaf_cib.canon
     if "promotable" in meta:
         mp = canon("promotable", meta.pop("promotable"))
         promotable = mp if promotable is None else promotable
@@ -186,9 +183,9 @@ def _desired_sets(sets):
             if k == "resources":
                 d[k] = [str(r) for r in v]
             elif k == "role":
-                d[k] = _util("ohaf_cib.valid_role")(v, "resource set")
+                d[k] = ohaf_cib.valid_role(v, "resource set")
             else:
-                d[k] = _util("ohaf_cib.as_text")(v)
+                d[k] = ohaf_cib.as_text(v)
         out.append(d)
     return out
 
@@ -211,8 +208,8 @@ def _expand_resources(spec, what, keys, set_attr):
 
 
 def _desired_colocation(spec):
-    valid_role = _util("ohaf_cib.valid_role")
-    d = {"type": "rsc_colocation", "score": _util("ohaf_cib.score")(spec.get("score", "INFINITY"))}
+    valid_role = ohaf_cib.valid_role
+    d = {"type": "rsc_colocation", "score": ohaf_cib.score(spec.get("score", "INFINITY"))}
     spec = _expand_resources(spec, "colocation",
                              ("rsc", "with_rsc", "rsc_role", "with_rsc_role"), "role")
     if spec.get("sets"):
@@ -229,7 +226,7 @@ def _desired_colocation(spec):
     if spec.get("node_attribute"):
         d["node-attribute"] = str(spec["node_attribute"])
     if spec.get("influence") is not None:
-        d["influence"] = _util("ohaf_cib.as_text")(spec["influence"])
+        d["influence"] = ohaf_cib.as_text(spec["influence"])
     return d
 
 
@@ -257,12 +254,12 @@ def _desired_order(spec):
     else:
         raise CommandExecutionError("order: give first + then, resources or sets")
     if spec.get("symmetrical") is not None:
-        d["symmetrical"] = _util("ohaf_cib.as_text")(spec["symmetrical"])
-    return _util("ohaf_cib.order_kind")(d)
+        d["symmetrical"] = ohaf_cib.as_text(spec["symmetrical"])
+    return ohaf_cib.order_kind(d)
 
 
 def _desired_rules(rules):
-    text, score = _util("ohaf_cib.as_text"), _util("ohaf_cib.score")
+    text, score = ohaf_cib.as_text, ohaf_cib.score
     out = []
     for r in rules:
         r = dict(r)
@@ -271,7 +268,7 @@ def _desired_rules(rules):
         if "score" in rd:
             rd["score"] = score(rd["score"])
         if "role" in rd:
-            rd["role"] = _util("ohaf_cib.role")(rd["role"])
+            rd["role"] = ohaf_cib.role(rd["role"])
         rd["expressions"] = [{k.replace("_", "-"): text(v) for k, v in e.items()} for e in exprs]
         if not rd["expressions"]:
             raise CommandExecutionError("location rule needs at least one expression")
@@ -290,14 +287,14 @@ def _desired_location(spec):
     else:
         raise CommandExecutionError("location: give rsc, rsc_pattern or sets")
     if spec.get("role"):
-        d["role"] = _util("ohaf_cib.valid_role")(spec["role"], "location role")
+        d["role"] = ohaf_cib.valid_role(spec["role"], "location role")
     if spec.get("resource_discovery"):
         d["resource-discovery"] = str(spec["resource_discovery"])
     if spec.get("rules"):
         d["rules"] = _desired_rules(spec["rules"])
     elif spec.get("node") is not None and spec.get("score") is not None:
         d["node"] = str(spec["node"])
-        d["score"] = _util("ohaf_cib.score")(spec["score"])
+        d["score"] = ohaf_cib.score(spec["score"])
     else:
         raise CommandExecutionError("location: give node + score, or rules")
     return d

@@ -10,25 +10,15 @@ the log (``output_loglevel: quiet``) nor an error message (``<hidden>``).
     res = _u("ohaf_cmd.run")(__salt__["cmd.run_all"], ["cibadmin", "--query"], timeout=30)
     xml = res["stdout"]
 """
-import importlib.util
 import os
+import sys
 
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
-_SIBLINGS = {}
-
-
-def _sibling(name):
-    """Another of these libraries, loaded from this file's directory (Salt's utils loader
-    gives a util no ``__utils__`` of its own)."""
-    if name not in _SIBLINGS:
-        spec = importlib.util.spec_from_file_location(
-            f"ohaf_lib_{name}", os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                             f"{name}.py"))
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        _SIBLINGS[name] = mod
-    return _SIBLINGS[name]
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if _HERE not in sys.path:  # sibling libraries import as plain modules (utils get no __utils__)
+    sys.path.append(_HERE)
+import ohaf_secret  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def argv_of(argv):
@@ -77,6 +67,6 @@ def run(run_all, argv, env=None, timeout=None, stdin=None, secrets=(), check=Tru
     res = run_all(argv, **opts)
     if check and res.get("retcode") not in ok:
         name = what or " ".join(argv)
-        raise CommandExecutionError(_sibling("ohaf_secret").scrub(
+        raise CommandExecutionError(ohaf_secret.scrub(
             f"{name} failed (rc={res.get('retcode')}): {error_text(res)}", secrets))
     return res

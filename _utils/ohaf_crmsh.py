@@ -6,21 +6,18 @@
 """
 import shlex
 
-import salt.loader.context
 from salt.exceptions import CommandExecutionError
+import os
+import sys
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if _HERE not in sys.path:  # sibling libraries import as plain modules (utils get no __utils__)
+    sys.path.append(_HERE)
+import ohaf_cib  # noqa: E402  pylint: disable=wrong-import-position
 
 _SECTIONS = ("params", "meta", "utilization")
 _ORDER_KINDS = {"inf": "Mandatory", "mandatory": "Mandatory", "0": "Optional",
                 "optional": "Optional", "serialize": "Serialize"}
-
-
-# a sibling util: ``__utils__`` where given (tests), else the running utils loader itself
-# (Salt's utils loader packs no ``__utils__`` into the utils it loads)
-def _util(fun):
-    try:
-        return __utils__[fun]  # noqa: F821
-    except NameError:
-        return salt.loader.context.loader_ctxvar.get()[fun]
 
 
 def _op(items, i):
@@ -72,7 +69,7 @@ def _clone(toks):
     args = {"state": "crm.clone_present", "name": toks[1], "resource": toks[2]}
     args.update(_meta_only(toks[3:]))
     promotable = (args.get("meta") or {}).get("promotable")
-    if toks[0] == "ms" or _util("ohaf_cib.is_true")(promotable):
+    if toks[0] == "ms" or ohaf_cib.is_true(promotable):
         args["promotable"] = True
         (args.get("meta") or {}).pop("promotable", None)
     return args
@@ -91,7 +88,7 @@ def _constraint(toks):
         return {"state": "crm.order_present", "name": toks[1], "resources": toks[3:],
                 "kind": _ORDER_KINDS.get(score.lower()) or "Mandatory"}
     return {"state": "crm.colocation_present", "name": toks[1], "resources": toks[3:],
-            "score": _util("ohaf_cib.score")(score)}
+            "score": ohaf_cib.score(score)}
 
 
 def _property(toks):
