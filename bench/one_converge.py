@@ -37,8 +37,8 @@ def loaders(root):
         "file_roots": {"base": [str(root / "srv")]}, "cachedir": str(root / "cache"),
         "pki_dir": str(root / "pki"), "sock_dir": str(root / "sock"),
         "log_file": str(root / "minion.log"), "module_dirs": [str(REPO / "_modules")],
-        "states_dirs": [str(REPO / "_states")], "enable_fqdns_grains": False, "grains": {},
-        "test": False,
+        "states_dirs": [str(REPO / "_states")], "utils_dirs": [str(REPO / "_utils")],
+        "enable_fqdns_grains": False, "grains": {}, "test": False,
     })
     context = {}
     utils = salt.loader.utils(opts, context=context)

@@ -17,8 +17,8 @@ oned_double = load_double("oned_double")
 
 
 class Run:
-    """Salt's real loader (our _modules/_states via module_dirs/states_dirs) with one shared
-    ``__context__``; ``new_run()`` clears it like a new state run does.
+    """Salt's real loader (our _modules/_states/_utils via module_dirs/states_dirs/utils_dirs)
+    with one shared ``__context__``; ``new_run()`` clears it like a new state run does.
 
     (conftest's ``salt_loaders`` would do, but its sync_all walks file_roots = the repo,
     .lab/ included, which takes minutes here.)"""
@@ -33,6 +33,7 @@ class Run:
             "file_roots": {"base": [str(root / "srv")]},
             "pillar_roots": {"base": [str(root / "pillar")]},
             "module_dirs": [str(REPO / "_modules")], "states_dirs": [str(REPO / "_states")],
+            "utils_dirs": [str(REPO / "_utils")],
             "cachedir": str(root / "cache"), "pki_dir": str(root / "pki"),
             "sock_dir": str(root / "sock"), "log_file": str(root / "minion.log"),
             "enable_fqdns_grains": False, "grains": {}, "test": False,

@@ -11,7 +11,7 @@ import pytest
 import requests
 from salt.exceptions import CommandExecutionError
 
-from conftest import load_ext
+from conftest import UTILS, load_ext
 
 one = load_ext("modules", "one")
 FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "one"
@@ -22,7 +22,7 @@ CONN = {"endpoint": "http://127.0.0.1:2633/RPC2", "username": "oneadmin", "passw
 
 @pytest.fixture
 def configure_loader_modules():
-    return {one: {"__context__": {}, "__opts__": {"test": False}}}
+    return {one: {"__context__": {}, "__opts__": {"test": False}, "__utils__": UTILS}}
 
 
 def _free_port():
@@ -94,7 +94,8 @@ def test_transient_lcm_states_derived_from_pyone():
     for name in ("RUNNING", "LCM_INIT", "CANCEL", "FAILURE", "PROLOG_FAILURE"):
         assert name not in states["transient"], name
     assert "PROLOG_FAILURE" in states["failed"] and "BOOT_FAILURE" in states["failed"]
-    assert one.TRANSIENT_LCM_STATES[pyone.LCM_STATE.PROLOG.value] == "PROLOG"
+    transient, _ = UTILS["ohaf_one_lcm.classes"]()
+    assert transient[pyone.LCM_STATE.PROLOG.value] == "PROLOG"
 
 
 def test_every_lcm_state_of_oned_is_classified():
@@ -102,14 +103,17 @@ def test_every_lcm_state_of_oned_is_classified():
     is transient, failed, or LCM_INIT/RUNNING; BACKUP, BACKUP_POWEROFF, RESTORE (absent from
     pyone's enum) are transient with oned's numbers."""
     oned = json.loads((FIXTURES / "oned-6.10.5_lcm_states.json").read_text())["lcm_states"]
-    classified = {**one.TRANSIENT_LCM_STATES, **one.FAILED_LCM_STATES}
+    transient, failed = UTILS["ohaf_one_lcm.classes"]()
+    classified = {**transient, **failed}
     wanted = {v: n for n, v in oned.items() if n not in ("LCM_INIT", "RUNNING")}
     assert wanted.items() <= classified.items()
     # only the two states oned dropped (commented out in LcmState) that pyone still lists
     assert set(classified) - set(wanted) <= {55, 58}
-    assert {69: "BACKUP", 70: "BACKUP_POWEROFF", 71: "RESTORE"}.items() <= \
-        one.TRANSIENT_LCM_STATES.items()
-    assert one._lcm_name(70) == "BACKUP_POWEROFF"
+    assert {69: "BACKUP", 70: "BACKUP_POWEROFF", 71: "RESTORE"}.items() <= transient.items()
+    vm = MagicMock(ID=5, NAME="bk", STATE=3, LCM_STATE=70)
+    server = MagicMock(**{"vmpool.info.return_value": MagicMock(VM=[vm])})
+    with patch.object(pyone, "OneServer", return_value=server):
+        assert one.recover_transient(**CONN)["transient"][0]["lcm_state"] == "BACKUP_POWEROFF"
 
 
 def test_recover_policy_validated_before_connecting():
@@ -366,7 +370,10 @@ def test_ds_record_backup_ds_from_real_oned():
     """one.datastore.info of a BACKUP_DS as real oned 6.10.5 answered it: TYPE 3."""
     xml = REAL["calls"]["ds_info_backup_rsync"]["response"][1]
     from pyone.bindings import parseString
-    rec = one._ds_record(parseString(xml.encode(), silence=True))
+    pool = MagicMock(DATASTORE=[parseString(xml.encode(), silence=True)])
+    with patch.object(pyone, "OneServer", return_value=MagicMock(
+            **{"datastorepool.info.return_value": pool})):
+        rec = one.datastore_list(**CONN)[0]
     assert (rec["type"], rec["ds_mad"], rec["tm_mad"]) == ("BACKUP_DS", "rsync", "-")
 
 
@@ -376,7 +383,9 @@ def test_market_record_from_real_oned():
     xml = REAL["calls"]["marketpool_info_after_disable"]["response"][1]
     from pyone.bindings import parseString
     pool = parseString(xml.encode(), silence=True)
-    recs = {r["name"]: r for r in map(one._market_record, pool.MARKETPLACE)}
+    with patch.object(pyone, "OneServer", return_value=MagicMock(
+            **{"marketpool.info.return_value": pool})):
+        recs = {r["name"]: r for r in one.marketplace_list(**CONN)}
     assert recs["OpenNebula Public"]["state"] == "DISABLED"
     assert (recs["OpenNebula Public"]["id"], recs["OpenNebula Public"]["market_mad"]) == (0, "one")
     assert recs["Linux Containers"]["state"] == "DISABLED"

@@ -2,7 +2,7 @@
 from unittest.mock import MagicMock
 
 import pytest
-from conftest import load_ext
+from conftest import UTILS, load_ext
 from salt.exceptions import CommandExecutionError
 
 one_mod = load_ext("modules", "one")
@@ -33,7 +33,7 @@ def salt_mock():
 
 @pytest.fixture
 def configure_loader_modules(salt_mock):
-    return {one_state: {"__salt__": salt_mock, "__opts__": {"test": False}}}
+    return {one_state: {"__salt__": salt_mock, "__opts__": {"test": False}, "__utils__": UTILS}}
 
 
 def test_execution_error_becomes_result_false(salt_mock):
@@ -64,8 +64,9 @@ def test_verification_failure_is_reported(salt_mock):
     ret = one_state.datastore_present("sys", dict(TEMPLATE, BRIDGE_LIST="a b c"), **CONN)
     assert ret["result"] is False
     assert ret["comment"] == "verification failed: datastore sys still differs in ['BRIDGE_LIST']"
+    # only the differing attribute, normalised once by the state and sent as template text
     salt_mock["one.datastore_update"].assert_called_once_with(
-        100, {"BRIDGE_LIST": "a b c"}, merge=True, cache=True, **CONN)
+        100, 'BRIDGE_LIST = "a b c"\n', merge=True, cache=True, **CONN)
 
 
 def test_no_change_has_empty_changes(salt_mock):
