@@ -1,20 +1,14 @@
 """OpenNebula objects as Salt states (datastores, hosts, clusters, marketplaces, transient
-VMs, oned's readiness and Raft bootstrap), through ``one.*``.
+VMs, oned's readiness and Raft bootstrap), through ``one.*``, on the formula's engine
+(``_utils/ohaf_state.py``).
 
-Every state takes the oned connection as explicit keyword arguments, passed through to the
-``one`` execution module: ``endpoint``, ``one_auth_file`` (or ``username`` + ``password``),
-``timeout``, ``verify_ssl``. Reads come from one pool call per kind per run (the run cache).
-The object states also take ``active_vip``: they act only where that address is configured
-(the active front-end under pacemaker/rgmanager, opennebula/register/active.jinja) and
-elsewhere succeed with "not the active front-end" (``one.vip_local``, run-cached: one
-``ip -o addr show`` for N states, no per-state ``onlyif`` and its loader rescan).
-
-Every state runs on the formula's engine (``_utils/ohaf_state.py``). ``changes`` is ``{}``
-when nothing changed; creation is ``{"old": None, "new": {...}}``, removal
-``{"old": {...}, "new": None}``, an update is keyed by attribute
-``{"BRIDGE_LIST": {"old": ..., "new": ...}}``; attributes that look secret (``*PASSWORD*``,
-``*SECRET*``, ``*TOKEN*``, ``*AUTH*``, ``*_KEY``) read ``<hidden>``. A template is normalised
-once (``_utils/ohaf_one_template.py``) and sent to oned as text.
+Every state takes the oned connection as keyword arguments passed through to the ``one``
+execution module (``endpoint``, ``one_auth_file`` or ``username`` + ``password``,
+``timeout``, ``verify_ssl``); reads come from one pool call per kind per run. The object
+states also take ``active_vip``: they act only where that address is configured (the active
+front-end under pacemaker/rgmanager, opennebula/register/active.jinja), elsewhere they
+succeed with "not the active front-end" (``one.vip_local``, run-cached: one ``ip`` for N
+states). Template attributes that look secret read ``<hidden>`` in ``changes``.
 """
 from salt.exceptions import CommandExecutionError
 from salt.loader.context import NamedLoaderContext
@@ -71,8 +65,7 @@ def _created(changes):
 
 
 def _missing(err, test_comment):
-    """An object the state refers to does not exist: refused, or pending in test mode (an
-    earlier state of the run may create it)."""
+    """A referenced object is missing: refused; pending in test mode (a state may create it)."""
     if __opts__["test"]:
         __utils__["ohaf_state.pending"](test_comment)
     __utils__["ohaf_state.refuse"](err)
@@ -104,12 +97,11 @@ def _present_comments(kind, name, st):
 
 
 def _run(name, **kwargs):
-    """The engine, with this module's secret mask unless the state brings its own.
-
-    The engine is a util: Salt runs it in the utils loader's context, where this module's
-    ``__utils__`` is not packed, and it calls the closures back from there. Each closure is
-    run back in this module's loader (the loader running the state now)."""
+    """The engine, with this module's secret mask unless the state brings its own."""
     kwargs.setdefault("mask", _mask)
+    # the engine is a util: Salt runs it in the utils loader's context, where this module's
+    # __utils__ is not packed, and calls the closures back from there: run them back in this
+    # module's loader (the one running the state now)
     loader = __utils__.loader() if isinstance(__utils__, NamedLoaderContext) else None
     if loader is not None:
         kwargs = {k: _in_loader(loader, v) if callable(v) else v for k, v in kwargs.items()}
@@ -125,20 +117,17 @@ def datastore_present(name, template, cluster=None, allow_driver_change=False, *
     """A datastore called ``name`` exists with (at least) the attributes in ``template``.
 
     template
-        dict of template attributes (``TYPE``, ``DS_MAD``, ``TM_MAD``, ``DISK_TYPE``,
-        ``BRIDGE_LIST``, ``LINSTOR_*``...). Names are upper-cased, values compared as oned
-        stores them (strings; ``True``/``False`` -> ``YES``/``NO``; a list -> space-separated
-        string; TYPE/DISK_TYPE upper-case). Attributes not listed are left alone; differing
-        ones are sent with ``one.datastore.update`` type 1 (merge), only those. A SYSTEM_DS
-        must not have DS_MAD (oned rule); a BACKUP_DS (``DS_MAD: rsync`` or ``restic``; oned
-        stores TYPE 3) has no TM_MAD (oned stores ``-``).
+        dict of template attributes (``TYPE``, ``DS_MAD``, ``TM_MAD``, ``BRIDGE_LIST``...),
+        compared as oned stores them (names upper-case, values strings: ``YES``/``NO``, a
+        list space-separated, TYPE/DISK_TYPE upper-case); the differing ones are sent with
+        ``one.datastore.update`` type 1 (merge), the others left alone. A SYSTEM_DS has no
+        DS_MAD; a BACKUP_DS (``DS_MAD: rsync``/``restic``) has no TM_MAD (oned stores ``-``).
     cluster
         cluster name or id the datastore must belong to (``one.cluster.adddatastore``; other
         memberships are kept). None: oned's default cluster on creation, else not managed.
     allow_driver_change
-        TYPE, DS_MAD and TM_MAD of an existing datastore are only changed when True
-        (re-pointing the drivers of a datastore that holds images can orphan them);
-        otherwise the state is refused, in test mode too.
+        TYPE, DS_MAD and TM_MAD of an existing datastore change only when True (re-pointing
+        the drivers of a datastore that holds images can orphan them): else refused.
 
     .. code-block:: yaml
 
@@ -439,6 +428,7 @@ def cluster_absent(name, **kwargs):
 
 # -- marketplaces --------------------------------------------------------------------------
 def _marketplace(name, enabled, kwargs):
+    """``marketplace_enabled`` / ``marketplace_disabled``."""
     conn, vip = _split(kwargs)
     want = "ENABLED" if enabled else "DISABLED"
     st = {"applied": False}
@@ -462,9 +452,8 @@ def _marketplace(name, enabled, kwargs):
 
     return _run(
         name, precheck=lambda: _active(vip), read=read, diff=diff, apply=apply,
-        comment_ok=lambda cur: (f"marketplace {name} does not exist: nothing to disable"
-                                if cur is None
-                                else f"marketplace {name} (id {cur['id']}) is already {want}"),
+        comment_ok=lambda cur: f"marketplace {name} (id {cur['id']}) is already {want}" if cur
+        else f"marketplace {name} does not exist: nothing to disable",
         comment_test=lambda ch: f"marketplace {name} (id {st['id']}) would be {want}",
         comment_done=lambda ch: f"marketplace {name} (id {st['id']}) {want}",
         comment_verify=lambda left, after: (
@@ -477,9 +466,8 @@ def marketplace_enabled(name, **kwargs):
 
     .. code-block:: yaml
 
-        OpenNebula Public:
+        Linux Containers:
           one.marketplace_enabled:
-            - endpoint: http://127.0.0.1:2633/RPC2
             - one_auth_file: /var/lib/one/.one/one_auth
     """
     return _marketplace(name, True, kwargs)
@@ -487,15 +475,13 @@ def marketplace_enabled(name, **kwargs):
 
 def marketplace_disabled(name, **kwargs):
     """The marketplace called ``name`` is disabled (``onemarket disable``): oned no longer
-    contacts its endpoint, e.g. on a cloud without internet access, where the bootstrap's
-    "OpenNebula Public" only fails its monitoring. A missing marketplace is already
-    disabled (result True, no changes). Apps already imported stay.
+    contacts its endpoint (a cloud without internet access). A missing marketplace is
+    already disabled (result True, no changes). Apps already imported stay.
 
     .. code-block:: yaml
 
         OpenNebula Public:
           one.marketplace_disabled:
-            - endpoint: http://127.0.0.1:2633/RPC2
             - one_auth_file: /var/lib/one/.one/one_auth
     """
     return _marketplace(name, False, kwargs)
@@ -504,17 +490,10 @@ def marketplace_disabled(name, **kwargs):
 # -- transient VMs after a failover ------------------------------------------------------
 def transient_recovered(name, policy="report", include_failed=False, **kwargs):
     """After a front-end failover, VMs stuck in transient states are dealt with per
-    ``policy`` (``one.recover_transient``): ``report`` only lists them (result True, no
-    changes), ``success`` / ``failure`` / ``retry`` recover them (``onevm recover``).
-
-    name
-        a label (the state id); not sent to oned
-    include_failed
-        also recover VMs in ``*_FAILURE`` states (always listed in the comment)
-
-    No transient VM: result True, ``changes == {}``. Test mode: result None and the VMs that
-    would be recovered. A VM oned refuses to recover: result False, its error in the comment
-    (and the VMs that were recovered in ``changes``).
+    ``policy`` (``one.recover_transient``): ``report`` only lists them in the comment,
+    ``success`` / ``failure`` / ``retry`` recover them (``onevm recover``); ``name`` is a
+    label. ``include_failed`` also recovers VMs in ``*_FAILURE`` states (always listed). A
+    VM oned refuses to recover: result False, its error in the comment.
 
     .. code-block:: yaml
 
@@ -535,20 +514,13 @@ def transient_recovered(name, policy="report", include_failed=False, **kwargs):
                 f"policy {policy!r} not allowed; allowed: {', '.join(allowed)}")
 
     def read():
-        return _one("recover_transient", policy="report", **conn)
-
-    def targets(found):
-        return found["transient"] + (found["failed"] if include_failed else [])
+        found = _one("recover_transient", policy="report", **conn)
+        return __utils__["ohaf_one_lcm.summary"](found, include_failed)
 
     def diff(found):
-        if policy == "report" or not targets(found):
+        if policy == "report" or not found["targets"]:
             return {}
-        return {"recovered": {"old": None, "new": sorted(v["id"] for v in targets(found)),
-                              "policy": policy}}
-
-    def listed(found):
-        return ", ".join(f"{v['id']} ({v['name']}: {v['lcm_state']})"
-                         for v in found["transient"] + found["failed"]) or "none"
+        return {"recovered": {"old": None, "new": found["targets"], "policy": policy}}
 
     def apply(found, changes):
         done = st["done"] = _one("recover_transient", policy=policy,
@@ -566,28 +538,20 @@ def transient_recovered(name, policy="report", include_failed=False, **kwargs):
     return _run(
         name, precheck=precheck, read=read, diff=diff, apply=apply, verify=False,
         comment_ok=lambda found: (
-            f"policy report: VMs in transient/failed states: {listed(found)}" if targets(found)
-            else f"no VM to recover (transient/failed: {listed(found)})"),
+            f"policy report: VMs in transient/failed states: {found['listed']}"
+            if found["targets"] else f"no VM to recover (transient/failed: {found['listed']})"),
         comment_test=lambda ch: f"VMs {ch['recovered']['new']} would be recovered as {policy}",
         comment_done=lambda ch: f"VMs {st['done']['recovered']} recovered as {policy}")
 
 
 # -- oned serving API requests; Raft bootstrap of a fresh database ---------------------
 def oned_ready(name, timeout=60, interval=1, vip=None, **kwargs):
-    """oned answers API requests (``one.wait_ready``): waited for up to ``timeout`` seconds.
-    An open port is not enough: under Raft oned answers "no leader found" for seconds after
-    it listens.
-
-    name
-        a label (the state id)
-    vip
-        pacemaker/rgmanager: ready when the VIP is here and oned answers here, or the VIP
-        answers from another front-end.
-
-    Waiting changes nothing: ``changes`` is always ``{}``. Read: one check, no wait; ready:
-    nothing to do. Not ready: test mode says it would wait (result None), a real run waits
-    (the apply) and fails with oned's last answer after ``timeout``; an error that waiting
-    cannot cure (credentials rejected) fails at once.
+    """oned answers API requests (``one.wait_ready``; an open port is not enough: under Raft
+    oned answers "no leader found" for seconds after it listens); ``name`` is a label.
+    ``vip`` (pacemaker/rgmanager): ready when the VIP is here and oned answers here, or the
+    VIP answers from another front-end. One check first; not ready: test mode says it would
+    wait (result None), a real run waits up to ``timeout`` seconds and fails with oned's last
+    answer (credentials rejected: at once). Waiting changes nothing: ``changes`` is ``{}``.
 
     .. code-block:: yaml
 
@@ -626,18 +590,11 @@ def oned_ready(name, timeout=60, interval=1, vip=None, **kwargs):
 
 def raft_bootstrapped(name, service="opennebula", var_location="/var/lib/one", timeout=120,
                       mysql_client="mysql", **kwargs):
-    """oned's database is bootstrapped, so that oned starts with its Raft SERVER_ID.
-
-    A fresh database makes oned with SERVER_ID >= 0 exit with "Database has to be
-    bootstraped to start oned in HA". Then (only then) oned is started once with SERVER_ID
-    -1 and stopped again (``one.raft_bootstrap``; oned.conf ``name`` is put back as it was).
-
-    name
-        oned.conf path (its DB vector says where the database is)
-    service
-        oned's service (left stopped; the service state after this one starts it)
-    timeout
-        seconds to wait for the solo oned to answer
+    """oned's database is bootstrapped, so that oned starts with its Raft SERVER_ID: a fresh
+    database makes oned with SERVER_ID >= 0 exit ("Database has to be bootstraped to start
+    oned in HA"). Then (only then) ``service`` is started once with SERVER_ID -1, waited for
+    up to ``timeout`` seconds and stopped (``one.raft_bootstrap``; the oned.conf ``name``,
+    whose DB vector says where the database is, is put back as it was).
 
     .. code-block:: yaml
 

@@ -105,6 +105,15 @@ def _stuck(pool, wanted=None):
     return transient, failed
 
 
+def summary(found, include_failed=False):
+    """What ``one.transient_recovered`` reports of a ``recover_transient`` listing: the ids
+    it would recover (``targets``) and ``listed``, every transient/failed VM as text."""
+    targets = found["transient"] + (found["failed"] if include_failed else [])
+    listed = ", ".join(f"{v['id']} ({v['name']}: {v['lcm_state']})"
+                       for v in found["transient"] + found["failed"]) or "none"
+    return {"targets": sorted(v["id"] for v in targets), "listed": listed}
+
+
 def recover(conn, policy, vm_ids=None, include_failed=False):
     """``one.recover_transient``: one ``one.vmpool.info`` call (all users' VMs, state
     ACTIVE), then one ``one.vm.recover`` per VM acted on (none for ``report``)."""

@@ -390,3 +390,61 @@ def test_market_record_from_real_oned():
     assert (recs["OpenNebula Public"]["id"], recs["OpenNebula Public"]["market_mad"]) == (0, "one")
     assert recs["Linux Containers"]["state"] == "DISABLED"
     assert recs["Linux Containers"]["template"]["MARKET_MAD"] == "linuxcontainers"
+
+
+# ------------------------------------------------------------------ _utils/ohaf_one_*
+def test_template_normalised_once_then_rendered_as_is():
+    want = UTILS["ohaf_one_template.normalize"]({"type": "system_ds", "bridge_list": ["a", "b"]})
+    assert want == {"TYPE": "SYSTEM_DS", "BRIDGE_LIST": "a b"}
+    assert UTILS["ohaf_one_template.render"](want, "ds") == (
+        'NAME = "ds"\nTYPE = "SYSTEM_DS"\nBRIDGE_LIST = "a b"\n')
+    # text goes to oned as given (the states send it rendered), a NAME line first
+    assert UTILS["ohaf_one_template.text"]('A = "1"\n', name="x") == 'NAME = "x"\nA = "1"\n'
+    assert UTILS["ohaf_one_template.diff"](want, {"TYPE": "system_ds", "BRIDGE_LIST": "a b",
+                                                  "SHARED": "YES"}) == {}
+
+
+@pytest.mark.parametrize("want,problem", [
+    ({}, "template is empty"),
+    ({"NAME": "x", "TYPE": "IMAGE_DS"}, "must not contain NAME"),
+    ({"TYPE": "SYSTEM_DS", "DS_MAD": "fs"}, "SYSTEM_DS datastore cannot have DS_MAD"),
+    ({"TYPE": "BACKUP_DS", "DS_MAD": "rsync", "TM_MAD": "ssh"}, "BACKUP_DS datastore has no TM_MAD"),
+    ({"TYPE": "BACKUP_DS", "DS_MAD": "rsync", "TM_MAD": "-"}, None),
+    ({"TYPE": "SYSTEM_DS", "TM_MAD": "linstor"}, None),
+])
+def test_datastore_problem(want, problem):
+    got = UTILS["ohaf_one_template.datastore_problem"](want)
+    assert (got is None) if problem is None else (problem in got)
+
+
+def test_driver_change_names_only_the_driver_attributes():
+    changes = {"TM_MAD": {"old": "linstor", "new": "ssh"}, "BRIDGE_LIST": {"old": "a", "new": "b"},
+               "DS_MAD": {"old": "linstor", "new": "fs"}}
+    assert UTILS["ohaf_one_template.driver_change"](changes) == (
+        "DS_MAD='linstor', TM_MAD='linstor'", "DS_MAD='fs', TM_MAD='ssh'")
+    assert UTILS["ohaf_one_template.driver_change"]({"BRIDGE_LIST": {"old": 1, "new": 2}}) is None
+
+
+def test_oned_conf_vectors_and_the_solo_start():
+    ha = {k.split(".", 1)[1]: v for k, v in UTILS.items() if k.startswith("ohaf_one_ha.")}
+    assert ha["conf_vector"](ONED_CONF, "DB") == {"BACKEND": "sqlite", "TIMEOUT": "2500"}
+    assert ha["conf_vector"]('DB = [ PASSWD = "p\\"w", BACKEND = mysql ]', "DB") == {
+        "PASSWD": 'p"w', "BACKEND": "mysql"}
+    assert ha["conf_vector"](ONED_CONF, "NOPE") is None
+    solo = ha["solo_conf"](ONED_CONF)
+    assert ha["federation_server_id"](ONED_CONF) == 2 and ha["federation_server_id"](solo) == -1
+    assert solo.replace("SERVER_ID     = -1", "SERVER_ID     = 2") == ONED_CONF
+    assert ha["solo_conf"]("DB = [ BACKEND = sqlite ]") is None
+    assert ha["federation_server_id"]("") is None
+    assert {str(a) for a in ha["local_addresses"](IP_O_ADDR)} == {
+        "127.0.0.1", "192.168.100.11", "192.168.100.10", "fd00::10"}
+
+
+def test_transient_summary_lists_failed_but_targets_them_only_when_asked():
+    found = {"transient": [{"id": 3, "name": "web", "lcm_state": "PROLOG"}],
+             "failed": [{"id": 1, "name": "db", "lcm_state": "BOOT_FAILURE"}]}
+    summary = UTILS["ohaf_one_lcm.summary"]
+    assert summary(found) == {"targets": [3],
+                              "listed": "3 (web: PROLOG), 1 (db: BOOT_FAILURE)"}
+    assert summary(found, include_failed=True)["targets"] == [1, 3]
+    assert summary({"transient": [], "failed": []}) == {"targets": [], "listed": "none"}

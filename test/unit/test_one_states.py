@@ -133,3 +133,22 @@ def test_raft_bootstrapped_nothing_to_do_and_verification(salt_mock):
     salt_mock["one.db_bootstrapped"] = MagicMock(return_value=False)
     ret = one_state.raft_bootstrapped("/etc/one/oned.conf", **CONN)
     assert ret["result"] is False and ret["comment"].startswith("verification failed")
+
+
+def test_template_normalised_once_and_sent_as_text(salt_mock):
+    """state -> module -> oned: the pillar's template is normalised once (by the state) and
+    allocate gets the rendered text, which the module passes on as is."""
+    seen = []
+    utils = dict(UTILS)
+    utils["ohaf_one_template.normalize"] = lambda t: seen.append(t) or \
+        UTILS["ohaf_one_template.normalize"](t)
+    salt_mock["one.datastore_info"].side_effect = [None, _ds()]
+    template = {"type": "system_ds", "tm_mad": "linstor", "bridge_list": ["a", "b"]}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(one_state, "__utils__", utils)
+        ret = one_state.datastore_present("sys", template, **CONN)
+    assert (ret["result"], ret["comment"]) == (True, "datastore sys created (id 100)")
+    assert seen == [template]
+    salt_mock["one.datastore_allocate"].assert_called_once_with(
+        "sys", 'TYPE = "SYSTEM_DS"\nTM_MAD = "linstor"\nBRIDGE_LIST = "a b"\n', cluster_id=-1,
+        cache=True, **CONN)
