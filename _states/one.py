@@ -582,8 +582,8 @@ def oned_ready(name, timeout=60, interval=1, vip=None, **kwargs):
 
     return _run(
         name, read=read, apply=apply, verify=False, mask=lambda changes: {},
-        diff=lambda probe: {} if probe["ready"] else {"ready": {"old": False, "new": True},
-                                                       "error": probe["error"]},
+        diff=lambda probe: {} if probe["ready"] else {
+            "ready": {"old": False, "new": True}, "error": probe["error"]},
         comment_ok=answered, comment_done=lambda ch: answered(st["got"]),
         comment_test=lambda ch: f"oned would be waited for (up to {timeout}s): {ch['error']}")
 

@@ -34,7 +34,7 @@ def _u(name):
 
 
 def _mysql(run_all, sql, client="mysql", socket=None, host=None, user="root", password=None,
-          connect_timeout=None, stdin=None, port=None):
+           connect_timeout=None, stdin=None, port=None):
     """Run ``sql`` (``--execute``; None: the statements come on ``stdin``) with the
     ``mysql`` client, batch mode without column names; returns ``cmd.run_all``'s dict
     whatever the return code. ``host`` talks TCP (``port``), else the unix ``socket``."""
@@ -63,15 +63,15 @@ def _out(res):
 
 def exists(run_all, name, client="mysql", socket=None):
     """True when the server has a database named exactly ``name``."""
-    return str(name) in _out(_mysql(run_all, "SHOW DATABASES", client=client,
-                                   socket=socket)).splitlines()
+    res = _mysql(run_all, "SHOW DATABASES", client=client, socket=socket)
+    return str(name) in _out(res).splitlines()
 
 
 def user_granted(run_all, user, password, database, client="mysql", socket=None):
     """True when ``user`` logs in over the socket with ``password`` and holds
     ``ALL PRIVILEGES ON `database`.*``."""
     res = _mysql(run_all, "SHOW GRANTS", client=client, socket=socket, user=user,
-                password=password)
+                 password=password)
     needle = f"ALL PRIVILEGES ON `{database}`.*"
     return any(needle in line for line in _out(res).splitlines())
 
@@ -91,7 +91,7 @@ def _master_status(run_all, peer, user, password, client="mysql", connect_timeou
     """``(file, position)`` of the peer's SHOW MASTER STATUS with the replication account,
     None when it does not answer or has no binlog."""
     res = _mysql(run_all, "SHOW MASTER STATUS", client=client, host=peer, user=user,
-                password=password, connect_timeout=connect_timeout, port=port)
+                 password=password, connect_timeout=connect_timeout, port=port)
     for line in _out(res).splitlines():
         fields = line.split("\t")
         if len(fields) >= 2 and fields[0] and fields[1].isdigit():

@@ -105,9 +105,7 @@ _KINDS = {
     "cluster": ("clusterpool.info", "CLUSTER", "cluster.info", _cluster),
     "marketplace": ("marketpool.info", "MARKETPLACE", "market.info", _marketplace),
 }
-
-
-_NS = "one"
+_NS = "one"  # the run cache namespace (ohaf_cache), shared with the one module
 
 
 def kinds():
@@ -151,16 +149,14 @@ def _entry(context, conn, kind, cache):
             by_id[rec["id"]] = rec
         return {"by_id": by_id, "stale": set()}
 
-    return _u("ohaf_cache.get")(context, _NS, _key(conn, kind), load,
-                                       refresh=not cache)
+    return _u("ohaf_cache.get")(context, _NS, _key(conn, kind), load, refresh=not cache)
 
 
 def _refresh(conn, kind, entry, oid):
     """Re-read one stale object by id (gone: dropped)."""
     _, _, info_method, build = _KINDS[kind]
     try:
-        entry["by_id"][oid] = build(
-            _u("ohaf_one_client.call")(conn, info_method, oid))
+        entry["by_id"][oid] = build(_u("ohaf_one_client.call")(conn, info_method, oid))
     except CommandExecutionError as exc:
         if not _u("ohaf_one_client.not_found")(exc):
             raise

@@ -7,8 +7,8 @@ without normalising again, and ``render`` writes the OpenNebula template text se
 
 .. code-block:: python
 
-    want = __utils__["ohaf_one_template.normalize"]({"type": "system_ds", "bridge_list": ["a", "b"]})
-    # {"TYPE": "SYSTEM_DS", "BRIDGE_LIST": "a b"}
+    want = __utils__["ohaf_one_template.normalize"]({"type": "system_ds", "bridge_list": ["a"]})
+    # {"TYPE": "SYSTEM_DS", "BRIDGE_LIST": "a"}
     changed = __utils__["ohaf_one_template.diff"](want, record["template"])
     text = __utils__["ohaf_one_template.render"]({k: want[k] for k in changed})
 """
