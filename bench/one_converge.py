@@ -54,11 +54,11 @@ def main():
                     help="the LINSTOR guide's 2 LINSTOR datastores + (N-2) more image datastores")
     args = ap.parse_args()
 
-    seed = yaml.safe_load(
-        (REPO / "test" / "fixtures" / "one" / "seed004_linstor_datastores.yaml").read_text())
-    datastores = dict(seed)
-    for i in range(max(args.datastores - len(seed), 0)):
-        datastores[f"linstor_image_{i:03d}"] = dict(seed["linstor_image_auto_place"])
+    guide = yaml.safe_load(
+        (REPO / "test" / "fixtures" / "one" / "linstor_guide_datastores.yaml").read_text())
+    datastores = dict(guide)
+    for i in range(max(args.datastores - len(guide), 0)):
+        datastores[f"linstor_image_{i:03d}"] = dict(guide["linstor_image_auto_place"])
     hosts = [f"node{i:03d}" for i in range(args.hosts)]
 
     double_mod = load_double()
