@@ -12,57 +12,26 @@ salt-ssh custom modules cannot read pillar, so the SLS passes them):
 
 Credentials never appear in return values, logs or exception text (``<hidden>``).
 
-Reads and the run cache: the ``*_list``/``*_info`` functions read a whole pool
-(``one.datastorepool.info`` / ``one.hostpool.info`` / ``one.clusterpool.info``) in one call.
-With ``cache=True`` (what the ``one`` states use) the pool is kept in ``__context__`` for the
-run, so N states cost one pool call per kind. Every write from this module invalidates what it
-changed: the written object is re-read by id (``one.<kind>.info``) the next time it is needed,
-objects it may have changed indirectly (cluster membership) are invalidated the same way.
-Direct CLI calls default to ``cache=False`` (a daemon minion keeps ``__context__`` between jobs).
-
-Transient VM states (``recover_transient``) are derived from pyone's own ``LCM_STATE`` enum
-plus the states oned has and pyone's enum lacks: see ``TRANSIENT_LCM_STATES`` /
-``transient_lcm_states()``.
-
-Readiness (``wait_ready``): oned's XML-RPC port opens before oned can serve requests; under
-Raft it answers "Cannot process request, no leader found" until a leader is elected. Raft
-bootstrap (``db_bootstrapped``, ``raft_bootstrap``): a fresh database has to be bootstrapped
-by one start with FEDERATION SERVER_ID -1 before oned starts with its Raft SERVER_ID.
+The ``*_list``/``*_info`` functions read a whole pool in one call; with ``cache=True`` (what
+the ``one`` states use) it is kept for the run and every write re-reads only what it changed
+(``_utils/ohaf_one_pool.py``). Direct CLI calls default to ``cache=False`` (a daemon minion
+keeps ``__context__`` between jobs). The rest of the logic lives in ``_utils/ohaf_one_*.py``:
+``client`` (connection, calls, error messages), ``template`` (normalise, diff, render),
+``lcm`` (transient VM states), ``ha`` (Raft, zone, oned.conf, local addresses), ``db``.
 """
-import ipaddress
-import logging
-import os
-import re
-import sqlite3
-import time
-import xmlrpc.client
-
 from salt.exceptions import CommandExecutionError
+from salt.loader.context import NamedLoaderContext
 
 try:
-    import pyone
-    import requests
-    from pyone import server_xrpc
+    import pyone  # noqa: F401 (availability only: the calls go through ohaf_one_client)
 
     HAS_PYONE = True
 except ImportError:  # pragma: no cover - exercised by __virtual__ only
     HAS_PYONE = False
 
-log = logging.getLogger(__name__)
-
 __virtualname__ = "one"
 
-DEFAULT_ENDPOINT = "http://127.0.0.1:2633/RPC2"
-DEFAULT_TIMEOUT = 30
-HIDDEN = "<hidden>"
-_CONN_KEYS = ("endpoint", "username", "password", "one_auth_file", "timeout", "verify_ssl")
-
-# one.vm.recover operations (oned VirtualMachineRecover)
-RECOVER_OPS = {"failure": 0, "success": 1, "retry": 2}
-POLICIES = ("report",) + tuple(RECOVER_OPS)
-
-# VM_STATE ACTIVE: LCM_STATE is only meaningful for ACTIVE VMs
-_VM_ACTIVE = 3
+_NS = "one"  # the run cache namespace (ohaf_cache)
 
 
 def __virtual__():
@@ -71,356 +40,28 @@ def __virtual__():
     return (False, "one: the pyone library (OpenNebula XML-RPC bindings) is not importable")
 
 
-# --------------------------------------------------------------------------------------
-# transient LCM states, from pyone.LCM_STATE
-# --------------------------------------------------------------------------------------
-# A VM is "transient" when oned is waiting for a driver (TM, VMM, IM) to report back on an
-# action. After a front-end failover the driver that ran the action died with the old oned,
-# so the answer never comes and the VM sits in that state until `onevm recover`.
-#   transient: every LCM state whose name starts with one of _TRANSIENT_PREFIXES
-#              (PROLOG*, BOOT*, EPILOG*, SHUTDOWN*, SAVE_*, MIGRATE, HOTPLUG*, DISK_SNAPSHOT*,
-#               DISK_RESIZE*, CLEANUP*) plus UNKNOWN (recover --success sets RUNNING) ...
-#   ... except the *_FAILURE states: there the driver DID answer (with an error); oned is not
-#       waiting, an operator must decide (usually `retry`). They are reported as "failed" and
-#       only acted on with include_failed=True.
-#   not transient: LCM_INIT, RUNNING, and CANCEL/FAILURE (legacy, never set by oned >= 5).
-#   BACKUP (69), BACKUP_POWEROFF (70), RESTORE (71): oned 6.10 and 7.4 (include/VirtualMachine.h
-#   LcmState) have them, pyone's LCM_STATE enum (7.3) ends at 68: _ONED_LCM_STATES adds them.
-#   They are transient: the backup/restore driver died with the old oned and nothing in oned
-#   finishes them on its own (its scheduled-action manager only counts VMs in BACKUP*).
-#   `onevm recover` (LifeCycleManager::recover): --success runs trigger_backup_success
-#   (BACKUP -> RUNNING, BACKUP_POWEROFF -> POWEROFF) / trigger_disk_restore_success
-#   (RESTORE -> POWEROFF), --failure the matching *_failure (same target states, the backup
-#   or restore marked failed). --retry does nothing for them (LifeCycleManager::retry has no
-#   action for BACKUP*, RESTORE, HOTPLUG*, DISK_*, CLEANUP*, UNKNOWN: only the *_FAILURE
-#   states and PROLOG/BOOT/EPILOG/SHUTDOWN/SAVE/MIGRATE re-run their driver action).
-_TRANSIENT_PREFIXES = ("PROLOG", "BOOT", "EPILOG", "SHUTDOWN", "SAVE_", "MIGRATE", "HOTPLUG",
-                       "DISK_SNAPSHOT", "DISK_RESIZE", "CLEANUP", "BACKUP", "RESTORE")
-# LCM states of oned 6.10 / 7.4 (VirtualMachine.h LcmState) missing from pyone's enum
-_ONED_LCM_STATES = {69: "BACKUP", 70: "BACKUP_POWEROFF", 71: "RESTORE"}
-
-
-def _lcm_states():
-    """{value: name} of every LCM state: pyone's enum, completed with _ONED_LCM_STATES."""
-    states = {} if not HAS_PYONE else {s.value: s.name for s in pyone.LCM_STATE}
-    for value, name in _ONED_LCM_STATES.items():
-        states.setdefault(value, name)
-    return states
-
-
-def _classify_lcm_states():
-    transient, failed = {}, {}
-    if not HAS_PYONE:
-        return transient, failed
-    for value, name in sorted(_lcm_states().items()):
-        if name.endswith("_FAILURE"):
-            failed[value] = name
-        elif name.startswith(_TRANSIENT_PREFIXES) or name == "UNKNOWN":
-            transient[value] = name
-    return transient, failed
-
-
-TRANSIENT_LCM_STATES, FAILED_LCM_STATES = _classify_lcm_states()
-
-
-def transient_lcm_states():
-    """Which LCM states ``recover_transient`` treats as transient / failed (from pyone).
-
-    CLI Example: ``salt-call one.transient_lcm_states``
-    """
-    return {"transient": sorted(TRANSIENT_LCM_STATES.values()),
-            "failed": sorted(FAILED_LCM_STATES.values())}
-
-
-def _lcm_name(value):
-    try:
-        return _lcm_states().get(int(value), f"LCM_{value}")
-    except (ValueError, TypeError):
-        return f"LCM_{value}"
-
-
-# --------------------------------------------------------------------------------------
-# connection
-# --------------------------------------------------------------------------------------
-class _NotFound(CommandExecutionError):
-    """oned answered NO_EXISTS (0x0400)."""
-
-
-class _Unavailable(CommandExecutionError):
-    """oned is not serving (yet): connection refused/failed, no answer, HTTP error, or under
-    Raft "Cannot process request, no leader found" (what wait_ready retries on)."""
-
-
-if HAS_PYONE:
-
-    class _Transport(server_xrpc.RequestsTransport):
-        """pyone's requests transport with a per-request timeout (pyone's own timeout
-        option changes socket.setdefaulttimeout for the whole process)."""
-
-        def __init__(self, timeout):
-            super().__init__()
-            self.timeout = timeout
-
-        def request(self, host, handler, request_body, verbose=False):
-            url = self._build_url(host, handler)
-            resp = requests.post(url, data=request_body, headers=self.headers,
-                                 verify=self.https_verify,
-                                 timeout=(min(self.timeout, 10), self.timeout))
-            try:
-                resp.raise_for_status()
-            except requests.RequestException as exc:
-                raise xmlrpc.client.ProtocolError(url, resp.status_code, str(exc),
-                                                  resp.headers) from None
-            return self.parse_response(resp)
-
-
-def _safe_endpoint(endpoint):
-    """Endpoint without any user:password@ part."""
-    return re.sub(r"^(\w+://)[^@/]*@", r"\1", str(endpoint))
-
-
-class _Conn:
-    __slots__ = ("endpoint", "session", "user", "timeout", "verify", "secrets")
-
-    def __repr__(self):
-        return f"<one connection {_safe_endpoint(self.endpoint)}>"
-
-
+# -- connection, calls, the run cache (_utils/ohaf_one_client.py, ohaf_one_pool.py) -------
 def _conn(kwargs):
-    """Build the connection from the keyword arguments (ignores Salt's __pub_* keys)."""
-    unknown = sorted(k for k in kwargs if not k.startswith("__") and k not in _CONN_KEYS)
-    if unknown:
-        raise CommandExecutionError(
-            f"one: unknown argument(s) {', '.join(unknown)}; connection arguments are "
-            f"{', '.join(_CONN_KEYS)}")
-    conn = _Conn()
-    conn.endpoint = kwargs.get("endpoint") or DEFAULT_ENDPOINT
-    conn.timeout = float(kwargs.get("timeout") or DEFAULT_TIMEOUT)
-    verify = kwargs.get("verify_ssl")
-    conn.verify = True if verify is None else bool(verify)
-    username, password = kwargs.get("username"), kwargs.get("password")
-    auth_file = kwargs.get("one_auth_file")
-    if username is not None or password is not None:
-        if not username or password is None or password == "":
-            raise CommandExecutionError(
-                "one: pass both username and password (or one_auth_file instead)")
-        session = f"{username}:{password}"
-    elif auth_file:
-        try:
-            with open(auth_file, encoding="utf-8") as fh:
-                session = fh.readline().strip()
-        except OSError as exc:
-            raise CommandExecutionError(
-                f"one: cannot read one_auth_file {auth_file}: {exc.strerror}") from None
-        if ":" not in session or session.startswith(":"):
-            raise CommandExecutionError(
-                f"one: one_auth_file {auth_file} must hold 'user:password' on its first line")
-        username, password = session.split(":", 1)
-    else:
-        raise CommandExecutionError(
-            "one: no credentials: pass username and password, or one_auth_file")
-    conn.session = session
-    conn.user = username
-    conn.secrets = sorted({s for s in (session, password) if s}, key=len, reverse=True)
-    return conn
-
-
-def _redact(text, conn):
-    text = str(text)
-    for secret in conn.secrets:
-        text = text.replace(secret, HIDDEN)
-    return _safe_endpoint(text) if "://" in text else text
-
-
-# oned's answer (RequestManager, Raft) while no leader is elected: the port is open already
-_NO_LEADER = "no leader found"
+    return __utils__["ohaf_one_client.connect"](kwargs)
 
 
 def _call(conn, method, *args):
-    """Call ``one.<method>`` through pyone; every failure becomes a CommandExecutionError
-    with a clear message and without credentials."""
-    where = _safe_endpoint(conn.endpoint)
-    log.debug("one: %s on %s", method, where)
-    try:
-        server = pyone.OneServer(conn.endpoint, session=conn.session,
-                                 https_verify=conn.verify)
-        transport = _Transport(conn.timeout)
-        transport.set_https(conn.endpoint.startswith("https"))
-        transport.set_https_verify(conn.verify)
-        server._ServerProxy__transport = transport  # pylint: disable=protected-access
-        func = server
-        for part in method.split("."):
-            func = getattr(func, part)
-        return func(*args)
-    except pyone.OneAuthenticationException:
-        msg = (f"one: oned at {where} rejected the credentials "
-               f"(authentication failed on one.{method})")
-        exc_cls = CommandExecutionError
-    except pyone.OneAuthorizationException as exc:
-        msg = f"one: not authorized for one.{method} on {where}: {_redact(exc, conn)}"
-        exc_cls = CommandExecutionError
-    except pyone.OneNoExistsException as exc:
-        msg = f"one: one.{method}: {_redact(exc, conn)}"
-        exc_cls = _NotFound
-    except pyone.OneException as exc:
-        msg = f"one: one.{method} failed: {_redact(exc, conn)}"
-        exc_cls = _Unavailable if _NO_LEADER in str(exc) else CommandExecutionError
-    except requests.exceptions.Timeout:
-        msg = f"one: oned at {where} did not answer within {conn.timeout:g}s (one.{method})"
-        exc_cls = _Unavailable
-    except requests.exceptions.ConnectionError as exc:
-        reason = "connection refused" if "refused" in str(exc).lower() else "connection failed"
-        msg = f"one: cannot reach oned at {where}: {reason} (one.{method})"
-        exc_cls = _Unavailable
-    except xmlrpc.client.ProtocolError as exc:
-        msg = f"one: oned at {where} answered HTTP {exc.errcode} to one.{method}"
-        exc_cls = _Unavailable
-    except Exception as exc:  # pylint: disable=broad-except
-        msg = f"one: one.{method} failed: {type(exc).__name__}: {_redact(exc, conn)}"
-        exc_cls = CommandExecutionError
-    raise exc_cls(msg) from None
+    return __utils__["ohaf_one_client.call"](conn, method, *args)
 
 
-# --------------------------------------------------------------------------------------
-# records (plain, JSON-able dicts built from pyone's binding objects)
-# --------------------------------------------------------------------------------------
-def _plain(value):
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return "" if value is None else str(value)
+def _run_all():
+    """``cmd.run_all`` for ``ohaf_cmd.run`` (None where it is not loaded: unit tests)."""
+    return __salt__.get("cmd.run_all")
 
 
-def _ids(obj):
-    return sorted(int(i) for i in (getattr(obj, "ID", None) or [])) if obj is not None else []
-
-
-# Datastore::DatastoreType (oned 6.10 / 7.4 include/Datastore.h). pyone's DATASTORE_TYPES
-# has only IMAGE/SYSTEM/FILE: oned stores TYPE 3 for a BACKUP_DS (rsync, restic).
-DATASTORE_TYPES = {0: "IMAGE_DS", 1: "SYSTEM_DS", 2: "FILE_DS", 3: "BACKUP_DS"}
-
-
-def _ds_type_name(value):
-    try:
-        return DATASTORE_TYPES.get(int(value), str(value))
-    except (ValueError, TypeError):
-        return str(value)
-
-
-def _ds_record(ds):
-    ds_type = _ds_type_name(ds.TYPE)
-    return {
-        "id": int(ds.ID), "name": ds.NAME, "type": ds_type,
-        "ds_mad": ds.DS_MAD, "tm_mad": ds.TM_MAD, "base_path": ds.BASE_PATH,
-        "state": "DISABLED" if ds.STATE == 1 else "READY",
-        "clusters": _ids(ds.CLUSTERS), "images": _ids(ds.IMAGES),
-        "total_mb": ds.TOTAL_MB, "free_mb": ds.FREE_MB, "used_mb": ds.USED_MB,
-        "template": _plain(ds.TEMPLATE or {}),
-    }
-
-
-def _host_record(host):
-    try:
-        state = pyone.HOST_STATES(int(host.STATE)).name
-    except (ValueError, TypeError):
-        state = str(host.STATE)
-    return {
-        "id": int(host.ID), "name": host.NAME, "state": state,
-        "im_mad": host.IM_MAD, "vm_mad": host.VM_MAD,
-        "cluster_id": int(host.CLUSTER_ID), "cluster": host.CLUSTER,
-        "vms": _ids(host.VMS), "template": _plain(host.TEMPLATE or {}),
-    }
-
-
-def _cluster_record(cluster):
-    return {
-        "id": int(cluster.ID), "name": cluster.NAME,
-        "hosts": _ids(cluster.HOSTS), "datastores": _ids(cluster.DATASTORES),
-        "vnets": _ids(cluster.VNETS), "template": _plain(cluster.TEMPLATE or {}),
-    }
-
-
-def _market_record(market):
-    return {
-        "id": int(market.ID), "name": market.NAME, "market_mad": market.MARKET_MAD,
-        "state": "DISABLED" if str(market.STATE) == "1" else "ENABLED",
-        "apps": _ids(market.MARKETPLACEAPPS), "template": _plain(market.TEMPLATE or {}),
-    }
-
-
-# kind -> (pool method, pool element, info method, record builder)
-_KINDS = {
-    "datastore": ("datastorepool.info", "DATASTORE", "datastore.info", _ds_record),
-    "host": ("hostpool.info", "HOST", "host.info", _host_record),
-    "cluster": ("clusterpool.info", "CLUSTER", "cluster.info", _cluster_record),
-    "marketplace": ("marketpool.info", "MARKETPLACE", "market.info", _market_record),
-}
-
-
-# --------------------------------------------------------------------------------------
-# run cache in __context__
-# --------------------------------------------------------------------------------------
-def _cache(conn):
-    root = __context__.setdefault("one.pools", {})
-    return root.setdefault((conn.endpoint, conn.user), {})
-
-
-def _entry(kind, conn, cache):
-    """The pool entry {"by_id": {id: record}, "stale": set()}, loaded if needed."""
-    pools = _cache(conn)
-    entry = pools.get(kind) if cache else None
-    if entry is None:
-        pool_method, element, _, build = _KINDS[kind]
-        pool = _call(conn, pool_method)
-        entry = {"by_id": {}, "stale": set()}
-        for obj in getattr(pool, element, None) or []:
-            rec = build(obj)
-            entry["by_id"][rec["id"]] = rec
-        pools[kind] = entry
-    return entry
-
-
-def _refresh(kind, conn, entry, oid):
-    """Re-read one stale object by id."""
-    _, _, info_method, build = _KINDS[kind]
-    try:
-        entry["by_id"][oid] = build(_call(conn, info_method, oid))
-    except _NotFound:
-        entry["by_id"].pop(oid, None)
-    entry["stale"].discard(oid)
-
-
-def _match(entry, ref):
-    if isinstance(ref, bool):
-        return None
-    if isinstance(ref, int):
-        return ref if ref in entry["by_id"] else None
-    for oid, rec in entry["by_id"].items():
-        if rec.get("name") == ref:
-            return oid
-    return None
+def _ctx():
+    """This module's ``__context__`` itself: Salt hands modules a proxy that a util would
+    resolve in the utils loader's context (another dict)."""
+    return __context__.value() if isinstance(__context__, NamedLoaderContext) else __context__
 
 
 def _touch(conn, kind, oid, name=None):
-    """After a write: the object is stale; the next read re-fetches it by id."""
-    entry = _cache(conn).get(kind)
-    if entry is None:
-        return
-    if oid not in entry["by_id"]:
-        entry["by_id"][oid] = {"id": oid, "name": name}
-    entry["stale"].add(oid)
-
-
-def _forget(conn, kind, oid):
-    entry = _cache(conn).get(kind)
-    if entry is not None:
-        entry["by_id"].pop(oid, None)
-        entry["stale"].discard(oid)
-
-
-def _invalidate(conn, kind):
-    _cache(conn).pop(kind, None)
+    __utils__["ohaf_one_pool.touch"](_ctx(), conn, kind, oid, name)
 
 
 def clear_cache(**kwargs):
@@ -428,55 +69,34 @@ def clear_cache(**kwargs):
 
     CLI Example: ``salt-call one.clear_cache endpoint=... one_auth_file=...``
     """
-    conn = _conn(kwargs)
-    __context__.get("one.pools", {}).pop((conn.endpoint, conn.user), None)
+    __utils__["ohaf_one_pool.invalidate"](_ctx(), _conn(kwargs))
     return True
 
 
 def _list(kind, cache, kwargs):
-    conn = _conn(kwargs)
-    entry = _entry(kind, conn, cache)
-    for oid in sorted(entry["stale"]):
-        _refresh(kind, conn, entry, oid)
-    return [dict(entry["by_id"][oid]) for oid in sorted(entry["by_id"])]
+    return __utils__["ohaf_one_pool.listing"](_ctx(), _conn(kwargs), kind, cache)
 
 
 def _info(kind, ref, cache, kwargs):
-    conn = _conn(kwargs)
-    entry = _entry(kind, conn, cache)
-    oid = _match(entry, ref)
-    if oid is None:
-        return None
-    if oid in entry["stale"]:
-        _refresh(kind, conn, entry, oid)
-    rec = entry["by_id"].get(oid)
-    return dict(rec) if rec else None
-
-
-def _lookup(kind, ref, conn, cache=True):
-    """id of a datastore/host/cluster given by id (int) or name (str), None if absent.
-    Uses the cached pool without re-reading stale objects (ids and names do not change)."""
-    if ref is None:
-        return None
-    oid = _match(_entry(kind, conn, cache), ref)
-    return oid
+    return __utils__["ohaf_one_pool.info"](_ctx(), _conn(kwargs), kind, ref, cache)
 
 
 def lookup_id(kind, ref, cache=False, **kwargs):
-    """Id of the ``kind`` (datastore, host, cluster) called ``ref`` (name) or with id
-    ``ref`` (int); None when it does not exist.
+    """Id of the ``kind`` (datastore, host, cluster, marketplace) called ``ref`` (name) or
+    with id ``ref`` (int); None when it does not exist.
 
     CLI Example: ``salt-call one.lookup_id cluster prod one_auth_file=/var/lib/one/.one/one_auth``
     """
-    if kind not in _KINDS:
-        raise CommandExecutionError(f"one: kind must be one of {', '.join(_KINDS)}")
-    return _lookup(kind, ref, _conn(kwargs), cache)
+    kinds = __utils__["ohaf_one_pool.kinds"]()
+    if kind not in kinds:
+        raise CommandExecutionError(f"one: kind must be one of {', '.join(kinds)}")
+    return __utils__["ohaf_one_pool.lookup"](_ctx(), _conn(kwargs), kind, ref, cache)
 
 
 def _require(kind, ref, conn, cache):
     if isinstance(ref, int) and not isinstance(ref, bool):
         return ref  # an id: oned itself answers NO_EXISTS if it is wrong
-    oid = _lookup(kind, ref, conn, cache)
+    oid = __utils__["ohaf_one_pool.lookup"](_ctx(), conn, kind, ref, cache)
     if oid is None:
         raise CommandExecutionError(f"one: {kind} {ref!r} does not exist")
     return oid
@@ -489,30 +109,7 @@ def _cluster_arg(ref, conn, cache):
     return _require("cluster", ref, conn, cache)
 
 
-# --------------------------------------------------------------------------------------
-# templates
-# --------------------------------------------------------------------------------------
-_ATTR_NAME = re.compile(r"^[A-Za-z0-9_]+$")
-# attributes oned stores canonicalised upper-case (Datastore::str_to_type, disk types)
-_UPPER_VALUES = ("TYPE", "DISK_TYPE")
-
-
-def _scalar(key, value):
-    if isinstance(value, bool):
-        text = "YES" if value else "NO"
-    elif isinstance(value, (int, float, str)):
-        text = str(value)
-    elif isinstance(value, (list, tuple)):
-        text = " ".join(_scalar(key, v) for v in value)
-    else:
-        raise CommandExecutionError(
-            f"one: template attribute {key}: unsupported value type {type(value).__name__}")
-    if "]]>" in text or text.endswith("\\"):
-        raise CommandExecutionError(
-            f"one: template attribute {key}: value cannot contain ']]>' or end with a backslash")
-    return text
-
-
+# -- templates ---------------------------------------------------------------------------
 def normalize_template(template):
     """Normalise a template dict the way oned stores it: attribute names upper-case,
     values strings (``True``/``False`` -> ``YES``/``NO``, numbers -> str, lists of scalars ->
@@ -520,36 +117,7 @@ def normalize_template(template):
 
     CLI Example: ``salt-call one.normalize_template '{"type": "system_ds", "linstor_auto_place": 2}'``
     """
-    if template is None:
-        return {}
-    if not isinstance(template, dict):
-        raise CommandExecutionError("one: template must be a dict of ATTRIBUTE: value")
-    out = {}
-    for key, value in template.items():
-        name = str(key).upper()
-        if not _ATTR_NAME.match(name):
-            raise CommandExecutionError(f"one: invalid template attribute name {key!r}")
-        if value is None:
-            raise CommandExecutionError(
-                f"one: template attribute {name} has no value (removing attributes is not "
-                "supported: updates merge)")
-        if isinstance(value, dict):
-            vec = {}
-            for vkey, vval in value.items():
-                vname = str(vkey).upper()
-                if not _ATTR_NAME.match(vname):
-                    raise CommandExecutionError(
-                        f"one: invalid attribute name {vkey!r} in vector {name}")
-                vec[vname] = _scalar(f"{name}/{vname}", vval)
-            out[name] = vec
-        else:
-            text = _scalar(name, value)
-            out[name] = text.upper() if name in _UPPER_VALUES else text
-    return out
-
-
-def _quote(text):
-    return '"' + text.replace('"', '\\"') + '"'
+    return __utils__["ohaf_one_template.normalize"](template)
 
 
 def template_string(template, name=None):
@@ -557,25 +125,7 @@ def template_string(template, name=None):
 
     CLI Example: ``salt-call one.template_string '{"BRIDGE_LIST": "a b"}' name=ds1``
     """
-    norm = normalize_template(template)
-    lines = []
-    if name is not None:
-        lines.append(f"NAME = {_quote(_scalar('NAME', name))}")
-    for key, value in norm.items():
-        if isinstance(value, dict):
-            inner = ",\n  ".join(f"{k} = {_quote(v)}" for k, v in value.items())
-            lines.append(f"{key} = [\n  {inner} ]")
-        else:
-            lines.append(f"{key} = {_quote(value)}")
-    return "\n".join(lines) + "\n"
-
-
-def _template_arg(template, name=None):
-    if isinstance(template, str):
-        if name is not None:
-            return f"NAME = {_quote(_scalar('NAME', name))}\n{template}"
-        return template
-    return template_string(template, name=name)
+    return __utils__["ohaf_one_template.render"](normalize_template(template), name=name)
 
 
 def template_diff(desired, current):
@@ -585,30 +135,20 @@ def template_diff(desired, current):
 
     CLI Example: ``salt-call one.template_diff '{"A": 1}' '{"A": "2"}'``
     """
-    want = normalize_template(desired)
-    have = current or {}
-    diff = {}
-    for key, value in want.items():
-        old = have.get(key)
-        if isinstance(value, dict):
-            old_cmp = ({str(k).upper(): str(v) for k, v in old.items()}
-                       if isinstance(old, dict) else old)
-        else:
-            old_cmp = old.upper() if (key in _UPPER_VALUES and isinstance(old, str)) else old
-        if old_cmp != value:
-            diff[key] = {"old": old, "new": value}
-    return diff
+    return __utils__["ohaf_one_template.diff"](normalize_template(desired), current)
 
 
-def _merge_type(merge):
-    return 1 if merge else 0
+def _text(template, name=None):
+    """Template text for oned: text as given (the ``one`` states send it normalised and
+    rendered once), a dict normalised and rendered."""
+    return __utils__["ohaf_one_template.text"](template, name=name)
 
 
 def _update(kind, name, template, merge, cache, kwargs):
     """``one.<kind>.update`` of the object called ``name``; returns its id."""
     conn = _conn(kwargs)
     oid = _require(kind, name, conn, cache)
-    _call(conn, f"{kind}.update", oid, _template_arg(template), _merge_type(merge))
+    _call(conn, f"{kind}.update", oid, _text(template), 1 if merge else 0)
     _touch(conn, kind, oid)
     return oid
 
@@ -618,15 +158,13 @@ def _delete(kind, name, cache, kwargs):
     conn = _conn(kwargs)
     oid = _require(kind, name, conn, cache)
     _call(conn, f"{kind}.delete", oid)
-    _forget(conn, kind, oid)
+    __utils__["ohaf_one_pool.forget"](_ctx(), conn, kind, oid)
     if kind != "cluster":
-        _invalidate(conn, "cluster")
+        __utils__["ohaf_one_pool.invalidate"](_ctx(), conn, "cluster")
     return True
 
 
-# --------------------------------------------------------------------------------------
-# datastores
-# --------------------------------------------------------------------------------------
+# -- datastores --------------------------------------------------------------------------
 def datastore_list(cache=False, **kwargs):
     """All datastores (one ``one.datastorepool.info`` call).
 
@@ -651,7 +189,7 @@ def datastore_allocate(name, template, cluster_id=-1, cache=False, **kwargs):
     """
     conn = _conn(kwargs)
     cid = _cluster_arg(cluster_id, conn, cache)
-    oid = int(_call(conn, "datastore.allocate", _template_arg(template, name=name), cid))
+    oid = int(_call(conn, "datastore.allocate", _text(template, name=name), cid))
     _touch(conn, "datastore", oid, name)
     _touch(conn, "cluster", 0 if cid == -1 else cid)
     return oid
@@ -674,9 +212,7 @@ def datastore_delete(name, cache=False, **kwargs):
     return _delete("datastore", name, cache, kwargs)
 
 
-# --------------------------------------------------------------------------------------
-# hosts
-# --------------------------------------------------------------------------------------
+# -- hosts -------------------------------------------------------------------------------
 def host_list(cache=False, **kwargs):
     """All hosts (one ``one.hostpool.info`` call).
 
@@ -723,9 +259,7 @@ def host_delete(name, cache=False, **kwargs):
     return _delete("host", name, cache, kwargs)
 
 
-# --------------------------------------------------------------------------------------
-# clusters
-# --------------------------------------------------------------------------------------
+# -- clusters ----------------------------------------------------------------------------
 def cluster_list(cache=False, **kwargs):
     """All clusters (one ``one.clusterpool.info`` call).
 
@@ -777,15 +311,15 @@ def cluster_addhost(cluster, host, cache=False, **kwargs):
     conn = _conn(kwargs)
     cid = _require("cluster", cluster, conn, cache)
     hid = _require("host", host, conn, cache)
-    entry = _cache(conn).get("host")
-    old = (entry or {}).get("by_id", {}).get(hid, {}).get("cluster_id")
+    old = (__utils__["ohaf_one_pool.cached"](_ctx(), conn, "host", hid) or {}).get(
+        "cluster_id")
     _call(conn, "cluster.addhost", cid, hid)
     _touch(conn, "host", hid)
     _touch(conn, "cluster", cid)
     if isinstance(old, int):
         _touch(conn, "cluster", old)
     else:
-        _invalidate(conn, "cluster")
+        __utils__["ohaf_one_pool.invalidate"](_ctx(), conn, "cluster")
     return True
 
 
@@ -803,9 +337,7 @@ def cluster_adddatastore(cluster, datastore, cache=False, **kwargs):
     return True
 
 
-# --------------------------------------------------------------------------------------
-# marketplaces
-# --------------------------------------------------------------------------------------
+# -- marketplaces ------------------------------------------------------------------------
 def marketplace_list(cache=False, **kwargs):
     """All marketplaces (one ``one.marketpool.info`` call), with ``state`` ENABLED/DISABLED.
 
@@ -836,15 +368,15 @@ def marketplace_enable(name, enable=True, cache=False, **kwargs):
     return True
 
 
-# --------------------------------------------------------------------------------------
-# VMs after a failover
-# --------------------------------------------------------------------------------------
-def _vm_hostname(vm):
-    try:
-        history = vm.HISTORY_RECORDS.HISTORY
-        return history[-1].HOSTNAME if history else None
-    except AttributeError:
-        return None
+# -- VMs after a failover ----------------------------------------------------------------
+def transient_lcm_states():
+    """Which LCM states ``recover_transient`` treats as transient / failed (from pyone,
+    completed with oned's own: ``_utils/ohaf_one_lcm.py``).
+
+    CLI Example: ``salt-call one.transient_lcm_states``
+    """
+    transient, failed = __utils__["ohaf_one_lcm.classes"]()
+    return {"transient": sorted(transient.values()), "failed": sorted(failed.values())}
 
 
 def recover_transient(policy="report", vm_ids=None, include_failed=False, **kwargs):
@@ -868,62 +400,14 @@ def recover_transient(policy="report", vm_ids=None, include_failed=False, **kwar
 
     CLI Example: ``salt-call one.recover_transient policy=report one_auth_file=...``
     """
-    if policy not in POLICIES:
+    policies = __utils__["ohaf_one_lcm.policies"]()
+    if policy not in policies:
         raise CommandExecutionError(
-            f"one: recover policy {policy!r} not allowed; allowed: {', '.join(POLICIES)}")
-    conn = _conn(kwargs)
-    wanted = None if vm_ids is None else {int(i) for i in vm_ids}
-    pool = _call(conn, "vmpool.info", -2, -1, -1, _VM_ACTIVE)
-    transient, failed = [], []
-    for vm in getattr(pool, "VM", None) or []:
-        if int(vm.STATE) != _VM_ACTIVE:
-            continue
-        if wanted is not None and int(vm.ID) not in wanted:
-            continue
-        lcm = int(vm.LCM_STATE)
-        item = {"id": int(vm.ID), "name": vm.NAME, "lcm_state": _lcm_name(lcm),
-                "host": _vm_hostname(vm)}
-        if lcm in TRANSIENT_LCM_STATES:
-            transient.append(item)
-        elif lcm in FAILED_LCM_STATES:
-            failed.append(item)
-    result = {"policy": policy, "transient": transient, "failed": failed,
-              "recovered": [], "errors": []}
-    if policy == "report":
-        return result
-    targets = transient + (failed if include_failed else [])
-    for item in sorted(targets, key=lambda i: i["id"]):
-        try:
-            _call(conn, "vm.recover", item["id"], RECOVER_OPS[policy])
-            result["recovered"].append(item["id"])
-        except CommandExecutionError as exc:
-            result["errors"].append({"id": item["id"], "error": str(exc)})
-    return result
+            f"one: recover policy {policy!r} not allowed; allowed: {', '.join(policies)}")
+    return __utils__["ohaf_one_lcm.recover"](_conn(kwargs), policy, vm_ids, include_failed)
 
 
-# --------------------------------------------------------------------------------------
-# where the one states run: the holder of the front-end VIP (opennebula/register/active.jinja)
-# --------------------------------------------------------------------------------------
-def _local_addresses():
-    """Every address configured on this host, from ``ip -o addr show`` (one spawn)."""
-    ret = __salt__["cmd.run_all"](["ip", "-o", "addr", "show"], python_shell=False,
-                                  ignore_retcode=True)
-    if ret["retcode"] != 0:
-        raise CommandExecutionError(
-            f"one: ip -o addr show failed (rc {ret['retcode']}): "
-            f"{(ret.get('stderr') or ret.get('stdout') or '').strip()[:200]}")
-    addrs = set()
-    for line in (ret.get("stdout") or "").splitlines():
-        tokens = line.split()
-        for i, tok in enumerate(tokens[:-1]):
-            if tok in ("inet", "inet6"):
-                try:
-                    addrs.add(ipaddress.ip_address(tokens[i + 1].split("/")[0]))
-                except ValueError:
-                    pass
-    return addrs
-
-
+# -- where the one states run: the holder of the front-end VIP (opennebula/register/active.jinja)
 def vip_local(vip, cache=False):
     """True when the address ``vip`` is configured on this host (the active front-end under
     pacemaker/rgmanager holds the VIP). One ``ip -o addr show`` per call, or per state run
@@ -932,16 +416,13 @@ def vip_local(vip, cache=False):
 
     CLI Example: ``salt-call one.vip_local 192.168.100.10``
     """
-    try:
-        want = ipaddress.ip_address(str(vip).split("/")[0])
-    except ValueError:
-        raise CommandExecutionError(f"one: vip_local: {vip!r} is not an IP address") from None
-    if cache:
-        addrs = __context__.get("one.local_addresses")
-        if addrs is None:
-            addrs = __context__["one.local_addresses"] = _local_addresses()
-    else:
-        addrs = _local_addresses()
+    want = __utils__["ohaf_one_ha.ip_of"](vip)
+    addrs = __utils__["ohaf_cache.peek"](_ctx(), _NS, "local_addresses") if cache else None
+    if addrs is None:
+        res = __utils__["ohaf_cmd.run"](_run_all(), ["ip", "-o", "addr", "show"],
+                                        what="one: ip -o addr show")
+        addrs = __utils__["ohaf_one_ha.local_addresses"](res["stdout"])
+        __utils__["ohaf_cache.put"](_ctx(), _NS, "local_addresses", addrs)
     return want in addrs
 
 
@@ -953,27 +434,7 @@ def version(**kwargs):
     return _call(_conn(kwargs), "system.version")
 
 
-# --------------------------------------------------------------------------------------
-# readiness: oned answers API requests (not only: its port is open)
-# --------------------------------------------------------------------------------------
-# RaftManager.h: the server's role in one.zone.raftstatus STATE
-RAFT_STATES = {0: "SOLO", 1: "CANDIDATE", 2: "FOLLOWER", 3: "LEADER"}
-
-
-def _raft_state(conn):
-    try:
-        raft = _call(conn, "zone.raftstatus")
-        return RAFT_STATES.get(int(raft.STATE), str(raft.STATE))
-    except (CommandExecutionError, AttributeError, ValueError, TypeError):
-        return None
-
-
-def _ping(vip):
-    ret = __salt__["cmd.run_all"](["ping", "-c", "1", "-W", "1", str(vip)], python_shell=False,
-                                  ignore_retcode=True, output_loglevel="quiet")
-    return ret["retcode"] == 0
-
-
+# -- readiness: oned answers API requests (not only: its port is open) -------------------
 def wait_ready(timeout=60, interval=1, active_vip=None, **kwargs):
     """Wait (bounded) until oned serves API requests: ``one.system.version`` answers.
 
@@ -993,121 +454,13 @@ def wait_ready(timeout=60, interval=1, active_vip=None, **kwargs):
 
     CLI Example: ``salt-call one.wait_ready timeout=60 one_auth_file=/var/lib/one/.one/one_auth``
     """
-    conn = _conn(kwargs)
-    timeout, interval = float(timeout), max(0.05, float(interval))
-    conn.timeout = max(1.0, min(conn.timeout, timeout))
-    start = time.monotonic()
-    deadline = start + timeout
-    last = "no answer"
-    while True:
-        here = True if not active_vip else vip_local(active_vip)
-        if here:
-            try:
-                version_ = _call(conn, "system.version")
-                return {"ready": True, "here": True, "version": str(version_),
-                        "raft_state": _raft_state(conn),
-                        "waited": round(time.monotonic() - start, 1)}
-            except _Unavailable as exc:
-                last = str(exc)
-        elif _ping(active_vip):
-            return {"ready": True, "here": False, "version": None, "raft_state": None,
-                    "waited": round(time.monotonic() - start, 1)}
-        else:
-            last = f"{active_vip} is not configured here and does not answer ping"
-        if time.monotonic() + interval > deadline:
-            raise CommandExecutionError(
-                f"one: oned at {_safe_endpoint(conn.endpoint)} not ready after {timeout:g}s: "
-                f"{last}")
-        time.sleep(interval)
+    return __utils__["ohaf_one_client.wait_ready"](
+        _conn(kwargs), timeout, interval, active_vip, run_all=_run_all(),
+        here=__salt__["one.vip_local"] if active_vip else None)
 
 
-# --------------------------------------------------------------------------------------
-# Raft bootstrap of a fresh database
-# --------------------------------------------------------------------------------------
-# oned (Nebula::start, SystemDB::check_db_version): a database without its version tables
-# "has to be bootstraped"; oned only bootstraps it itself when FEDERATION SERVER_ID is -1
-# (solo), else it exits with "Database has to be bootstraped to start oned in HA". The
-# OpenNebula front-end HA guide: start oned once with SERVER_ID -1, stop it, set the id.
-_VERSION_TABLES = ("local_db_versioning", "db_versioning")
-_FED_SERVER_ID = re.compile(r"(FEDERATION\s*=\s*\[[^\]]*?\bSERVER_ID\s*=\s*)(\"?-?\d+\"?)",
-                            re.S)
-_VECTOR_PAIR = re.compile(r'(\w+)\s*=\s*("(?:\\.|[^"\\])*"|[^,\s\]]*)')
-
-
-def _read_text(path):
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
-    except OSError as exc:
-        raise CommandExecutionError(f"one: cannot read {path}: {exc.strerror}") from None
-
-
-def _write_text(path, text):
-    """Rewrite in place (same inode: owner and mode stay)."""
-    try:
-        with open(path, "r+", encoding="utf-8") as fh:
-            fh.seek(0)
-            fh.write(text)
-            fh.truncate()
-    except OSError as exc:
-        raise CommandExecutionError(f"one: cannot write {path}: {exc.strerror}") from None
-
-
-def _conf_vector(text, name):
-    """The ``NAME = [ K = V, ... ]`` vector of an oned.conf text as {K: V} (unquoted)."""
-    m = re.search(r"^\s*" + name + r"\s*=\s*\[(.*?)\]", text, re.S | re.M)
-    if not m:
-        return None
-    out = {}
-    for key, value in _VECTOR_PAIR.findall(m.group(1)):
-        if value.startswith('"'):
-            value = re.sub(r"\\(.)", r"\1", value[1:-1])
-        out[key.upper()] = value
-    return out
-
-
-def _sqlite_bootstrapped(path):
-    if not os.path.exists(path):
-        return False
-    try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    except sqlite3.Error as exc:
-        raise CommandExecutionError(f"one: cannot open {path}: {exc}") from None
-    try:
-        for table in _VERSION_TABLES:
-            try:
-                if not db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]:
-                    return False
-            except sqlite3.OperationalError as exc:
-                if "no such table" in str(exc):
-                    return False
-                raise CommandExecutionError(f"one: cannot read {path}: {exc}") from None
-        return True
-    finally:
-        db.close()
-
-
-def _mysql_bootstrapped(db, client):
-    argv = [client, "--batch", "--skip-column-names", f"--user={db.get('USER', 'oneadmin')}",
-            f"--host={db.get('SERVER', 'localhost')}"]
-    if str(db.get("PORT", "0")) not in ("", "0"):
-        argv.append(f"--port={db['PORT']}")
-    argv += [f"--database={db.get('DB_NAME', 'opennebula')}",
-             "--execute=" + " ".join(f"SELECT COUNT(*) FROM {t};" for t in _VERSION_TABLES)]
-    secret = db.get("PASSWD", "oneadmin")
-    ret = __salt__["cmd.run_all"](argv, python_shell=False, ignore_retcode=True,
-                                  env={"MYSQL_PWD": secret}, output_loglevel="quiet")
-    if ret["retcode"] != 0:
-        err = (ret.get("stderr") or "").strip()
-        if "ERROR 1146" in err:  # ER_NO_SUCH_TABLE
-            return False
-        err = err.replace(secret, HIDDEN) if secret else err
-        raise CommandExecutionError(f"one: cannot query oned's database: {err[:300]}")
-    counts = (ret.get("stdout") or "").split()
-    return len(counts) == len(_VERSION_TABLES) and all(c.isdigit() and int(c) > 0
-                                                       for c in counts)
-
-
+# -- Raft bootstrap of a fresh database (the OpenNebula front-end HA guide: oned started once
+# with FEDERATION SERVER_ID -1, stopped, the id set back: _utils/ohaf_one_ha.py)
 def db_bootstrapped(oned_conf="/etc/one/oned.conf", var_location="/var/lib/one",
                     mysql_client="mysql"):
     """True when oned's database is bootstrapped: both version tables oned's bootstrap
@@ -1118,13 +471,9 @@ def db_bootstrapped(oned_conf="/etc/one/oned.conf", var_location="/var/lib/one",
 
     CLI Example: ``salt-call one.db_bootstrapped``
     """
-    db = _conf_vector(_read_text(oned_conf), "DB") or {"BACKEND": "sqlite"}
-    backend = db.get("BACKEND", "sqlite").lower()
-    if backend == "sqlite":
-        return _sqlite_bootstrapped(os.path.join(var_location, "one.db"))
-    if backend == "mysql":
-        return _mysql_bootstrapped(db, mysql_client)
-    raise CommandExecutionError(f"one: {oned_conf}: DB BACKEND {backend!r} is not sqlite/mysql")
+    db = __utils__["ohaf_one_ha.conf_vector"](__utils__["ohaf_one_ha.read_text"](oned_conf), "DB")
+    return __utils__["ohaf_one_db.bootstrapped"](_run_all(), db, var_location=var_location,
+                                                 client=mysql_client, source=oned_conf)
 
 
 def federation_server_id(oned_conf="/etc/one/oned.conf"):
@@ -1132,10 +481,11 @@ def federation_server_id(oned_conf="/etc/one/oned.conf"):
 
     CLI Example: ``salt-call one.federation_server_id``
     """
-    m = _FED_SERVER_ID.search(_read_text(oned_conf))
-    if not m:
+    sid = __utils__["ohaf_one_ha.federation_server_id"](
+        __utils__["ohaf_one_ha.read_text"](oned_conf))
+    if sid is None:
         raise CommandExecutionError(f"one: {oned_conf} has no FEDERATION SERVER_ID")
-    return int(m.group(2).strip('"'))
+    return sid
 
 
 def raft_bootstrap(oned_conf="/etc/one/oned.conf", service="opennebula", timeout=120,
@@ -1149,40 +499,32 @@ def raft_bootstrap(oned_conf="/etc/one/oned.conf", service="opennebula", timeout
 
     CLI Example: ``salt-call one.raft_bootstrap one_auth_file=/var/lib/one/.one/one_auth``
     """
-    original = _read_text(oned_conf)
-    solo, count = _FED_SERVER_ID.subn(r"\g<1>-1", original, count=1)
-    if count != 1:
+    original = __utils__["ohaf_one_ha.read_text"](oned_conf)
+    solo = __utils__["ohaf_one_ha.solo_conf"](original)
+    if solo is None:
         raise CommandExecutionError(f"one: {oned_conf} has no FEDERATION SERVER_ID")
     __salt__["service.stop"](service)
     try:
-        _write_text(oned_conf, solo)
+        __utils__["ohaf_one_ha.rewrite"](oned_conf, solo)
         if not __salt__["service.start"](service):
             raise CommandExecutionError(
                 f"one: service {service} did not start with SERVER_ID -1 (see oned.log)")
         ready = wait_ready(timeout=timeout, **kwargs)
     finally:
         __salt__["service.stop"](service)
-        _write_text(oned_conf, original)
+        __utils__["ohaf_one_ha.rewrite"](oned_conf, original)
     return {"bootstrapped": True, "version": ready["version"], "waited": ready["waited"]}
 
 
-# --------------------------------------------------------------------------------------
-# zone server pool (Raft)
-# --------------------------------------------------------------------------------------
+# -- zone server pool (Raft) -------------------------------------------------------------
 def zone_servers(zone_id=0, **kwargs):
     """The Raft server pool of zone ``zone_id`` (``one.zone.info``): a list of
     ``{"id", "name", "endpoint"}`` in oned's order.
 
     CLI Example: ``salt-call one.zone_servers 0 one_auth_file=/var/lib/one/.one/one_auth``
     """
-    conn = _conn(kwargs)
-    zone = _call(conn, "zone.info", int(zone_id))
-    pool = getattr(zone, "SERVER_POOL", None)
-    servers = getattr(pool, "SERVER", None) or [] if pool is not None else []
-    if not isinstance(servers, list):
-        servers = [servers]
-    return [{"id": int(s.ID), "name": str(s.NAME), "endpoint": str(s.ENDPOINT)}
-            for s in servers]
+    zone = _call(_conn(kwargs), "zone.info", int(zone_id))
+    return __utils__["ohaf_one_ha.zone_servers"](zone)
 
 
 def zone_server_listed(zone_id, name, **kwargs):
@@ -1193,62 +535,16 @@ def zone_server_listed(zone_id, name, **kwargs):
     return any(s["name"] == str(name) for s in zone_servers(zone_id, **kwargs))
 
 
-# --------------------------------------------------------------------------------------
-# oned's MySQL/MariaDB server (opennebula.db): read-only checks and the replication start.
-# Every query runs through the mysql client as an argument list; passwords travel in the
-# client's environment (MYSQL_PWD), never in argv, return values, logs or exception text.
-# --------------------------------------------------------------------------------------
-DEFAULT_DB_SOCKET = "/run/mysqld/mysqld.sock"
-
-
-def _sql_str(value):
-    """A SQL string literal's body: backslash and single quote escaped."""
-    return str(value).replace("\\", "\\\\").replace("'", "\\'")
-
-
-def _mysql(sql, client="mysql", socket=None, host=None, user="root", password=None,
-           connect_timeout=None, stdin=None, port=None):
-    argv = [str(client)]
-    if host:
-        argv += [f"--host={host}", "--protocol=tcp"]
-        if port:
-            argv.append(f"--port={int(port)}")
-    else:
-        argv += ["--protocol=socket", f"--socket={socket or DEFAULT_DB_SOCKET}"]
-    argv.append(f"--user={user}")
-    if connect_timeout:
-        argv.append(f"--connect-timeout={int(connect_timeout)}")
-    argv += ["--batch", "--skip-column-names"]
-    if sql is not None:
-        argv.append(f"--execute={sql}")
-    env = {"MYSQL_PWD": str(password)} if password not in (None, "") else None
-    opts = {"python_shell": False, "ignore_retcode": True, "output_loglevel": "quiet"}
-    if env:
-        opts["env"] = env
-    if stdin is not None:
-        opts["stdin"] = stdin
-    ret = __salt__["cmd.run_all"](argv, **opts)
-    return ret
-
-
-def _db_error(ret, what, secrets=()):
-    err = (ret.get("stderr") or ret.get("stdout") or "").strip()
-    for secret in secrets:
-        if secret:
-            err = err.replace(str(secret), HIDDEN)
-    return CommandExecutionError(f"one: {what} failed (rc={ret.get('retcode')}): {err[:300]}")
-
-
+# -- oned's MySQL/MariaDB server (opennebula.db): read-only checks for the SLS guards and the
+# replication start (_utils/ohaf_one_db.py: the mysql client as an argument list, passwords
+# in its environment or on its stdin, never in argv, return values, logs or exception text)
 def db_exists(name, client="mysql", socket=None):
     """True when the server (root over the unix socket) has a database named exactly
     ``name``.
 
     CLI Example: ``salt-call one.db_exists opennebula``
     """
-    ret = _mysql("SHOW DATABASES", client=client, socket=socket)
-    if ret["retcode"] != 0:
-        return False
-    return str(name) in (ret.get("stdout") or "").splitlines()
+    return __utils__["ohaf_one_db.exists"](_run_all(), name, client=client, socket=socket)
 
 
 def db_user_granted(user, password, database, client="mysql", socket=None):
@@ -1257,11 +553,8 @@ def db_user_granted(user, password, database, client="mysql", socket=None):
 
     CLI Example: ``salt-call one.db_user_granted oneadmin PASSWORD opennebula``
     """
-    ret = _mysql("SHOW GRANTS", client=client, socket=socket, user=user, password=password)
-    if ret["retcode"] != 0:
-        return False
-    needle = f"ALL PRIVILEGES ON `{database}`.*"
-    return any(needle in line for line in (ret.get("stdout") or "").splitlines())
+    return __utils__["ohaf_one_db.user_granted"](_run_all(), user, password, database,
+                                                 client=client, socket=socket)
 
 
 def db_user_exists(user, host, client="mysql", socket=None):
@@ -1269,12 +562,8 @@ def db_user_exists(user, host, client="mysql", socket=None):
 
     CLI Example: ``salt-call one.db_user_exists replicator 192.168.100.12``
     """
-    sql = (f"SELECT 1 FROM mysql.user WHERE User='{_sql_str(user)}' "
-           f"AND Host='{_sql_str(host)}'")
-    ret = _mysql(sql, client=client, socket=socket)
-    if ret["retcode"] != 0:
-        return False
-    return "1" in (ret.get("stdout") or "").split()
+    return __utils__["ohaf_one_db.user_exists"](_run_all(), user, host, client=client,
+                                                socket=socket)
 
 
 def db_replica_configured(client="mysql", socket=None):
@@ -1282,30 +571,7 @@ def db_replica_configured(client="mysql", socket=None):
 
     CLI Example: ``salt-call one.db_replica_configured``
     """
-    ret = _mysql("SHOW SLAVE STATUS", client=client, socket=socket)
-    return ret["retcode"] == 0 and bool((ret.get("stdout") or "").strip())
-
-
-def _master_status(peer, user, password, client, connect_timeout=5, port=None):
-    """(file, position) of the peer's SHOW MASTER STATUS with the replication account,
-    None when it does not answer or has no binlog."""
-    ret = _mysql("SHOW MASTER STATUS", client=client, host=peer, user=user, password=password,
-                 connect_timeout=connect_timeout, port=port)
-    if ret["retcode"] != 0:
-        return None
-    for line in (ret.get("stdout") or "").splitlines():
-        fields = line.split("\t")
-        if len(fields) >= 2 and fields[0] and fields[1].isdigit():
-            return fields[0], int(fields[1])
-    return None
-
-
-def _now():
-    return time.monotonic()
-
-
-def _sleep(seconds):
-    time.sleep(seconds)
+    return __utils__["ohaf_one_db.replica_configured"](_run_all(), client=client, socket=socket)
 
 
 def db_replication_pending(peer, user, password, wait=120, interval=2, client="mysql",
@@ -1318,15 +584,9 @@ def db_replication_pending(peer, user, password, wait=120, interval=2, client="m
 
     CLI Example: ``salt-call one.db_replication_pending 192.168.100.12 replicator PASSWORD``
     """
-    if db_replica_configured(client=client, socket=socket):
-        return False
-    end = _now() + float(wait)
-    while True:
-        if _master_status(peer, user, password, client, port=port) is not None:
-            return True
-        if _now() >= end:
-            return False
-        _sleep(float(interval))
+    return __utils__["ohaf_one_db.replication_pending"](
+        _run_all(), peer, user, password, wait=wait, interval=interval, client=client,
+        socket=socket, port=port)
 
 
 def db_replication_start(peer, user, password, client="mysql", socket=None, port=None):
@@ -1339,16 +599,5 @@ def db_replication_start(peer, user, password, client="mysql", socket=None, port
 
     CLI Example: ``salt-call one.db_replication_start 192.168.100.12 replicator PASSWORD``
     """
-    status = _master_status(peer, user, password, client, port=port)
-    if status is None:
-        raise CommandExecutionError(
-            f"one: the peer {peer} does not answer SHOW MASTER STATUS as {user}")
-    log_file, log_pos = status
-    sql = (f"CHANGE MASTER TO MASTER_HOST='{_sql_str(peer)}', MASTER_USER='{_sql_str(user)}', "
-           + (f"MASTER_PORT={int(port)}, " if port else "")
-           + f"MASTER_PASSWORD='{_sql_str(password)}', MASTER_LOG_FILE='{_sql_str(log_file)}', "
-           f"MASTER_LOG_POS={int(log_pos)}; START SLAVE;\n")
-    ret = _mysql(None, client=client, socket=socket, stdin=sql)
-    if ret["retcode"] != 0:
-        raise _db_error(ret, "CHANGE MASTER TO / START SLAVE", secrets=(password,))
-    return {"master_host": str(peer), "master_log_file": log_file, "master_log_pos": log_pos}
+    return __utils__["ohaf_one_db.replication_start"](_run_all(), peer, user, password,
+                                                      client=client, socket=socket, port=port)

@@ -1,38 +1,20 @@
-"""OpenNebula objects as Salt states (datastores, hosts, clusters, marketplaces), through
-``one.*``.
+"""OpenNebula objects as Salt states (datastores, hosts, clusters, marketplaces, transient
+VMs, oned's readiness and Raft bootstrap), through ``one.*``, on the formula's engine
+(``_utils/ohaf_state.py``).
 
-Every state takes the oned connection as explicit keyword arguments, passed through to the
-``one`` execution module: ``endpoint``, ``one_auth_file`` (or ``username`` + ``password``),
-``timeout``, ``verify_ssl``. Reads come from one pool call per kind per run (``__context__``).
-
-.. code-block:: yaml
-
-    linstor_system:
-      one.datastore_present:
-        - template:
-            TYPE: SYSTEM_DS
-            TM_MAD: linstor
-            LINSTOR_AUTO_PLACE: 2
-            LINSTOR_STORAGE_POOL: open_system
-            BRIDGE_LIST: [alpha, bravo, charlie, delta]
-        - cluster: default
-        - endpoint: http://127.0.0.1:2633/RPC2
-        - one_auth_file: /var/lib/one/.one/one_auth
-
-Shape (CONTRIBUTING.md): read -> diff -> (test: result None, nothing written) -> apply ->
-re-read -> verify. ``changes`` is ``{}`` when nothing changed; creation is
-``{"old": None, "new": {...}}``, removal ``{"old": {...}, "new": None}``, an update is keyed
-by attribute ``{"BRIDGE_LIST": {"old": ..., "new": ...}}``. Values of attributes that look
-secret (``*PASSWORD*``, ``*SECRET*``, ``*TOKEN*``, ``*AUTH*``, ``*_KEY``) read ``<hidden>``.
+Every state takes the oned connection as keyword arguments passed through to the ``one``
+execution module (``endpoint``, ``one_auth_file`` or ``username`` + ``password``,
+``timeout``, ``verify_ssl``); reads come from one pool call per kind per run. The object
+states also take ``active_vip``: they act only where that address is configured (the active
+front-end under pacemaker/rgmanager, opennebula/register/active.jinja), elsewhere they
+succeed with "not the active front-end" (``one.vip_local``, run-cached: one ``ip`` for N
+states). Template attributes that look secret read ``<hidden>`` in ``changes``.
 """
-import re
-
 from salt.exceptions import CommandExecutionError
+from salt.loader.context import NamedLoaderContext
 
-HIDDEN = "<hidden>"
-_SECRET_ATTR = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|AUTH|(^|_)KEY$)")
-# attributes fixed at allocate; changing them on a datastore holding data needs an explicit flag
-_DRIVER_ATTRS = ("TYPE", "DS_MAD", "TM_MAD")
+# keys of an update diff that are not template attributes (those are upper-case)
+_OWN_KEYS = ("clusters", "cluster", "drivers", "hosts", "datastores")
 
 
 def __virtual__():
@@ -41,372 +23,317 @@ def __virtual__():
     return (False, "one: the one execution module is not available (pyone missing?)")
 
 
-# --------------------------------------------------------------------------------------
-# helpers
-# --------------------------------------------------------------------------------------
-def _ret(name):
-    return {"name": name, "result": False, "changes": {}, "comment": ""}
+# -- helpers of the closures ---------------------------------------------------------------
+def _split(kwargs):
+    """(connection arguments, active_vip) of a state's keyword arguments."""
+    conn = {k: v for k, v in kwargs.items() if not k.startswith("__") and k != "active_vip"}
+    return conn, kwargs.get("active_vip")
 
 
-def _conn(kwargs):
-    return {k: v for k, v in kwargs.items() if not k.startswith("__")}
-
-
-def _inactive(ret, kwargs):
-    """``active_vip`` (every state): act only where that address is configured, i.e. on the
-    active front-end under pacemaker/rgmanager (opennebula/register/active.jinja). Elsewhere
-    the state succeeds with no changes. Checked through ``one.vip_local`` with the run cache:
-    N guarded states cost one ``ip -o addr show``, and no per-state ``onlyif`` (Salt looks up
-    ``one.mod_run_check`` for every state carrying one, a loader directory rescan each)."""
-    vip = kwargs.pop("active_vip", None)
-    if not vip:
-        return False
-    try:
-        if __salt__["one.vip_local"](vip, cache=True):
-            return False
-    except CommandExecutionError as exc:
-        _fail(ret, str(exc))
-        return True
-    ret["result"] = True
-    ret["comment"] = (f"not the active front-end ({vip} is not configured here): "
-                      "nothing to do")
-    return True
-
-
-def _secret(attr):
-    return bool(_SECRET_ATTR.search(str(attr).upper()))
-
-
-def _mask_template(tmpl):
-    out = {}
-    for key, value in (tmpl or {}).items():
-        if _secret(key):
-            out[key] = HIDDEN
-        elif isinstance(value, dict):
-            out[key] = {k: HIDDEN if _secret(k) else v for k, v in value.items()}
-        else:
-            out[key] = value
-    return out
-
-
-def _mask_diff(diff):
-    out = {}
-    for key, change in diff.items():
-        if _secret(key):
-            out[key] = {"old": HIDDEN if change.get("old") is not None else None,
-                        "new": HIDDEN}
-        elif isinstance(change.get("new"), dict):
-            out[key] = {"old": _mask_template(change["old"]) if isinstance(change["old"], dict)
-                        else change["old"],
-                        "new": _mask_template(change["new"])}
-        else:
-            out[key] = change
-    return out
+def _active(vip):
+    """``active_vip``: end the state (nothing to do) where the VIP is not configured."""
+    if vip and not __salt__["one.vip_local"](vip, cache=True):
+        __utils__["ohaf_state.skip"](
+            f"not the active front-end ({vip} is not configured here): nothing to do")
 
 
 def _one(fun, *args, **kwargs):
     return __salt__[f"one.{fun}"](*args, **kwargs)
 
 
-def _fail(ret, comment):
-    ret["result"] = False
-    ret["comment"] = comment
-    return ret
+def _tmpl(fun, *args):
+    return __utils__[f"ohaf_one_template.{fun}"](*args)
 
 
-def _ds_current(rec):
-    """The datastore template as oned applies it: TYPE/TM_MAD/DS_MAD from the object (a
-    BACKUP_DS has no transfer driver: oned stores TM_MAD "-")."""
-    cur = dict(rec["template"])
-    cur["TYPE"] = rec["type"]
-    cur["TM_MAD"] = rec["tm_mad"]
-    if rec["type"] != "SYSTEM_DS":
-        cur["DS_MAD"] = rec["ds_mad"]
-    return cur
+def _attrs(changes, want):
+    """The template attributes of an update diff, with their wanted values."""
+    return {k: want[k] for k in sorted(changes) if k not in _OWN_KEYS}
 
 
-def _resolve_cluster(cluster, conn):
-    """(cluster id or None, error or None). None cluster -> (None, None)."""
+def _mask(changes):
+    """Secret template attributes hidden (vector members too), in creations/removals
+    (``{"old"|"new": {"template": {...}}}``) and in attribute updates."""
+    if _created(changes) or __utils__["ohaf_state.is_removal"](changes):
+        mask = __utils__["ohaf_secret.mask_mapping"]
+        return {k: dict(v, template=mask(v["template"]))
+                if isinstance(v, dict) and "template" in v else v for k, v in changes.items()}
+    return __utils__["ohaf_secret.mask_changes"](changes)
+
+
+def _created(changes):
+    return __utils__["ohaf_state.is_creation"](changes)
+
+
+def _missing(err, test_comment):
+    """A referenced object is missing: refused; pending in test mode (a state may create it)."""
+    if __opts__["test"]:
+        __utils__["ohaf_state.pending"](test_comment)
+    __utils__["ohaf_state.refuse"](err)
+
+
+def _cluster_id(cluster, conn, what):
+    """The id of ``cluster`` (None: membership not managed)."""
     if cluster is None:
-        return None, None
+        return None
     cid = _one("lookup_id", "cluster", cluster, cache=True, **conn)
     if cid is None:
-        return None, f"cluster {cluster!r} does not exist"
-    return cid, None
+        err = f"cluster {cluster!r} does not exist"
+        _missing(err, f"{err} (yet); {what} cannot be checked against it")
+    return cid
 
 
-# --------------------------------------------------------------------------------------
-# datastores
-# --------------------------------------------------------------------------------------
+def _present_comments(kind, name, st):
+    """comment_ok / comment_test / comment_done of a ``<kind>_present`` state; the object's
+    id comes from the read or the allocate (``st["id"]``)."""
+    return {
+        "comment_ok": lambda cur: f"{kind} {name} (id {cur['id']}) is in the desired state",
+        "comment_test": lambda ch: (
+            f"{kind} {name} would be created" if _created(ch)
+            else f"{kind} {name} (id {st['id']}) would be updated: {', '.join(sorted(ch))}"),
+        "comment_done": lambda ch: (
+            f"{kind} {name} created (id {st['id']})" if _created(ch)
+            else f"{kind} {name} (id {st['id']}) updated"),
+    }
+
+
+def _run(name, **kwargs):
+    """The engine, with this module's secret mask unless the state brings its own."""
+    kwargs.setdefault("mask", _mask)
+    # the engine is a util: Salt runs it in the utils loader's context, where this module's
+    # __utils__ is not packed, and calls the closures back from there: run them back in this
+    # module's loader (the one running the state now)
+    loader = __utils__.loader() if isinstance(__utils__, NamedLoaderContext) else None
+    if loader is not None:
+        kwargs = {k: _in_loader(loader, v) if callable(v) else v for k, v in kwargs.items()}
+    return __utils__["ohaf_state.run"](name, test=__opts__["test"], **kwargs)
+
+
+def _in_loader(loader, func):
+    return lambda *args: loader.run(func, *args)
+
+
+# -- datastores ----------------------------------------------------------------------------
 def datastore_present(name, template, cluster=None, allow_driver_change=False, **kwargs):
     """A datastore called ``name`` exists with (at least) the attributes in ``template``.
 
-    name
-        datastore NAME (unique in oned)
     template
-        dict of template attributes (``TYPE``, ``DS_MAD``, ``TM_MAD``, ``DISK_TYPE``,
-        ``BRIDGE_LIST``, ``LINSTOR_*``...). Names are upper-cased, values compared as oned
-        stores them (strings; ``True``/``False`` -> ``YES``/``NO``; a list -> space-separated
-        string; TYPE/DISK_TYPE upper-case). Attributes not listed are left alone; differing
-        ones are sent with ``one.datastore.update`` type 1 (merge), only those.
-        A SYSTEM_DS must not have DS_MAD (oned rule); a BACKUP_DS (``DS_MAD: rsync`` or
-        ``restic``; oned stores TYPE 3) has no TM_MAD (oned stores ``-``).
+        dict of template attributes (``TYPE``, ``DS_MAD``, ``TM_MAD``, ``BRIDGE_LIST``...),
+        compared as oned stores them (names upper-case, values strings: ``YES``/``NO``, a
+        list space-separated, TYPE/DISK_TYPE upper-case); the differing ones are sent with
+        ``one.datastore.update`` type 1 (merge), the others left alone. A SYSTEM_DS has no
+        DS_MAD; a BACKUP_DS (``DS_MAD: rsync``/``restic``) has no TM_MAD (oned stores ``-``).
     cluster
-        cluster name or id the datastore must belong to (added with
-        ``one.cluster.adddatastore``; other memberships are kept). None: on creation oned's
-        default cluster, afterwards membership is not managed.
+        cluster name or id the datastore must belong to (``one.cluster.adddatastore``; other
+        memberships are kept). None: oned's default cluster on creation, else not managed.
     allow_driver_change
-        TYPE, DS_MAD and TM_MAD of an existing datastore are only changed when True
-        (re-pointing the drivers of a datastore that holds images can orphan them).
+        TYPE, DS_MAD and TM_MAD of an existing datastore change only when True (re-pointing
+        the drivers of a datastore that holds images can orphan them): else refused.
+
+    .. code-block:: yaml
+
+        linstor_system:
+          one.datastore_present:
+            - template:
+                TYPE: SYSTEM_DS
+                TM_MAD: linstor
+                LINSTOR_AUTO_PLACE: 2
+                BRIDGE_LIST: [alpha, bravo, charlie, delta]
+            - cluster: default
+            - endpoint: http://127.0.0.1:2633/RPC2
+            - one_auth_file: /var/lib/one/.one/one_auth
+            - active_vip: 192.168.100.10
     """
-    ret = _ret(name)
-    if _inactive(ret, kwargs):
-        return ret
-    conn = _conn(kwargs)
-    try:
-        desired = _one("normalize_template", template)
-        if not desired:
-            return _fail(ret, "template is empty: give at least TYPE and TM_MAD")
-        if "NAME" in desired:
-            return _fail(ret, "template must not contain NAME: the state name is the NAME")
-        if desired.get("TYPE") == "SYSTEM_DS" and "DS_MAD" in desired:
-            return _fail(ret, "a SYSTEM_DS datastore cannot have DS_MAD (oned rejects it)")
-        if desired.get("TYPE") == "BACKUP_DS" and desired.get("TM_MAD", "-") != "-":
-            return _fail(ret, "a BACKUP_DS datastore has no TM_MAD (oned stores '-'): "
-                              "leave TM_MAD out or set it to '-'")
-        cid, err = _resolve_cluster(cluster, conn)
-        if err:
-            if __opts__["test"]:
-                ret["result"] = None
-                ret["comment"] = f"{err} (yet); datastore {name} cannot be checked against it"
-                return ret
-            return _fail(ret, err)
-        current = _one("datastore_info", name, cache=True, **conn)
+    conn, vip = _split(kwargs)
+    st = {"applied": False, "created": False}
 
-        if current is None:
-            ret["changes"] = {"old": None, "new": {
-                "name": name, "template": _mask_template(desired),
-                "cluster": cluster if cluster is not None else "default"}}
-            if __opts__["test"]:
-                ret["result"] = None
-                ret["comment"] = f"datastore {name} would be created"
-                return ret
-            oid = _one("datastore_allocate", name, desired,
-                       cluster_id=-1 if cid is None else cid, cache=True, **conn)
-            after = _one("datastore_info", name, cache=True, **conn)
-            if after is None:
-                return _fail(ret, f"verification failed: datastore {name} (id {oid}) "
-                                  "not found after allocate")
-            left = _one("template_diff", desired, _ds_current(after))
-            if left or (cid is not None and cid not in after["clusters"]):
-                return _fail(ret, f"verification failed: datastore {name} (id {oid}) differs "
-                                  f"after allocate: {sorted(left) or 'cluster membership'}")
-            ret["result"] = True
-            ret["comment"] = f"datastore {name} created (id {oid})"
-            return ret
+    def precheck():
+        _active(vip)
+        st["want"] = _tmpl("normalize", template)
+        problem = _tmpl("datastore_problem", st["want"])
+        if problem:
+            __utils__["ohaf_state.refuse"](problem)
 
-        diff = _one("template_diff", desired, _ds_current(current))
-        drivers = sorted(k for k in diff if k in _DRIVER_ATTRS)
-        if drivers and not allow_driver_change:
-            have = ", ".join(f"{k}={diff[k]['old']!r}" for k in drivers)
-            want = ", ".join(f"{k}={diff[k]['new']!r}" for k in drivers)
-            ret["comment"] = (
-                f"datastore {name} (id {current['id']}) has {have}, wanted {want}; "
+    def read():
+        st["cid"] = _cluster_id(cluster, conn, f"datastore {name}")
+        return _one("datastore_info", name, cache=True, **conn)
+
+    def diff(cur):
+        if cur is None:
+            return {"old": None, "new": {"name": name, "template": st["want"],
+                                         "cluster": "default" if cluster is None else cluster}}
+        st.setdefault("id", cur["id"])
+        changes = _tmpl("diff", st["want"], _tmpl("datastore_view", cur))
+        drivers = _tmpl("driver_change", changes)
+        if drivers and not allow_driver_change and not st["applied"]:
+            __utils__["ohaf_state.refuse"](
+                f"datastore {name} (id {cur['id']}) has {drivers[0]}, wanted {drivers[1]}; "
                 "refusing to change TYPE/DS_MAD/TM_MAD of an existing datastore unless "
                 "allow_driver_change is True")
-            return ret
-        changes = _mask_diff(diff)
-        add_to_cluster = cid is not None and cid not in current["clusters"]
-        if add_to_cluster:
-            changes["clusters"] = {"old": current["clusters"],
-                                   "new": sorted(current["clusters"] + [cid])}
-        if not changes:
-            ret["result"] = True
-            ret["comment"] = f"datastore {name} (id {current['id']}) is in the desired state"
-            return ret
-        if __opts__["test"]:
-            ret["result"] = None
-            ret["changes"] = changes
-            ret["comment"] = (f"datastore {name} (id {current['id']}) would be updated: "
-                              f"{', '.join(sorted(changes))}")
-            return ret
-        if diff:
-            _one("datastore_update", current["id"], {k: desired[k] for k in diff},
-                 merge=True, cache=True, **conn)
-        if add_to_cluster:
-            _one("cluster_adddatastore", cid, current["id"], cache=True, **conn)
-        after = _one("datastore_info", current["id"], cache=True, **conn)
-        left = _one("template_diff", desired, _ds_current(after)) if after else {"": None}
-        if left or (add_to_cluster and cid not in after["clusters"]):
-            ret["changes"] = changes
-            return _fail(ret, f"verification failed: datastore {name} still differs in "
-                              f"{sorted(left) or 'cluster membership'}")
-        ret["result"] = True
-        ret["changes"] = changes
-        ret["comment"] = f"datastore {name} (id {current['id']}) updated"
-        return ret
-    except CommandExecutionError as exc:
-        ret["changes"] = {}
-        return _fail(ret, str(exc))
+        if st["cid"] is not None and st["cid"] not in cur["clusters"]:
+            changes["clusters"] = {"old": cur["clusters"],
+                                   "new": sorted(cur["clusters"] + [st["cid"]])}
+        return changes
+
+    def apply(cur, changes):
+        st["applied"], st["created"], cid = True, cur is None, st["cid"]
+        if cur is None:
+            st["id"] = _one("datastore_allocate", name, _tmpl("render", st["want"]),
+                            cluster_id=-1 if cid is None else cid, cache=True, **conn)
+            return
+        attrs = _attrs(changes, st["want"])
+        if attrs:
+            _one("datastore_update", cur["id"], _tmpl("render", attrs), merge=True, cache=True,
+                 **conn)
+        if "clusters" in changes:
+            _one("cluster_adddatastore", cid, cur["id"], cache=True, **conn)
+
+    def verify_failed(left, after):
+        what = sorted(k for k in left if k not in _OWN_KEYS) or "cluster membership"
+        if not st["created"]:
+            return f"verification failed: datastore {name} still differs in {what}"
+        return f"verification failed: datastore {name} (id {st['id']}) " + (
+            "not found after allocate" if after is None else f"differs after allocate: {what}")
+
+    return _run(name, precheck=precheck, read=read, diff=diff, apply=apply,
+                comment_verify=verify_failed, **_present_comments("datastore", name, st))
 
 
 def _absent(kind, name, kwargs, busy, old):
-    """The one shape of every ``*_absent``: read (pool cache) -> already absent, or refuse
-    while ``busy(current)`` names what still uses it -> diff ``old(current)`` -> test=True
-    -> delete -> re-read -> verify."""
-    ret = _ret(name)
-    if _inactive(ret, kwargs):
-        return ret
-    conn = _conn(kwargs)
-    try:
-        current = _one(f"{kind}_info", name, cache=True, **conn)
-        if current is None:
-            ret["result"] = True
-            ret["comment"] = f"{kind} {name} is already absent"
-            return ret
-        why = busy(current)
+    """The one shape of every ``*_absent``: already absent, or refused while ``busy(current)``
+    names what still uses it, else deleted (``changes``: ``old(current)`` -> None)."""
+    conn, vip = _split(kwargs)
+    st = {"applied": False}
+
+    def diff(cur):
+        if cur is None:
+            return {}
+        st["id"] = cur["id"]
+        why = None if st["applied"] else busy(cur)
         if why:
-            return _fail(ret, f"{kind} {name} (id {current['id']}) {why}")
-        ret["changes"] = {"old": {"id": current["id"], "name": name, **old(current)}, "new": None}
-        if __opts__["test"]:
-            ret["result"] = None
-            ret["comment"] = f"{kind} {name} (id {current['id']}) would be deleted"
-            return ret
-        _one(f"{kind}_delete", current["id"], cache=True, **conn)
-        if _one(f"{kind}_info", name, cache=True, **conn) is not None:
-            return _fail(ret, f"verification failed: {kind} {name} still exists")
-        ret["result"] = True
-        ret["comment"] = f"{kind} {name} (id {current['id']}) deleted"
-        return ret
-    except CommandExecutionError as exc:
-        ret["changes"] = {}
-        return _fail(ret, str(exc))
+            __utils__["ohaf_state.refuse"](f"{kind} {name} (id {cur['id']}) {why}")
+        return {"old": {"id": cur["id"], "name": name, **old(cur)}, "new": None}
+
+    def apply(cur, changes):
+        st["applied"] = True
+        _one(f"{kind}_delete", cur["id"], cache=True, **conn)
+
+    return _run(name, precheck=lambda: _active(vip), diff=diff, apply=apply,
+                read=lambda: _one(f"{kind}_info", name, cache=True, **conn),
+                comment_ok=f"{kind} {name} is already absent",
+                comment_test=lambda ch: f"{kind} {name} (id {st['id']}) would be deleted",
+                comment_done=lambda ch: f"{kind} {name} (id {st['id']}) deleted",
+                comment_verify=f"verification failed: {kind} {name} still exists")
 
 
 def datastore_absent(name, **kwargs):
-    """No datastore called ``name``. Refuses (result False) while it still holds images."""
+    """No datastore called ``name``. Refused (result False) while it still holds images.
+
+    .. code-block:: yaml
+
+        old_images:
+          one.datastore_absent:
+            - one_auth_file: /var/lib/one/.one/one_auth
+    """
     return _absent(
         "datastore", name, kwargs,
         busy=lambda c: c["images"] and f"still holds images {c['images']}; not deleting it",
-        old=lambda c: {"type": c["type"], "template": _mask_template(c["template"])})
+        old=lambda c: {"type": c["type"], "template": c["template"]})
 
 
-# --------------------------------------------------------------------------------------
-# hosts
-# --------------------------------------------------------------------------------------
+# -- hosts ---------------------------------------------------------------------------------
 def host_present(name, im_mad, vm_mad, cluster=None, template=None, **kwargs):
     """A host called ``name`` (``onehost create name -i im_mad -v vm_mad``) in ``cluster``.
 
     cluster
         cluster name or id; an existing host in another cluster is moved
-        (``one.cluster.addhost``). None: on creation oned's default cluster, afterwards not
-        managed.
+        (``one.cluster.addhost``). None: oned's default cluster on creation, else not managed.
     template
         optional dict of host template attributes, merged (update type 1), only differing ones.
+
     im_mad / vm_mad of an existing host cannot be changed in place: result False (remove the
     host with ``one.host_absent`` and re-create it).
+
+    .. code-block:: yaml
+
+        cloud-01:
+          one.host_present:
+            - im_mad: kvm
+            - vm_mad: kvm
+            - cluster: default
+            - template:
+                RESERVED_CPU: 100
+            - one_auth_file: /var/lib/one/.one/one_auth
     """
-    ret = _ret(name)
-    if _inactive(ret, kwargs):
-        return ret
-    conn = _conn(kwargs)
-    try:
-        desired = _one("normalize_template", template) if template else {}
-        cid, err = _resolve_cluster(cluster, conn)
-        if err:
-            if __opts__["test"]:
-                ret["result"] = None
-                ret["comment"] = f"{err} (yet); host {name} cannot be checked against it"
-                return ret
-            return _fail(ret, err)
-        current = _one("host_info", name, cache=True, **conn)
+    conn, vip = _split(kwargs)
+    st = {"applied": False, "created": False}
 
-        if current is None:
+    def precheck():
+        _active(vip)
+        st["want"] = _tmpl("normalize", template) if template else {}
+
+    def read():
+        st["cid"] = _cluster_id(cluster, conn, f"host {name}")
+        return _one("host_info", name, cache=True, **conn)
+
+    def diff(cur):
+        if cur is None:
             new = {"name": name, "im_mad": im_mad, "vm_mad": vm_mad,
-                   "cluster": cluster if cluster is not None else "default"}
-            if desired:
-                new["template"] = _mask_template(desired)
-            ret["changes"] = {"old": None, "new": new}
-            if __opts__["test"]:
-                ret["result"] = None
-                ret["comment"] = f"host {name} would be created"
-                return ret
-            oid = _one("host_allocate", name, im_mad, vm_mad,
-                       cluster_id=-1 if cid is None else cid, cache=True, **conn)
-            if desired:
-                _one("host_update", oid, desired, merge=True, cache=True, **conn)
-            after = _one("host_info", oid, cache=True, **conn)
-            problems = _host_problems(after, im_mad, vm_mad, cid, desired)
-            if problems:
-                return _fail(ret, f"verification failed: host {name} (id {oid}): {problems}")
-            ret["result"] = True
-            ret["comment"] = f"host {name} created (id {oid})"
-            return ret
+                   "cluster": "default" if cluster is None else cluster}
+            return {"old": None, "new": dict(new, template=st["want"]) if st["want"] else new}
+        st.setdefault("id", cur["id"])
+        changes = _tmpl("diff", st["want"], cur["template"])
+        if (cur["im_mad"], cur["vm_mad"]) != (im_mad, vm_mad):
+            if not st["applied"]:
+                __utils__["ohaf_state.refuse"](
+                    f"host {name} (id {cur['id']}) has im_mad={cur['im_mad']}, "
+                    f"vm_mad={cur['vm_mad']}, wanted im_mad={im_mad}, vm_mad={vm_mad}; drivers "
+                    "cannot be changed in place: remove the host (one.host_absent) and "
+                    "re-create it")
+            changes["drivers"] = {"old": [cur["im_mad"], cur["vm_mad"]], "new": [im_mad, vm_mad]}
+        if st["cid"] is not None and cur["cluster_id"] != st["cid"]:
+            changes["cluster"] = {"old": cur["cluster"], "new": cluster}
+        return changes
 
-        if (current["im_mad"], current["vm_mad"]) != (im_mad, vm_mad):
-            return _fail(ret, f"host {name} (id {current['id']}) has im_mad={current['im_mad']}"
-                              f", vm_mad={current['vm_mad']}, wanted im_mad={im_mad}, "
-                              f"vm_mad={vm_mad}; drivers cannot be changed in place: remove "
-                              "the host (one.host_absent) and re-create it")
-        diff = _one("template_diff", desired, current["template"]) if desired else {}
-        changes = _mask_diff(diff)
-        move = cid is not None and current["cluster_id"] != cid
-        if move:
-            changes["cluster"] = {"old": current["cluster"], "new": cluster}
-        if not changes:
-            ret["result"] = True
-            ret["comment"] = f"host {name} (id {current['id']}) is in the desired state"
-            return ret
-        if __opts__["test"]:
-            ret["result"] = None
-            ret["changes"] = changes
-            ret["comment"] = (f"host {name} (id {current['id']}) would be updated: "
-                              f"{', '.join(sorted(changes))}")
-            return ret
-        if move:
-            _one("cluster_addhost", cid, current["id"], cache=True, **conn)
-        if diff:
-            _one("host_update", current["id"], {k: desired[k] for k in diff}, merge=True,
-                 cache=True, **conn)
-        after = _one("host_info", current["id"], cache=True, **conn)
-        problems = _host_problems(after, im_mad, vm_mad, cid, desired)
-        ret["changes"] = changes
-        if problems:
-            return _fail(ret, f"verification failed: host {name}: {problems}")
-        ret["result"] = True
-        ret["comment"] = f"host {name} (id {current['id']}) updated"
-        return ret
-    except CommandExecutionError as exc:
-        ret["changes"] = {}
-        return _fail(ret, str(exc))
+    def apply(cur, changes):
+        st["applied"], st["created"], cid = True, cur is None, st["cid"]
+        if cur is None:
+            st["id"] = _one("host_allocate", name, im_mad, vm_mad,
+                            cluster_id=-1 if cid is None else cid, cache=True, **conn)
+        elif "cluster" in changes:
+            _one("cluster_addhost", cid, cur["id"], cache=True, **conn)
+        attrs = st["want"] if cur is None else _attrs(changes, st["want"])
+        if attrs:
+            _one("host_update", st["id"], _tmpl("render", attrs), merge=True, cache=True, **conn)
 
+    def verify_failed(left, after):
+        attrs = sorted(k for k in left if k not in _OWN_KEYS)
+        problems = ["not found"] if after is None else (
+            ["drivers differ"] * ("drivers" in left)
+            + [f"in cluster {after['cluster']}"] * ("cluster" in left)
+            + [f"template differs in {attrs}"] * bool(attrs))
+        where = f"host {name} (id {st['id']})" if st["created"] else f"host {name}"
+        return f"verification failed: {where}: {'; '.join(problems)}"
 
-def _host_problems(after, im_mad, vm_mad, cid, desired):
-    if after is None:
-        return "not found"
-    problems = []
-    if (after["im_mad"], after["vm_mad"]) != (im_mad, vm_mad):
-        problems.append("drivers differ")
-    if cid is not None and after["cluster_id"] != cid:
-        problems.append(f"in cluster {after['cluster']}")
-    if desired:
-        left = __salt__["one.template_diff"](desired, after["template"])
-        if left:
-            problems.append(f"template differs in {sorted(left)}")
-    return "; ".join(problems)
+    return _run(name, precheck=precheck, read=read, diff=diff, apply=apply,
+                comment_verify=verify_failed, **_present_comments("host", name, st))
 
 
 def host_absent(name, **kwargs):
-    """No host called ``name`` (oned refuses to delete a host that runs VMs)."""
+    """No host called ``name``. Refused (result False) while it runs VMs (oned refuses it).
+
+    .. code-block:: yaml
+
+        cloud-09:
+          one.host_absent:
+            - one_auth_file: /var/lib/one/.one/one_auth
+    """
     return _absent(
         "host", name, kwargs,
         busy=lambda c: c["vms"] and f"still has VMs {c['vms']}; not deleting it",
         old=lambda c: {"im_mad": c["im_mad"], "vm_mad": c["vm_mad"], "cluster": c["cluster"]})
 
 
-# --------------------------------------------------------------------------------------
-# clusters
-# --------------------------------------------------------------------------------------
+# -- clusters ------------------------------------------------------------------------------
 def cluster_present(name, hosts=None, datastores=None, template=None, **kwargs):
     """A cluster called ``name`` containing (at least) ``hosts`` and ``datastores``.
 
@@ -416,95 +343,82 @@ def cluster_present(name, hosts=None, datastores=None, template=None, **kwargs):
         moves it out of its current cluster (oned: one cluster per host).
     template
         optional dict of cluster template attributes (RESERVED_CPU...), merged (type 1).
+
+    .. code-block:: yaml
+
+        prod:
+          one.cluster_present:
+            - hosts: [cloud-01, cloud-02]
+            - datastores: [linstor_system_auto_place, linstor_image_auto_place]
+            - template:
+                RESERVED_MEM: 10%
+            - one_auth_file: /var/lib/one/.one/one_auth
     """
-    ret = _ret(name)
-    if _inactive(ret, kwargs):
-        return ret
-    conn = _conn(kwargs)
-    hosts = list(hosts or [])
-    datastores = list(datastores or [])
-    try:
-        desired = _one("normalize_template", template) if template else {}
-        host_ids, missing = {}, []
-        for ref in hosts:
-            hid = _one("lookup_id", "host", ref, cache=True, **conn)
-            if hid is None:
-                missing.append(f"host {ref}")
-            host_ids[ref] = hid
-        ds_ids = {}
-        for ref in datastores:
-            dsid = _one("lookup_id", "datastore", ref, cache=True, **conn)
-            if dsid is None:
-                missing.append(f"datastore {ref}")
-            ds_ids[ref] = dsid
+    conn, vip = _split(kwargs)
+    members = {"hosts": list(hosts or []), "datastores": list(datastores or [])}
+    st = {"ids": {"hosts": {}, "datastores": {}}}
+
+    def precheck():
+        _active(vip)
+        st["want"] = _tmpl("normalize", template) if template else {}
+
+    def read():
+        missing = []
+        for key, refs in members.items():
+            for ref in refs:
+                oid = st["ids"][key][ref] = _one("lookup_id", key[:-1], ref, cache=True, **conn)
+                missing += [] if oid is not None else [f"{key[:-1]} {ref}"]
         if missing:
-            msg = f"cluster {name}: {', '.join(missing)} does not exist"
-            if __opts__["test"]:
-                ret["result"] = None
-                ret["comment"] = msg + " (yet)"
-                return ret
-            return _fail(ret, msg)
-        current = _one("cluster_info", name, cache=True, **conn)
-        cur_hosts = set(current["hosts"]) if current else set()
-        cur_ds = set(current["datastores"]) if current else set()
-        add_hosts = [ref for ref in hosts if host_ids[ref] not in cur_hosts]
-        add_ds = [ref for ref in datastores if ds_ids[ref] not in cur_ds]
-        diff = _one("template_diff", desired, current["template"]) if (current and desired) \
-            else {}
+            err = f"cluster {name}: {', '.join(missing)} does not exist"
+            _missing(err, err + " (yet)")
+        return _one("cluster_info", name, cache=True, **conn)
 
-        if current is None:
-            new = {"name": name, "hosts": hosts, "datastores": datastores}
-            if desired:
-                new["template"] = _mask_template(desired)
-            ret["changes"] = {"old": None, "new": new}
-        else:
-            changes = _mask_diff(diff)
-            if add_hosts:
-                changes["hosts"] = {"added": add_hosts}
-            if add_ds:
-                changes["datastores"] = {"added": add_ds}
-            if not changes:
-                ret["result"] = True
-                ret["comment"] = f"cluster {name} (id {current['id']}) is in the desired state"
-                return ret
-            ret["changes"] = changes
-        if __opts__["test"]:
-            ret["result"] = None
-            ret["comment"] = (f"cluster {name} would be created" if current is None
-                              else f"cluster {name} would be updated: "
-                                   f"{', '.join(sorted(ret['changes']))}")
-            return ret
+    def diff(cur):
+        if cur is None:
+            new = dict(members, name=name)
+            return {"old": None, "new": dict(new, template=st["want"]) if st["want"] else new}
+        st.setdefault("id", cur["id"])
+        changes = _tmpl("diff", st["want"], cur["template"])
+        for key, refs in members.items():
+            added = [ref for ref in refs if st["ids"][key][ref] not in cur[key]]
+            if added:
+                changes[key] = {"added": added}
+        return changes
 
-        cid = current["id"] if current else _one("cluster_allocate", name, cache=True, **conn)
-        for ref in add_hosts:
-            _one("cluster_addhost", cid, host_ids[ref], cache=True, **conn)
-        for ref in add_ds:
-            _one("cluster_adddatastore", cid, ds_ids[ref], cache=True, **conn)
-        if current is None and desired:
-            _one("cluster_update", cid, desired, merge=True, cache=True, **conn)
-        elif diff:
-            _one("cluster_update", cid, {k: desired[k] for k in diff}, merge=True,
-                 cache=True, **conn)
-        after = _one("cluster_info", cid, cache=True, **conn)
+    def apply(cur, changes):
+        if cur is None:
+            st["id"] = _one("cluster_allocate", name, cache=True, **conn)
+        for key, refs in members.items():
+            for ref in refs if cur is None else changes.get(key, {}).get("added", []):
+                _one(f"cluster_add{key[:-1]}", st["id"], st["ids"][key][ref], cache=True,
+                     **conn)
+        attrs = st["want"] if cur is None else _attrs(changes, st["want"])
+        if attrs:
+            _one("cluster_update", st["id"], _tmpl("render", attrs), merge=True, cache=True,
+                 **conn)
+
+    def verify_failed(left, after):
         if after is None:
-            return _fail(ret, f"verification failed: cluster {name} not found")
-        problems = [f"host {r}" for r in hosts if host_ids[r] not in after["hosts"]]
-        problems += [f"datastore {r}" for r in datastores if ds_ids[r] not in after["datastores"]]
-        if desired and _one("template_diff", desired, after["template"]):
-            problems.append("template")
-        if problems:
-            return _fail(ret, f"verification failed: cluster {name} lacks {', '.join(problems)}")
-        ret["result"] = True
-        ret["comment"] = (f"cluster {name} created (id {cid})" if current is None
-                          else f"cluster {name} (id {cid}) updated")
-        return ret
-    except CommandExecutionError as exc:
-        ret["changes"] = {}
-        return _fail(ret, str(exc))
+            return f"verification failed: cluster {name} not found"
+        problems = [f"{key[:-1]} {ref}" for key in members
+                    for ref in left.get(key, {}).get("added", [])]
+        problems += ["template"] * any(k not in _OWN_KEYS for k in left)
+        return f"verification failed: cluster {name} lacks {', '.join(problems)}"
+
+    return _run(name, precheck=precheck, read=read, diff=diff, apply=apply,
+                comment_verify=verify_failed, **_present_comments("cluster", name, st))
 
 
 def cluster_absent(name, **kwargs):
-    """No cluster called ``name``. oned refuses while it has hosts, datastores or vnets."""
+    """No cluster called ``name``. Refused (result False) while it has hosts, datastores or
+    vnets (oned refuses it).
+
+    .. code-block:: yaml
+
+        staging:
+          one.cluster_absent:
+            - one_auth_file: /var/lib/one/.one/one_auth
+    """
     def busy(current):
         members = {k: current[k] for k in ("hosts", "datastores", "vnets") if current[k]}
         return members and "is not empty: " + ", ".join(f"{k} {v}" for k, v in members.items())
@@ -512,43 +426,38 @@ def cluster_absent(name, **kwargs):
     return _absent("cluster", name, kwargs, busy=busy, old=lambda c: {})
 
 
-# --------------------------------------------------------------------------------------
-# marketplaces
-# --------------------------------------------------------------------------------------
-def _marketplace_state(name, enabled, kwargs):
-    ret = _ret(name)
-    if _inactive(ret, kwargs):
-        return ret
-    conn = _conn(kwargs)
+# -- marketplaces --------------------------------------------------------------------------
+def _marketplace(name, enabled, kwargs):
+    """``marketplace_enabled`` / ``marketplace_disabled``."""
+    conn, vip = _split(kwargs)
     want = "ENABLED" if enabled else "DISABLED"
-    try:
-        current = _one("marketplace_info", name, cache=True, **conn)
-        if current is None:
+    st = {"applied": False}
+
+    def read():
+        return _one("marketplace_info", name, cache=True, **conn)
+
+    def diff(cur):
+        if cur is None and not st["applied"]:
             if enabled:
-                return _fail(ret, f"marketplace {name} does not exist")
-            ret["result"] = True
-            ret["comment"] = f"marketplace {name} does not exist: nothing to disable"
-            return ret
-        if current["state"] == want:
-            ret["result"] = True
-            ret["comment"] = f"marketplace {name} (id {current['id']}) is already {want}"
-            return ret
-        ret["changes"] = {"state": {"old": current["state"], "new": want}}
-        if __opts__["test"]:
-            ret["result"] = None
-            ret["comment"] = f"marketplace {name} (id {current['id']}) would be {want}"
-            return ret
-        _one("marketplace_enable", current["id"], enable=enabled, cache=True, **conn)
-        after = _one("marketplace_info", current["id"], cache=True, **conn)
-        if after is None or after["state"] != want:
-            got = after["state"] if after else "absent"
-            return _fail(ret, f"verification failed: marketplace {name} is {got}, not {want}")
-        ret["result"] = True
-        ret["comment"] = f"marketplace {name} (id {current['id']}) {want}"
-        return ret
-    except CommandExecutionError as exc:
-        ret["changes"] = {}
-        return _fail(ret, str(exc))
+                __utils__["ohaf_state.refuse"](f"marketplace {name} does not exist")
+            return {}
+        if cur is not None:
+            st["id"] = cur["id"]
+        state = cur["state"] if cur else "absent"
+        return {} if state == want else {"state": {"old": state, "new": want}}
+
+    def apply(cur, changes):
+        st["applied"] = True
+        _one("marketplace_enable", cur["id"], enable=enabled, cache=True, **conn)
+
+    return _run(
+        name, precheck=lambda: _active(vip), read=read, diff=diff, apply=apply,
+        comment_ok=lambda cur: f"marketplace {name} (id {cur['id']}) is already {want}" if cur
+        else f"marketplace {name} does not exist: nothing to disable",
+        comment_test=lambda ch: f"marketplace {name} (id {st['id']}) would be {want}",
+        comment_done=lambda ch: f"marketplace {name} (id {st['id']}) {want}",
+        comment_verify=lambda left, after: (
+            f"verification failed: marketplace {name} is {left['state']['old']}, not {want}"))
 
 
 def marketplace_enabled(name, **kwargs):
@@ -557,166 +466,162 @@ def marketplace_enabled(name, **kwargs):
 
     .. code-block:: yaml
 
-        OpenNebula Public:
+        Linux Containers:
           one.marketplace_enabled:
-            - endpoint: http://127.0.0.1:2633/RPC2
             - one_auth_file: /var/lib/one/.one/one_auth
     """
-    return _marketplace_state(name, True, kwargs)
+    return _marketplace(name, True, kwargs)
 
 
 def marketplace_disabled(name, **kwargs):
     """The marketplace called ``name`` is disabled (``onemarket disable``): oned no longer
-    contacts its endpoint, e.g. on a cloud without internet access, where the bootstrap's
-    "OpenNebula Public" only fails its monitoring. A missing marketplace is already
-    disabled (result True, no changes). Apps already imported stay.
+    contacts its endpoint (a cloud without internet access). A missing marketplace is
+    already disabled (result True, no changes). Apps already imported stay.
 
     .. code-block:: yaml
 
         OpenNebula Public:
           one.marketplace_disabled:
+            - one_auth_file: /var/lib/one/.one/one_auth
+    """
+    return _marketplace(name, False, kwargs)
+
+
+# -- transient VMs after a failover ------------------------------------------------------
+def transient_recovered(name, policy="report", include_failed=False, **kwargs):
+    """After a front-end failover, VMs stuck in transient states are dealt with per
+    ``policy`` (``one.recover_transient``): ``report`` only lists them in the comment,
+    ``success`` / ``failure`` / ``retry`` recover them (``onevm recover``); ``name`` is a
+    label. ``include_failed`` also recovers VMs in ``*_FAILURE`` states (always listed). A
+    VM oned refuses to recover: result False, its error in the comment.
+
+    .. code-block:: yaml
+
+        opennebula-recover-transient:
+          one.transient_recovered:
+            - policy: retry
+            - include_failed: true
+            - one_auth_file: /var/lib/one/.one/one_auth
+    """
+    conn, vip = _split(kwargs)
+    st = {}
+    allowed = ("report", "success", "failure", "retry")
+
+    def precheck():
+        _active(vip)
+        if policy not in allowed:
+            __utils__["ohaf_state.refuse"](
+                f"policy {policy!r} not allowed; allowed: {', '.join(allowed)}")
+
+    def read():
+        found = _one("recover_transient", policy="report", **conn)
+        return __utils__["ohaf_one_lcm.summary"](found, include_failed)
+
+    def diff(found):
+        if policy == "report" or not found["targets"]:
+            return {}
+        return {"recovered": {"old": None, "new": found["targets"], "policy": policy}}
+
+    def apply(found, changes):
+        done = st["done"] = _one("recover_transient", policy=policy,
+                                 include_failed=include_failed,
+                                 vm_ids=changes["recovered"]["new"], **conn)
+        # report what oned recovered (a VM may have left its transient state meanwhile)
+        if done["recovered"]:
+            changes["recovered"]["new"] = done["recovered"]
+        else:
+            changes.clear()
+        if done["errors"]:
+            errs = "; ".join(f"VM {e['id']}: {e['error']}" for e in done["errors"])
+            __utils__["ohaf_state.refuse"](f"recover {policy} failed for {errs}", dict(changes))
+
+    return _run(
+        name, precheck=precheck, read=read, diff=diff, apply=apply, verify=False,
+        comment_ok=lambda found: (
+            f"policy report: VMs in transient/failed states: {found['listed']}"
+            if found["targets"] else f"no VM to recover (transient/failed: {found['listed']})"),
+        comment_test=lambda ch: f"VMs {ch['recovered']['new']} would be recovered as {policy}",
+        comment_done=lambda ch: f"VMs {st['done']['recovered']} recovered as {policy}")
+
+
+# -- oned serving API requests; Raft bootstrap of a fresh database ---------------------
+def oned_ready(name, timeout=60, interval=1, vip=None, **kwargs):
+    """oned answers API requests (``one.wait_ready``; an open port is not enough: under Raft
+    oned answers "no leader found" for seconds after it listens); ``name`` is a label.
+    ``vip`` (pacemaker/rgmanager): ready when the VIP is here and oned answers here, or the
+    VIP answers from another front-end. One check first; not ready: test mode says it would
+    wait (result None), a real run waits up to ``timeout`` seconds and fails with oned's last
+    answer (credentials rejected: at once). Waiting changes nothing: ``changes`` is ``{}``.
+
+    .. code-block:: yaml
+
+        opennebula-register-wait-for-oned:
+          one.oned_ready:
+            - timeout: 120
             - endpoint: http://127.0.0.1:2633/RPC2
             - one_auth_file: /var/lib/one/.one/one_auth
     """
-    return _marketplace_state(name, False, kwargs)
+    conn = {k: v for k, v in kwargs.items() if not k.startswith("__")}
+    st = {}
 
+    def read():
+        try:
+            return _one("wait_ready", timeout=0, interval=0.05, active_vip=vip, **conn)
+        except CommandExecutionError as exc:
+            return {"ready": False, "error": str(exc)}
 
-# --------------------------------------------------------------------------------------
-# transient VMs after a failover
-# --------------------------------------------------------------------------------------
-def transient_recovered(name, policy="report", include_failed=False, **kwargs):
-    """After a front-end failover, VMs stuck in transient states are dealt with per
-    ``policy`` (``one.recover_transient``): ``report`` only lists them (result True, no
-    changes), ``success`` / ``failure`` / ``retry`` recover them (``onevm recover``).
+    def apply(probe, changes):
+        st["got"] = _one("wait_ready", timeout=timeout, interval=interval, active_vip=vip,
+                         **conn)
 
-    name
-        a label (the state id); not sent to oned
-    include_failed
-        also recover VMs in ``*_FAILURE`` states (always listed in the comment)
-
-    No transient VM: result True, ``changes == {}``. Test mode: result None and the VMs that
-    would be recovered. A VM oned refuses to recover: result False, its error in the comment.
-    """
-    ret = _ret(name)
-    if _inactive(ret, kwargs):
-        return ret
-    conn = _conn(kwargs)
-    if policy not in ("report", "success", "failure", "retry"):
-        return _fail(ret, f"policy {policy!r} not allowed; allowed: report, success, failure, "
-                          "retry")
-    try:
-        found = _one("recover_transient", policy="report", **conn)
-        targets = found["transient"] + (found["failed"] if include_failed else [])
-        listed = ", ".join(f"{v['id']} ({v['name']}: {v['lcm_state']})"
-                           for v in found["transient"] + found["failed"]) or "none"
-        if policy == "report" or not targets:
-            ret["result"] = True
-            ret["comment"] = (f"no VM to recover (transient/failed: {listed})" if not targets
-                              else f"policy report: VMs in transient/failed states: {listed}")
-            return ret
-        ids = sorted(v["id"] for v in targets)
-        if __opts__["test"]:
-            ret["result"] = None
-            ret["changes"] = {"recovered": {"old": None, "new": ids, "policy": policy}}
-            ret["comment"] = f"VMs {ids} would be recovered as {policy}"
-            return ret
-        done = _one("recover_transient", policy=policy, include_failed=include_failed,
-                    vm_ids=ids, **conn)
-        if done["recovered"]:
-            ret["changes"] = {"recovered": {"old": None, "new": done["recovered"],
-                                            "policy": policy}}
-        if done["errors"]:
-            errs = "; ".join(f"VM {e['id']}: {e['error']}" for e in done["errors"])
-            return _fail(ret, f"recover {policy} failed for {errs}")
-        ret["result"] = True
-        ret["comment"] = f"VMs {done['recovered']} recovered as {policy}"
-        return ret
-    except CommandExecutionError as exc:
-        ret["changes"] = {}
-        return _fail(ret, str(exc))
-
-
-# --------------------------------------------------------------------------------------
-# oned serving API requests; Raft bootstrap of a fresh database
-# --------------------------------------------------------------------------------------
-def oned_ready(name, timeout=60, interval=1, vip=None, **kwargs):
-    """oned answers API requests (``one.wait_ready``): waited for up to ``timeout`` seconds.
-    An open port is not enough: under Raft oned answers "no leader found" for seconds after
-    it listens.
-
-    name
-        a label (the state id)
-    vip
-        pacemaker/rgmanager: ready when the VIP is here and oned answers here, or the VIP
-        answers from another front-end.
-
-    Waiting changes nothing: ``changes`` is always ``{}``. Test mode: one check, no wait
-    (result None when oned does not answer yet: a real run would wait for it).
-    """
-    ret = _ret(name)
-    conn = _conn(kwargs)
-    try:
-        if __opts__["test"]:
-            try:
-                got = _one("wait_ready", timeout=0, interval=0.05, active_vip=vip, **conn)
-            except CommandExecutionError as exc:
-                ret["result"] = None
-                ret["comment"] = f"oned would be waited for (up to {timeout}s): {exc}"
-                return ret
-        else:
-            got = _one("wait_ready", timeout=timeout, interval=interval, active_vip=vip,
-                       **conn)
-    except CommandExecutionError as exc:
-        return _fail(ret, str(exc))
-    ret["result"] = True
-    if got["here"]:
+    def answered(got):
+        if not got["here"]:
+            return f"oned runs on the front-end holding {vip} (waited {got['waited']}s)"
         raft = f", raft {got['raft_state']}" if got.get("raft_state") else ""
-        ret["comment"] = (f"oned {got['version']} answers{raft} (waited {got['waited']}s)")
-    else:
-        ret["comment"] = f"oned runs on the front-end holding {vip} (waited {got['waited']}s)"
-    return ret
+        return f"oned {got['version']} answers{raft} (waited {got['waited']}s)"
+
+    return _run(
+        name, read=read, apply=apply, verify=False, mask=lambda changes: {},
+        diff=lambda probe: {} if probe["ready"] else {
+            "ready": {"old": False, "new": True}, "error": probe["error"]},
+        comment_ok=answered, comment_done=lambda ch: answered(st["got"]),
+        comment_test=lambda ch: f"oned would be waited for (up to {timeout}s): {ch['error']}")
 
 
 def raft_bootstrapped(name, service="opennebula", var_location="/var/lib/one", timeout=120,
                       mysql_client="mysql", **kwargs):
-    """oned's database is bootstrapped, so that oned starts with its Raft SERVER_ID.
+    """oned's database is bootstrapped, so that oned starts with its Raft SERVER_ID: a fresh
+    database makes oned with SERVER_ID >= 0 exit ("Database has to be bootstraped to start
+    oned in HA"). Then (only then) ``service`` is started once with SERVER_ID -1, waited for
+    up to ``timeout`` seconds and stopped (``one.raft_bootstrap``; the oned.conf ``name``,
+    whose DB vector says where the database is, is put back as it was).
 
-    A fresh database makes oned with SERVER_ID >= 0 exit with "Database has to be
-    bootstraped to start oned in HA". Then (only then) oned is started once with SERVER_ID
-    -1 and stopped again (``one.raft_bootstrap``; oned.conf ``name`` is put back as it was).
+    .. code-block:: yaml
 
-    name
-        oned.conf path (its DB vector says where the database is)
-    service
-        oned's service (left stopped; the service state after this one starts it)
-    timeout
-        seconds to wait for the solo oned to answer
+        /etc/one/oned.conf:
+          one.raft_bootstrapped:
+            - service: opennebula
+            - one_auth_file: /var/lib/one/.one/one_auth
     """
-    ret = _ret(name)
-    conn = _conn(kwargs)
-    try:
-        if _one("db_bootstrapped", oned_conf=name, var_location=var_location,
-                mysql_client=mysql_client):
-            ret["result"] = True
-            ret["comment"] = "oned's database is bootstrapped"
-            return ret
-        changes = {"bootstrapped": {"old": False, "new": True}}
-        if __opts__["test"]:
-            ret["result"] = None
-            ret["changes"] = changes
-            ret["comment"] = (f"oned's database would be bootstrapped (service {service} "
-                              "started once with SERVER_ID -1, then stopped)")
-            return ret
-        done = _one("raft_bootstrap", oned_conf=name, service=service, timeout=timeout, **conn)
-        if not _one("db_bootstrapped", oned_conf=name, var_location=var_location,
-                    mysql_client=mysql_client):
-            return _fail(ret, "verification failed: oned's database is still not "
-                              "bootstrapped after the SERVER_ID -1 start")
-        ret["result"] = True
-        ret["changes"] = changes
-        ret["comment"] = (f"oned's database bootstrapped (oned {done['version']} started with "
-                          f"SERVER_ID -1, answered after {done['waited']}s, stopped)")
-        return ret
-    except CommandExecutionError as exc:
-        ret["changes"] = {}
-        return _fail(ret, str(exc))
+    conn = {k: v for k, v in kwargs.items() if not k.startswith("__")}
+    st = {}
+
+    def read():
+        return _one("db_bootstrapped", oned_conf=name, var_location=var_location,
+                    mysql_client=mysql_client)
+
+    def apply(current, changes):
+        st["done"] = _one("raft_bootstrap", oned_conf=name, service=service, timeout=timeout,
+                          **conn)
+
+    return _run(
+        name, read=read, apply=apply,
+        diff=lambda ok: {} if ok else {"bootstrapped": {"old": False, "new": True}},
+        comment_ok="oned's database is bootstrapped",
+        comment_test=(f"oned's database would be bootstrapped (service {service} started once "
+                      "with SERVER_ID -1, then stopped)"),
+        comment_done=lambda ch: (
+            f"oned's database bootstrapped (oned {st['done']['version']} started with "
+            f"SERVER_ID -1, answered after {st['done']['waited']}s, stopped)"),
+        comment_verify=("verification failed: oned's database is still not bootstrapped after "
+                        "the SERVER_ID -1 start"))

@@ -37,8 +37,8 @@ def loaders(root):
         "file_roots": {"base": [str(root / "srv")]}, "cachedir": str(root / "cache"),
         "pki_dir": str(root / "pki"), "sock_dir": str(root / "sock"),
         "log_file": str(root / "minion.log"), "module_dirs": [str(REPO / "_modules")],
-        "states_dirs": [str(REPO / "_states")], "enable_fqdns_grains": False, "grains": {},
-        "test": False,
+        "states_dirs": [str(REPO / "_states")], "utils_dirs": [str(REPO / "_utils")],
+        "enable_fqdns_grains": False, "grains": {}, "test": False,
     })
     context = {}
     utils = salt.loader.utils(opts, context=context)
@@ -54,11 +54,11 @@ def main():
                     help="the LINSTOR guide's 2 LINSTOR datastores + (N-2) more image datastores")
     args = ap.parse_args()
 
-    seed = yaml.safe_load(
-        (REPO / "test" / "fixtures" / "one" / "seed004_linstor_datastores.yaml").read_text())
-    datastores = dict(seed)
-    for i in range(max(args.datastores - len(seed), 0)):
-        datastores[f"linstor_image_{i:03d}"] = dict(seed["linstor_image_auto_place"])
+    guide = yaml.safe_load(
+        (REPO / "test" / "fixtures" / "one" / "linstor_guide_datastores.yaml").read_text())
+    datastores = dict(guide)
+    for i in range(max(args.datastores - len(guide), 0)):
+        datastores[f"linstor_image_{i:03d}"] = dict(guide["linstor_image_auto_place"])
     hosts = [f"node{i:03d}" for i in range(args.hosts)]
 
     double_mod = load_double()

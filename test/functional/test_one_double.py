@@ -87,7 +87,7 @@ def _populate(oned):
     one = pyone.OneServer(oned.endpoint, session=oned.session)
     cid = one.cluster.allocate("prod")
     one.datastore.allocate(
-        (DOUBLE_PATH.parents[1] / "fixtures" / "one" / "seed004_system_ds.conf").read_text(),
+        (DOUBLE_PATH.parents[1] / "fixtures" / "one" / "linstor_guide_system_ds.conf").read_text(),
         cid)
     hid = one.host.allocate("alpha", "kvm", "kvm", cid)
     one.host.update(hid, 'RESERVED_CPU = "100"\nPCI = [ VENDOR = "10de" ]', 1)
@@ -193,7 +193,7 @@ def test_update_merge_and_replace(oned):
 
 
 def test_template_parser_follows_oned_syntax():
-    text = (DOUBLE_PATH.parents[1] / "fixtures" / "one" / "seed004_system_ds.conf").read_text()
+    text = (DOUBLE_PATH.parents[1] / "fixtures" / "one" / "linstor_guide_system_ds.conf").read_text()
     assert oned_double.parse_template(text) == [
         ("NAME", "linstor_system_auto_place"), ("TM_MAD", "linstor"), ("TYPE", "SYSTEM_DS"),
         ("LINSTOR_AUTO_PLACE", "2"), ("LINSTOR_STORAGE_POOL", "open_system"),

@@ -8,8 +8,8 @@ from conftest import load_double
 import yaml
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-SEED004 = yaml.safe_load(
-    (REPO / "test" / "fixtures" / "one" / "seed004_linstor_datastores.yaml").read_text())
+GUIDE_DS = yaml.safe_load(
+    (REPO / "test" / "fixtures" / "one" / "linstor_guide_datastores.yaml").read_text())
 PASSWORD = "S3cr3t-oned-pw!"
 
 
@@ -17,8 +17,8 @@ oned_double = load_double("oned_double")
 
 
 class Run:
-    """Salt's real loader (our _modules/_states via module_dirs/states_dirs) with one shared
-    ``__context__``; ``new_run()`` clears it like a new state run does.
+    """Salt's real loader (our _modules/_states/_utils via module_dirs/states_dirs/utils_dirs)
+    with one shared ``__context__``; ``new_run()`` clears it like a new state run does.
 
     (conftest's ``salt_loaders`` would do, but its sync_all walks file_roots = the repo,
     .lab/ included, which takes minutes here.)"""
@@ -33,6 +33,7 @@ class Run:
             "file_roots": {"base": [str(root / "srv")]},
             "pillar_roots": {"base": [str(root / "pillar")]},
             "module_dirs": [str(REPO / "_modules")], "states_dirs": [str(REPO / "_states")],
+            "utils_dirs": [str(REPO / "_utils")],
             "cachedir": str(root / "cache"), "pki_dir": str(root / "pki"),
             "sock_dir": str(root / "sock"), "log_file": str(root / "minion.log"),
             "enable_fqdns_grains": False, "grains": {}, "test": False,
@@ -74,17 +75,17 @@ def conn(oned):
     return {"endpoint": oned.endpoint, "username": "oneadmin", "password": PASSWORD}
 
 
-def _apply_seed004(run, conn, test=False, **overrides):
+def _apply_guide_datastores(run, conn, test=False, **overrides):
     out = {}
-    for name, template in SEED004.items():
+    for name, template in GUIDE_DS.items():
         tmpl = dict(template, **overrides.get(name, {}))
         out[name] = run.state("datastore_present", test=test, name=name, template=tmpl, **conn)
     return out
 
 
 # ------------------------------------------------------------------------------ datastores
-def test_seed004_datastores_created_once(run, oned, conn):
-    res = _apply_seed004(run, conn)
+def test_guide_datastores_created_once(run, oned, conn):
+    res = _apply_guide_datastores(run, conn)
     sys_ds = res["linstor_system_auto_place"]
     assert sys_ds["result"] is True, sys_ds["comment"]
     assert sys_ds["comment"] == "datastore linstor_system_auto_place created (id 100)"
@@ -112,10 +113,10 @@ def test_seed004_datastores_created_once(run, oned, conn):
 
 
 def test_second_run_is_no_change_and_writes_nothing(run, oned, conn):
-    _apply_seed004(run, conn)
+    _apply_guide_datastores(run, conn)
     run.new_run()
     oned.reset_calls()
-    res = _apply_seed004(run, conn)
+    res = _apply_guide_datastores(run, conn)
     for name, ret in res.items():
         assert ret["result"] is True
         assert ret["changes"] == {}
@@ -125,10 +126,10 @@ def test_second_run_is_no_change_and_writes_nothing(run, oned, conn):
 
 
 def test_one_attribute_changed_updates_only_that_attribute(run, oned, conn):
-    _apply_seed004(run, conn)
+    _apply_guide_datastores(run, conn)
     run.new_run()
     oned.reset_calls()
-    res = _apply_seed004(run, conn, linstor_image_auto_place={
+    res = _apply_guide_datastores(run, conn, linstor_image_auto_place={
         "BRIDGE_LIST": "alpha bravo charlie delta echo"})
     img = res["linstor_image_auto_place"]
     assert img["result"] is True, img["comment"]
@@ -144,16 +145,16 @@ def test_one_attribute_changed_updates_only_that_attribute(run, oned, conn):
 
 
 def test_test_mode_sends_no_write(run, oned, conn):
-    res = _apply_seed004(run, conn, test=True)
+    res = _apply_guide_datastores(run, conn, test=True)
     for ret in res.values():
         assert ret["result"] is None
         assert ret["changes"]["old"] is None
     assert oned.write_calls() == []
-    _apply_seed004(run, conn)
+    _apply_guide_datastores(run, conn)
     run.new_run()
     oned.reset_calls()
-    res = _apply_seed004(run, conn, test=True,
-                         linstor_system_auto_place={"LINSTOR_AUTO_PLACE": 3})
+    res = _apply_guide_datastores(run, conn, test=True,
+                                  linstor_system_auto_place={"LINSTOR_AUTO_PLACE": 3})
     ret = res["linstor_system_auto_place"]
     assert ret["result"] is None
     assert ret["changes"] == {"LINSTOR_AUTO_PLACE": {"old": "2", "new": "3"}}
@@ -179,7 +180,7 @@ def test_values_are_compared_as_oned_stores_them(run, oned, conn):
 
 
 def test_quotes_in_values_round_trip(run, oned, conn):
-    tmpl = dict(SEED004["linstor_image_auto_place"], NOTE='say "hi" \\ there')
+    tmpl = dict(GUIDE_DS["linstor_image_auto_place"], NOTE='say "hi" \\ there')
     assert run.state("datastore_present", name="q", template=tmpl, **conn)["result"] is True
     assert oned.datastores[100]["template"].get("NOTE") == 'say "hi" \\ there'
     run.new_run()
@@ -187,9 +188,9 @@ def test_quotes_in_values_round_trip(run, oned, conn):
 
 
 def test_driver_change_is_refused_without_flag(run, oned, conn):
-    _apply_seed004(run, conn)
+    _apply_guide_datastores(run, conn)
     oned.reset_calls()
-    tmpl = dict(SEED004["linstor_image_auto_place"], TM_MAD="ssh", DS_MAD="fs")
+    tmpl = dict(GUIDE_DS["linstor_image_auto_place"], TM_MAD="ssh", DS_MAD="fs")
     ret = run.state("datastore_present", name="linstor_image_auto_place", template=tmpl, **conn)
     assert ret["result"] is False
     assert ret["changes"] == {}
@@ -205,7 +206,7 @@ def test_driver_change_is_refused_without_flag(run, oned, conn):
 
 
 def test_system_ds_with_ds_mad_fails_before_any_call(run, oned, conn):
-    tmpl = dict(SEED004["linstor_system_auto_place"], DS_MAD="linstor")
+    tmpl = dict(GUIDE_DS["linstor_system_auto_place"], DS_MAD="linstor")
     ret = run.state("datastore_present", name="bad", template=tmpl, **conn)
     assert ret["result"] is False
     assert "SYSTEM_DS" in ret["comment"] and "DS_MAD" in ret["comment"]
@@ -223,14 +224,14 @@ def test_oned_rejection_is_reported(run, oned, conn):
 def test_datastore_cluster_membership(run, oned, conn):
     assert run.state("cluster_present", name="prod", **conn)["result"] is True
     ret = run.state("datastore_present", name="linstor_image_auto_place",
-                    template=SEED004["linstor_image_auto_place"], cluster="prod", **conn)
+                    template=GUIDE_DS["linstor_image_auto_place"], cluster="prod", **conn)
     assert ret["result"] is True, ret["comment"]
     assert oned.calls_to("one.datastore.allocate")[0][1] == 100
     assert oned.datastores[100]["clusters"] == {100}
     run.new_run()
     oned.reset_calls()
     again = run.state("datastore_present", name="linstor_image_auto_place",
-                      template=SEED004["linstor_image_auto_place"], cluster="prod", **conn)
+                      template=GUIDE_DS["linstor_image_auto_place"], cluster="prod", **conn)
     assert again["changes"] == {}
     # an existing datastore is added to a further cluster
     ret = run.state("datastore_present", name="default", template={"TM_MAD": "ssh"},
@@ -240,7 +241,7 @@ def test_datastore_cluster_membership(run, oned, conn):
 
 
 def test_datastore_absent(run, oned, conn):
-    _apply_seed004(run, conn)
+    _apply_guide_datastores(run, conn)
     oned.reset_calls()
     ret = run.state("datastore_absent", name="linstor_image_auto_place", test=True, **conn)
     assert ret["result"] is None and ret["changes"]["new"] is None
@@ -331,13 +332,13 @@ def test_host_absent(run, oned, conn):
 def test_cluster_present_create_and_idempotent(run, oned, conn):
     for host in ("alpha", "bravo"):
         run.state("host_present", name=host, im_mad="kvm", vm_mad="kvm", **conn)
-    _apply_seed004(run, conn)
+    _apply_guide_datastores(run, conn)
     oned.reset_calls()
     ret = run.state("cluster_present", name="prod", hosts=["alpha", "bravo"],
-                    datastores=list(SEED004), **conn)
+                    datastores=list(GUIDE_DS), **conn)
     assert ret["result"] is True, ret["comment"]
     assert ret["changes"] == {"old": None, "new": {"name": "prod", "hosts": ["alpha", "bravo"],
-                                                   "datastores": list(SEED004)}}
+                                                   "datastores": list(GUIDE_DS)}}
     assert [c for c, _ in oned.write_calls()] == [
         "one.cluster.allocate", "one.cluster.addhost", "one.cluster.addhost",
         "one.cluster.adddatastore", "one.cluster.adddatastore"]
@@ -346,7 +347,7 @@ def test_cluster_present_create_and_idempotent(run, oned, conn):
     run.new_run()
     oned.reset_calls()
     ret = run.state("cluster_present", name="prod", hosts=["alpha", "bravo"],
-                    datastores=list(SEED004), **conn)
+                    datastores=list(GUIDE_DS), **conn)
     assert ret["result"] is True and ret["changes"] == {}
     assert oned.write_calls() == []
     assert oned.counts() == {"one.hostpool.info": 1, "one.datastorepool.info": 1,
@@ -487,7 +488,7 @@ def test_credentials_never_in_output_or_logs(run, oned, conn, tmp_path, caplog):
     outputs = []
     for connection in (conn, by_file):
         run.new_run()
-        outputs.append(_apply_seed004(run, connection))
+        outputs.append(_apply_guide_datastores(run, connection))
         outputs.append(run.state("host_present", name="alpha", im_mad="kvm", vm_mad="kvm",
                                  **connection))
         outputs.append(run.state("cluster_present", name="prod", hosts=["alpha"], **connection))
@@ -506,7 +507,7 @@ def test_credentials_never_in_output_or_logs(run, oned, conn, tmp_path, caplog):
 
 
 def test_secret_template_attributes_are_hidden(run, oned, conn):
-    tmpl = dict(SEED004["linstor_image_auto_place"], CEPH_SECRET="abc-123-uuid")
+    tmpl = dict(GUIDE_DS["linstor_image_auto_place"], CEPH_SECRET="abc-123-uuid")
     ret = run.state("datastore_present", name="s", template=tmpl, **conn)
     assert ret["changes"]["new"]["template"]["CEPH_SECRET"] == "<hidden>"
     run.new_run()

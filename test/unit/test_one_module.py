@@ -11,7 +11,7 @@ import pytest
 import requests
 from salt.exceptions import CommandExecutionError
 
-from conftest import load_ext
+from conftest import UTILS, load_ext
 
 one = load_ext("modules", "one")
 FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "one"
@@ -22,7 +22,7 @@ CONN = {"endpoint": "http://127.0.0.1:2633/RPC2", "username": "oneadmin", "passw
 
 @pytest.fixture
 def configure_loader_modules():
-    return {one: {"__context__": {}, "__opts__": {"test": False}}}
+    return {one: {"__context__": {}, "__opts__": {"test": False}, "__utils__": UTILS}}
 
 
 def _free_port():
@@ -94,7 +94,8 @@ def test_transient_lcm_states_derived_from_pyone():
     for name in ("RUNNING", "LCM_INIT", "CANCEL", "FAILURE", "PROLOG_FAILURE"):
         assert name not in states["transient"], name
     assert "PROLOG_FAILURE" in states["failed"] and "BOOT_FAILURE" in states["failed"]
-    assert one.TRANSIENT_LCM_STATES[pyone.LCM_STATE.PROLOG.value] == "PROLOG"
+    transient, _ = UTILS["ohaf_one_lcm.classes"]()
+    assert transient[pyone.LCM_STATE.PROLOG.value] == "PROLOG"
 
 
 def test_every_lcm_state_of_oned_is_classified():
@@ -102,14 +103,17 @@ def test_every_lcm_state_of_oned_is_classified():
     is transient, failed, or LCM_INIT/RUNNING; BACKUP, BACKUP_POWEROFF, RESTORE (absent from
     pyone's enum) are transient with oned's numbers."""
     oned = json.loads((FIXTURES / "oned-6.10.5_lcm_states.json").read_text())["lcm_states"]
-    classified = {**one.TRANSIENT_LCM_STATES, **one.FAILED_LCM_STATES}
+    transient, failed = UTILS["ohaf_one_lcm.classes"]()
+    classified = {**transient, **failed}
     wanted = {v: n for n, v in oned.items() if n not in ("LCM_INIT", "RUNNING")}
     assert wanted.items() <= classified.items()
     # only the two states oned dropped (commented out in LcmState) that pyone still lists
     assert set(classified) - set(wanted) <= {55, 58}
-    assert {69: "BACKUP", 70: "BACKUP_POWEROFF", 71: "RESTORE"}.items() <= \
-        one.TRANSIENT_LCM_STATES.items()
-    assert one._lcm_name(70) == "BACKUP_POWEROFF"
+    assert {69: "BACKUP", 70: "BACKUP_POWEROFF", 71: "RESTORE"}.items() <= transient.items()
+    vm = MagicMock(ID=5, NAME="bk", STATE=3, LCM_STATE=70)
+    server = MagicMock(**{"vmpool.info.return_value": MagicMock(VM=[vm])})
+    with patch.object(pyone, "OneServer", return_value=server):
+        assert one.recover_transient(**CONN)["transient"][0]["lcm_state"] == "BACKUP_POWEROFF"
 
 
 def test_recover_policy_validated_before_connecting():
@@ -366,7 +370,10 @@ def test_ds_record_backup_ds_from_real_oned():
     """one.datastore.info of a BACKUP_DS as real oned 6.10.5 answered it: TYPE 3."""
     xml = REAL["calls"]["ds_info_backup_rsync"]["response"][1]
     from pyone.bindings import parseString
-    rec = one._ds_record(parseString(xml.encode(), silence=True))
+    pool = MagicMock(DATASTORE=[parseString(xml.encode(), silence=True)])
+    with patch.object(pyone, "OneServer", return_value=MagicMock(
+            **{"datastorepool.info.return_value": pool})):
+        rec = one.datastore_list(**CONN)[0]
     assert (rec["type"], rec["ds_mad"], rec["tm_mad"]) == ("BACKUP_DS", "rsync", "-")
 
 
@@ -376,8 +383,68 @@ def test_market_record_from_real_oned():
     xml = REAL["calls"]["marketpool_info_after_disable"]["response"][1]
     from pyone.bindings import parseString
     pool = parseString(xml.encode(), silence=True)
-    recs = {r["name"]: r for r in map(one._market_record, pool.MARKETPLACE)}
+    with patch.object(pyone, "OneServer", return_value=MagicMock(
+            **{"marketpool.info.return_value": pool})):
+        recs = {r["name"]: r for r in one.marketplace_list(**CONN)}
     assert recs["OpenNebula Public"]["state"] == "DISABLED"
     assert (recs["OpenNebula Public"]["id"], recs["OpenNebula Public"]["market_mad"]) == (0, "one")
     assert recs["Linux Containers"]["state"] == "DISABLED"
     assert recs["Linux Containers"]["template"]["MARKET_MAD"] == "linuxcontainers"
+
+
+# ------------------------------------------------------------------ _utils/ohaf_one_*
+def test_template_normalised_once_then_rendered_as_is():
+    want = UTILS["ohaf_one_template.normalize"]({"type": "system_ds", "bridge_list": ["a", "b"]})
+    assert want == {"TYPE": "SYSTEM_DS", "BRIDGE_LIST": "a b"}
+    assert UTILS["ohaf_one_template.render"](want, "ds") == (
+        'NAME = "ds"\nTYPE = "SYSTEM_DS"\nBRIDGE_LIST = "a b"\n')
+    # text goes to oned as given (the states send it rendered), a NAME line first
+    assert UTILS["ohaf_one_template.text"]('A = "1"\n', name="x") == 'NAME = "x"\nA = "1"\n'
+    assert UTILS["ohaf_one_template.diff"](want, {"TYPE": "system_ds", "BRIDGE_LIST": "a b",
+                                                  "SHARED": "YES"}) == {}
+
+
+@pytest.mark.parametrize("want,problem", [
+    ({}, "template is empty"),
+    ({"NAME": "x", "TYPE": "IMAGE_DS"}, "must not contain NAME"),
+    ({"TYPE": "SYSTEM_DS", "DS_MAD": "fs"}, "SYSTEM_DS datastore cannot have DS_MAD"),
+    ({"TYPE": "BACKUP_DS", "DS_MAD": "rsync", "TM_MAD": "ssh"}, "BACKUP_DS datastore has no"),
+    ({"TYPE": "BACKUP_DS", "DS_MAD": "rsync", "TM_MAD": "-"}, None),
+    ({"TYPE": "SYSTEM_DS", "TM_MAD": "linstor"}, None),
+])
+def test_datastore_problem(want, problem):
+    got = UTILS["ohaf_one_template.datastore_problem"](want)
+    assert (got is None) if problem is None else (problem in got)
+
+
+def test_driver_change_names_only_the_driver_attributes():
+    changes = {"TM_MAD": {"old": "linstor", "new": "ssh"}, "BRIDGE_LIST": {"old": "a", "new": "b"},
+               "DS_MAD": {"old": "linstor", "new": "fs"}}
+    assert UTILS["ohaf_one_template.driver_change"](changes) == (
+        "DS_MAD='linstor', TM_MAD='linstor'", "DS_MAD='fs', TM_MAD='ssh'")
+    assert UTILS["ohaf_one_template.driver_change"]({"BRIDGE_LIST": {"old": 1, "new": 2}}) is None
+
+
+def test_oned_conf_vectors_and_the_solo_start():
+    ha = {k.split(".", 1)[1]: v for k, v in UTILS.items() if k.startswith("ohaf_one_ha.")}
+    assert ha["conf_vector"](ONED_CONF, "DB") == {"BACKEND": "sqlite", "TIMEOUT": "2500"}
+    assert ha["conf_vector"]('DB = [ PASSWD = "p\\"w", BACKEND = mysql ]', "DB") == {
+        "PASSWD": 'p"w', "BACKEND": "mysql"}
+    assert ha["conf_vector"](ONED_CONF, "NOPE") is None
+    solo = ha["solo_conf"](ONED_CONF)
+    assert ha["federation_server_id"](ONED_CONF) == 2 and ha["federation_server_id"](solo) == -1
+    assert solo.replace("SERVER_ID     = -1", "SERVER_ID     = 2") == ONED_CONF
+    assert ha["solo_conf"]("DB = [ BACKEND = sqlite ]") is None
+    assert ha["federation_server_id"]("") is None
+    assert {str(a) for a in ha["local_addresses"](IP_O_ADDR)} == {
+        "127.0.0.1", "192.168.100.11", "192.168.100.10", "fd00::10"}
+
+
+def test_transient_summary_lists_failed_but_targets_them_only_when_asked():
+    found = {"transient": [{"id": 3, "name": "web", "lcm_state": "PROLOG"}],
+             "failed": [{"id": 1, "name": "db", "lcm_state": "BOOT_FAILURE"}]}
+    summary = UTILS["ohaf_one_lcm.summary"]
+    assert summary(found) == {"targets": [3],
+                              "listed": "3 (web: PROLOG), 1 (db: BOOT_FAILURE)"}
+    assert summary(found, include_failed=True)["targets"] == [1, 3]
+    assert summary({"transient": [], "failed": []}) == {"targets": [], "listed": "none"}

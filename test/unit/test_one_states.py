@@ -2,7 +2,7 @@
 from unittest.mock import MagicMock
 
 import pytest
-from conftest import load_ext
+from conftest import UTILS, load_ext
 from salt.exceptions import CommandExecutionError
 
 one_mod = load_ext("modules", "one")
@@ -33,7 +33,7 @@ def salt_mock():
 
 @pytest.fixture
 def configure_loader_modules(salt_mock):
-    return {one_state: {"__salt__": salt_mock, "__opts__": {"test": False}}}
+    return {one_state: {"__salt__": salt_mock, "__opts__": {"test": False}, "__utils__": UTILS}}
 
 
 def test_execution_error_becomes_result_false(salt_mock):
@@ -64,8 +64,9 @@ def test_verification_failure_is_reported(salt_mock):
     ret = one_state.datastore_present("sys", dict(TEMPLATE, BRIDGE_LIST="a b c"), **CONN)
     assert ret["result"] is False
     assert ret["comment"] == "verification failed: datastore sys still differs in ['BRIDGE_LIST']"
+    # only the differing attribute, normalised once by the state and sent as template text
     salt_mock["one.datastore_update"].assert_called_once_with(
-        100, {"BRIDGE_LIST": "a b c"}, merge=True, cache=True, **CONN)
+        100, 'BRIDGE_LIST = "a b c"\n', merge=True, cache=True, **CONN)
 
 
 def test_no_change_has_empty_changes(salt_mock):
@@ -132,3 +133,22 @@ def test_raft_bootstrapped_nothing_to_do_and_verification(salt_mock):
     salt_mock["one.db_bootstrapped"] = MagicMock(return_value=False)
     ret = one_state.raft_bootstrapped("/etc/one/oned.conf", **CONN)
     assert ret["result"] is False and ret["comment"].startswith("verification failed")
+
+
+def test_template_normalised_once_and_sent_as_text(salt_mock):
+    """state -> module -> oned: the pillar's template is normalised once (by the state) and
+    allocate gets the rendered text, which the module passes on as is."""
+    seen = []
+    utils = dict(UTILS)
+    utils["ohaf_one_template.normalize"] = lambda t: seen.append(t) or \
+        UTILS["ohaf_one_template.normalize"](t)
+    salt_mock["one.datastore_info"].side_effect = [None, _ds()]
+    template = {"type": "system_ds", "tm_mad": "linstor", "bridge_list": ["a", "b"]}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(one_state, "__utils__", utils)
+        ret = one_state.datastore_present("sys", template, **CONN)
+    assert (ret["result"], ret["comment"]) == (True, "datastore sys created (id 100)")
+    assert seen == [template]
+    salt_mock["one.datastore_allocate"].assert_called_once_with(
+        "sys", 'TYPE = "SYSTEM_DS"\nTM_MAD = "linstor"\nBRIDGE_LIST = "a b"\n', cluster_id=-1,
+        cache=True, **CONN)
