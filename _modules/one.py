@@ -20,7 +20,6 @@ keeps ``__context__`` between jobs). The rest of the logic lives in ``_utils/oha
 ``lcm`` (transient VM states), ``ha`` (Raft, zone, oned.conf, local addresses), ``db``.
 """
 from salt.exceptions import CommandExecutionError
-from salt.loader.context import NamedLoaderContext
 
 try:
     import pyone  # noqa: F401 (availability only: the calls go through ohaf_one_client)
@@ -34,6 +33,11 @@ __virtualname__ = "one"
 _NS = "one"  # the run cache namespace (ohaf_cache)
 
 
+def _u(name):
+    fun = __utils__[name]
+    return getattr(fun, "func", fun)  # the library function itself, in our loader context
+
+
 def __virtual__():
     if HAS_PYONE:
         return __virtualname__
@@ -42,11 +46,11 @@ def __virtual__():
 
 # -- connection, calls, the run cache (_utils/ohaf_one_client.py, ohaf_one_pool.py) -------
 def _conn(kwargs):
-    return __utils__["ohaf_one_client.connect"](kwargs)
+    return _u("ohaf_one_client.connect")(kwargs)
 
 
 def _call(conn, method, *args):
-    return __utils__["ohaf_one_client.call"](conn, method, *args)
+    return _u("ohaf_one_client.call")(conn, method, *args)
 
 
 def _run_all():
@@ -54,14 +58,8 @@ def _run_all():
     return __salt__.get("cmd.run_all")
 
 
-def _ctx():
-    """This module's ``__context__`` itself: Salt hands modules a proxy that a util would
-    resolve in the utils loader's context (another dict)."""
-    return __context__.value() if isinstance(__context__, NamedLoaderContext) else __context__
-
-
 def _touch(conn, kind, oid, name=None):
-    __utils__["ohaf_one_pool.touch"](_ctx(), conn, kind, oid, name)
+    _u("ohaf_one_pool.touch")(__context__, conn, kind, oid, name)
 
 
 def clear_cache(**kwargs):
@@ -69,16 +67,16 @@ def clear_cache(**kwargs):
 
     CLI Example: ``salt-call one.clear_cache endpoint=... one_auth_file=...``
     """
-    __utils__["ohaf_one_pool.invalidate"](_ctx(), _conn(kwargs))
+    _u("ohaf_one_pool.invalidate")(__context__, _conn(kwargs))
     return True
 
 
 def _list(kind, cache, kwargs):
-    return __utils__["ohaf_one_pool.listing"](_ctx(), _conn(kwargs), kind, cache)
+    return _u("ohaf_one_pool.listing")(__context__, _conn(kwargs), kind, cache)
 
 
 def _info(kind, ref, cache, kwargs):
-    return __utils__["ohaf_one_pool.info"](_ctx(), _conn(kwargs), kind, ref, cache)
+    return _u("ohaf_one_pool.info")(__context__, _conn(kwargs), kind, ref, cache)
 
 
 def lookup_id(kind, ref, cache=False, **kwargs):
@@ -87,16 +85,16 @@ def lookup_id(kind, ref, cache=False, **kwargs):
 
     CLI Example: ``salt-call one.lookup_id cluster prod one_auth_file=/var/lib/one/.one/one_auth``
     """
-    kinds = __utils__["ohaf_one_pool.kinds"]()
+    kinds = _u("ohaf_one_pool.kinds")()
     if kind not in kinds:
         raise CommandExecutionError(f"one: kind must be one of {', '.join(kinds)}")
-    return __utils__["ohaf_one_pool.lookup"](_ctx(), _conn(kwargs), kind, ref, cache)
+    return _u("ohaf_one_pool.lookup")(__context__, _conn(kwargs), kind, ref, cache)
 
 
 def _require(kind, ref, conn, cache):
     if isinstance(ref, int) and not isinstance(ref, bool):
         return ref  # an id: oned itself answers NO_EXISTS if it is wrong
-    oid = __utils__["ohaf_one_pool.lookup"](_ctx(), conn, kind, ref, cache)
+    oid = _u("ohaf_one_pool.lookup")(__context__, conn, kind, ref, cache)
     if oid is None:
         raise CommandExecutionError(f"one: {kind} {ref!r} does not exist")
     return oid
@@ -117,7 +115,7 @@ def normalize_template(template):
 
     CLI Example: ``salt-call one.normalize_template '{"type": "system_ds", "linstor_auto_place": 2}'``
     """
-    return __utils__["ohaf_one_template.normalize"](template)
+    return _u("ohaf_one_template.normalize")(template)
 
 
 def template_string(template, name=None):
@@ -125,7 +123,7 @@ def template_string(template, name=None):
 
     CLI Example: ``salt-call one.template_string '{"BRIDGE_LIST": "a b"}' name=ds1``
     """
-    return __utils__["ohaf_one_template.render"](normalize_template(template), name=name)
+    return _u("ohaf_one_template.render")(normalize_template(template), name=name)
 
 
 def template_diff(desired, current):
@@ -135,13 +133,13 @@ def template_diff(desired, current):
 
     CLI Example: ``salt-call one.template_diff '{"A": 1}' '{"A": "2"}'``
     """
-    return __utils__["ohaf_one_template.diff"](normalize_template(desired), current)
+    return _u("ohaf_one_template.diff")(normalize_template(desired), current)
 
 
 def _text(template, name=None):
     """Template text for oned: text as given (the ``one`` states send it normalised and
     rendered once), a dict normalised and rendered."""
-    return __utils__["ohaf_one_template.text"](template, name=name)
+    return _u("ohaf_one_template.text")(template, name=name)
 
 
 def _update(kind, name, template, merge, cache, kwargs):
@@ -158,9 +156,9 @@ def _delete(kind, name, cache, kwargs):
     conn = _conn(kwargs)
     oid = _require(kind, name, conn, cache)
     _call(conn, f"{kind}.delete", oid)
-    __utils__["ohaf_one_pool.forget"](_ctx(), conn, kind, oid)
+    _u("ohaf_one_pool.forget")(__context__, conn, kind, oid)
     if kind != "cluster":
-        __utils__["ohaf_one_pool.invalidate"](_ctx(), conn, "cluster")
+        _u("ohaf_one_pool.invalidate")(__context__, conn, "cluster")
     return True
 
 
@@ -311,7 +309,7 @@ def cluster_addhost(cluster, host, cache=False, **kwargs):
     conn = _conn(kwargs)
     cid = _require("cluster", cluster, conn, cache)
     hid = _require("host", host, conn, cache)
-    old = (__utils__["ohaf_one_pool.cached"](_ctx(), conn, "host", hid) or {}).get(
+    old = (_u("ohaf_one_pool.cached")(__context__, conn, "host", hid) or {}).get(
         "cluster_id")
     _call(conn, "cluster.addhost", cid, hid)
     _touch(conn, "host", hid)
@@ -319,7 +317,7 @@ def cluster_addhost(cluster, host, cache=False, **kwargs):
     if isinstance(old, int):
         _touch(conn, "cluster", old)
     else:
-        __utils__["ohaf_one_pool.invalidate"](_ctx(), conn, "cluster")
+        _u("ohaf_one_pool.invalidate")(__context__, conn, "cluster")
     return True
 
 
@@ -375,7 +373,7 @@ def transient_lcm_states():
 
     CLI Example: ``salt-call one.transient_lcm_states``
     """
-    transient, failed = __utils__["ohaf_one_lcm.classes"]()
+    transient, failed = _u("ohaf_one_lcm.classes")()
     return {"transient": sorted(transient.values()), "failed": sorted(failed.values())}
 
 
@@ -400,11 +398,11 @@ def recover_transient(policy="report", vm_ids=None, include_failed=False, **kwar
 
     CLI Example: ``salt-call one.recover_transient policy=report one_auth_file=...``
     """
-    policies = __utils__["ohaf_one_lcm.policies"]()
+    policies = _u("ohaf_one_lcm.policies")()
     if policy not in policies:
         raise CommandExecutionError(
             f"one: recover policy {policy!r} not allowed; allowed: {', '.join(policies)}")
-    return __utils__["ohaf_one_lcm.recover"](_conn(kwargs), policy, vm_ids, include_failed)
+    return _u("ohaf_one_lcm.recover")(_conn(kwargs), policy, vm_ids, include_failed)
 
 
 # -- where the one states run: the holder of the front-end VIP (opennebula/register/active.jinja)
@@ -416,13 +414,13 @@ def vip_local(vip, cache=False):
 
     CLI Example: ``salt-call one.vip_local 192.168.100.10``
     """
-    want = __utils__["ohaf_one_ha.ip_of"](vip)
-    addrs = __utils__["ohaf_cache.peek"](_ctx(), _NS, "local_addresses") if cache else None
+    want = _u("ohaf_one_ha.ip_of")(vip)
+    addrs = _u("ohaf_cache.peek")(__context__, _NS, "local_addresses") if cache else None
     if addrs is None:
-        res = __utils__["ohaf_cmd.run"](_run_all(), ["ip", "-o", "addr", "show"],
+        res = _u("ohaf_cmd.run")(_run_all(), ["ip", "-o", "addr", "show"],
                                         what="one: ip -o addr show")
-        addrs = __utils__["ohaf_one_ha.local_addresses"](res["stdout"])
-        __utils__["ohaf_cache.put"](_ctx(), _NS, "local_addresses", addrs)
+        addrs = _u("ohaf_one_ha.local_addresses")(res["stdout"])
+        _u("ohaf_cache.put")(__context__, _NS, "local_addresses", addrs)
     return want in addrs
 
 
@@ -454,7 +452,7 @@ def wait_ready(timeout=60, interval=1, active_vip=None, **kwargs):
 
     CLI Example: ``salt-call one.wait_ready timeout=60 one_auth_file=/var/lib/one/.one/one_auth``
     """
-    return __utils__["ohaf_one_client.wait_ready"](
+    return _u("ohaf_one_client.wait_ready")(
         _conn(kwargs), timeout, interval, active_vip, run_all=_run_all(),
         here=__salt__["one.vip_local"] if active_vip else None)
 
@@ -471,8 +469,8 @@ def db_bootstrapped(oned_conf="/etc/one/oned.conf", var_location="/var/lib/one",
 
     CLI Example: ``salt-call one.db_bootstrapped``
     """
-    db = __utils__["ohaf_one_ha.conf_vector"](__utils__["ohaf_one_ha.read_text"](oned_conf), "DB")
-    return __utils__["ohaf_one_db.bootstrapped"](_run_all(), db, var_location=var_location,
+    db = _u("ohaf_one_ha.conf_vector")(_u("ohaf_one_ha.read_text")(oned_conf), "DB")
+    return _u("ohaf_one_db.bootstrapped")(_run_all(), db, var_location=var_location,
                                                  client=mysql_client, source=oned_conf)
 
 
@@ -481,8 +479,8 @@ def federation_server_id(oned_conf="/etc/one/oned.conf"):
 
     CLI Example: ``salt-call one.federation_server_id``
     """
-    sid = __utils__["ohaf_one_ha.federation_server_id"](
-        __utils__["ohaf_one_ha.read_text"](oned_conf))
+    sid = _u("ohaf_one_ha.federation_server_id")(
+        _u("ohaf_one_ha.read_text")(oned_conf))
     if sid is None:
         raise CommandExecutionError(f"one: {oned_conf} has no FEDERATION SERVER_ID")
     return sid
@@ -499,20 +497,20 @@ def raft_bootstrap(oned_conf="/etc/one/oned.conf", service="opennebula", timeout
 
     CLI Example: ``salt-call one.raft_bootstrap one_auth_file=/var/lib/one/.one/one_auth``
     """
-    original = __utils__["ohaf_one_ha.read_text"](oned_conf)
-    solo = __utils__["ohaf_one_ha.solo_conf"](original)
+    original = _u("ohaf_one_ha.read_text")(oned_conf)
+    solo = _u("ohaf_one_ha.solo_conf")(original)
     if solo is None:
         raise CommandExecutionError(f"one: {oned_conf} has no FEDERATION SERVER_ID")
     __salt__["service.stop"](service)
     try:
-        __utils__["ohaf_one_ha.rewrite"](oned_conf, solo)
+        _u("ohaf_one_ha.rewrite")(oned_conf, solo)
         if not __salt__["service.start"](service):
             raise CommandExecutionError(
                 f"one: service {service} did not start with SERVER_ID -1 (see oned.log)")
         ready = wait_ready(timeout=timeout, **kwargs)
     finally:
         __salt__["service.stop"](service)
-        __utils__["ohaf_one_ha.rewrite"](oned_conf, original)
+        _u("ohaf_one_ha.rewrite")(oned_conf, original)
     return {"bootstrapped": True, "version": ready["version"], "waited": ready["waited"]}
 
 
@@ -524,7 +522,7 @@ def zone_servers(zone_id=0, **kwargs):
     CLI Example: ``salt-call one.zone_servers 0 one_auth_file=/var/lib/one/.one/one_auth``
     """
     zone = _call(_conn(kwargs), "zone.info", int(zone_id))
-    return __utils__["ohaf_one_ha.zone_servers"](zone)
+    return _u("ohaf_one_ha.zone_servers")(zone)
 
 
 def zone_server_listed(zone_id, name, **kwargs):
@@ -544,7 +542,7 @@ def db_exists(name, client="mysql", socket=None):
 
     CLI Example: ``salt-call one.db_exists opennebula``
     """
-    return __utils__["ohaf_one_db.exists"](_run_all(), name, client=client, socket=socket)
+    return _u("ohaf_one_db.exists")(_run_all(), name, client=client, socket=socket)
 
 
 def db_user_granted(user, password, database, client="mysql", socket=None):
@@ -553,7 +551,7 @@ def db_user_granted(user, password, database, client="mysql", socket=None):
 
     CLI Example: ``salt-call one.db_user_granted oneadmin PASSWORD opennebula``
     """
-    return __utils__["ohaf_one_db.user_granted"](_run_all(), user, password, database,
+    return _u("ohaf_one_db.user_granted")(_run_all(), user, password, database,
                                                  client=client, socket=socket)
 
 
@@ -562,7 +560,7 @@ def db_user_exists(user, host, client="mysql", socket=None):
 
     CLI Example: ``salt-call one.db_user_exists replicator 192.168.100.12``
     """
-    return __utils__["ohaf_one_db.user_exists"](_run_all(), user, host, client=client,
+    return _u("ohaf_one_db.user_exists")(_run_all(), user, host, client=client,
                                                 socket=socket)
 
 
@@ -571,7 +569,7 @@ def db_replica_configured(client="mysql", socket=None):
 
     CLI Example: ``salt-call one.db_replica_configured``
     """
-    return __utils__["ohaf_one_db.replica_configured"](_run_all(), client=client, socket=socket)
+    return _u("ohaf_one_db.replica_configured")(_run_all(), client=client, socket=socket)
 
 
 def db_replication_pending(peer, user, password, wait=120, interval=2, client="mysql",
@@ -584,7 +582,7 @@ def db_replication_pending(peer, user, password, wait=120, interval=2, client="m
 
     CLI Example: ``salt-call one.db_replication_pending 192.168.100.12 replicator PASSWORD``
     """
-    return __utils__["ohaf_one_db.replication_pending"](
+    return _u("ohaf_one_db.replication_pending")(
         _run_all(), peer, user, password, wait=wait, interval=interval, client=client,
         socket=socket, port=port)
 
@@ -599,5 +597,5 @@ def db_replication_start(peer, user, password, client="mysql", socket=None, port
 
     CLI Example: ``salt-call one.db_replication_start 192.168.100.12 replicator PASSWORD``
     """
-    return __utils__["ohaf_one_db.replication_start"](_run_all(), peer, user, password,
+    return _u("ohaf_one_db.replication_start")(_run_all(), peer, user, password,
                                                       client=client, socket=socket, port=port)

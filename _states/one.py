@@ -11,10 +11,14 @@ succeed with "not the active front-end" (``one.vip_local``, run-cached: one ``ip
 states). Template attributes that look secret read ``<hidden>`` in ``changes``.
 """
 from salt.exceptions import CommandExecutionError
-from salt.loader.context import NamedLoaderContext
 
 # keys of an update diff that are not template attributes (those are upper-case)
 _OWN_KEYS = ("clusters", "cluster", "drivers", "hosts", "datastores")
+
+
+def _u(name):
+    fun = __utils__[name]
+    return getattr(fun, "func", fun)  # the library function itself, in our loader context
 
 
 def __virtual__():
@@ -33,7 +37,7 @@ def _split(kwargs):
 def _active(vip):
     """``active_vip``: end the state (nothing to do) where the VIP is not configured."""
     if vip and not __salt__["one.vip_local"](vip, cache=True):
-        __utils__["ohaf_state.skip"](
+        _u("ohaf_state.skip")(
             f"not the active front-end ({vip} is not configured here): nothing to do")
 
 
@@ -42,7 +46,7 @@ def _one(fun, *args, **kwargs):
 
 
 def _tmpl(fun, *args):
-    return __utils__[f"ohaf_one_template.{fun}"](*args)
+    return _u(f"ohaf_one_template.{fun}")(*args)
 
 
 def _attrs(changes, want):
@@ -53,22 +57,22 @@ def _attrs(changes, want):
 def _mask(changes):
     """Secret template attributes hidden (vector members too), in creations/removals
     (``{"old"|"new": {"template": {...}}}``) and in attribute updates."""
-    if _created(changes) or __utils__["ohaf_state.is_removal"](changes):
-        mask = __utils__["ohaf_secret.mask_mapping"]
+    if _created(changes) or _u("ohaf_state.is_removal")(changes):
+        mask = _u("ohaf_secret.mask_mapping")
         return {k: dict(v, template=mask(v["template"]))
                 if isinstance(v, dict) and "template" in v else v for k, v in changes.items()}
-    return __utils__["ohaf_secret.mask_changes"](changes)
+    return _u("ohaf_secret.mask_changes")(changes)
 
 
 def _created(changes):
-    return __utils__["ohaf_state.is_creation"](changes)
+    return _u("ohaf_state.is_creation")(changes)
 
 
 def _missing(err, test_comment):
     """A referenced object is missing: refused; pending in test mode (a state may create it)."""
     if __opts__["test"]:
-        __utils__["ohaf_state.pending"](test_comment)
-    __utils__["ohaf_state.refuse"](err)
+        _u("ohaf_state.pending")(test_comment)
+    _u("ohaf_state.refuse")(err)
 
 
 def _cluster_id(cluster, conn, what):
@@ -99,17 +103,7 @@ def _present_comments(kind, name, st):
 def _run(name, **kwargs):
     """The engine, with this module's secret mask unless the state brings its own."""
     kwargs.setdefault("mask", _mask)
-    # the engine is a util: Salt runs it in the utils loader's context, where this module's
-    # __utils__ is not packed, and calls the closures back from there: run them back in this
-    # module's loader (the one running the state now)
-    loader = __utils__.loader() if isinstance(__utils__, NamedLoaderContext) else None
-    if loader is not None:
-        kwargs = {k: _in_loader(loader, v) if callable(v) else v for k, v in kwargs.items()}
-    return __utils__["ohaf_state.run"](name, test=__opts__["test"], **kwargs)
-
-
-def _in_loader(loader, func):
-    return lambda *args: loader.run(func, *args)
+    return _u("ohaf_state.run")(name, test=__opts__["test"], **kwargs)
 
 
 # -- datastores ----------------------------------------------------------------------------
@@ -151,7 +145,7 @@ def datastore_present(name, template, cluster=None, allow_driver_change=False, *
         st["want"] = _tmpl("normalize", template)
         problem = _tmpl("datastore_problem", st["want"])
         if problem:
-            __utils__["ohaf_state.refuse"](problem)
+            _u("ohaf_state.refuse")(problem)
 
     def read():
         st["cid"] = _cluster_id(cluster, conn, f"datastore {name}")
@@ -165,7 +159,7 @@ def datastore_present(name, template, cluster=None, allow_driver_change=False, *
         changes = _tmpl("diff", st["want"], _tmpl("datastore_view", cur))
         drivers = _tmpl("driver_change", changes)
         if drivers and not allow_driver_change and not st["applied"]:
-            __utils__["ohaf_state.refuse"](
+            _u("ohaf_state.refuse")(
                 f"datastore {name} (id {cur['id']}) has {drivers[0]}, wanted {drivers[1]}; "
                 "refusing to change TYPE/DS_MAD/TM_MAD of an existing datastore unless "
                 "allow_driver_change is True")
@@ -210,7 +204,7 @@ def _absent(kind, name, kwargs, busy, old):
         st["id"] = cur["id"]
         why = None if st["applied"] else busy(cur)
         if why:
-            __utils__["ohaf_state.refuse"](f"{kind} {name} (id {cur['id']}) {why}")
+            _u("ohaf_state.refuse")(f"{kind} {name} (id {cur['id']}) {why}")
         return {"old": {"id": cur["id"], "name": name, **old(cur)}, "new": None}
 
     def apply(cur, changes):
@@ -284,7 +278,7 @@ def host_present(name, im_mad, vm_mad, cluster=None, template=None, **kwargs):
         changes = _tmpl("diff", st["want"], cur["template"])
         if (cur["im_mad"], cur["vm_mad"]) != (im_mad, vm_mad):
             if not st["applied"]:
-                __utils__["ohaf_state.refuse"](
+                _u("ohaf_state.refuse")(
                     f"host {name} (id {cur['id']}) has im_mad={cur['im_mad']}, "
                     f"vm_mad={cur['vm_mad']}, wanted im_mad={im_mad}, vm_mad={vm_mad}; drivers "
                     "cannot be changed in place: remove the host (one.host_absent) and "
@@ -439,7 +433,7 @@ def _marketplace(name, enabled, kwargs):
     def diff(cur):
         if cur is None and not st["applied"]:
             if enabled:
-                __utils__["ohaf_state.refuse"](f"marketplace {name} does not exist")
+                _u("ohaf_state.refuse")(f"marketplace {name} does not exist")
             return {}
         if cur is not None:
             st["id"] = cur["id"]
@@ -510,12 +504,12 @@ def transient_recovered(name, policy="report", include_failed=False, **kwargs):
     def precheck():
         _active(vip)
         if policy not in allowed:
-            __utils__["ohaf_state.refuse"](
+            _u("ohaf_state.refuse")(
                 f"policy {policy!r} not allowed; allowed: {', '.join(allowed)}")
 
     def read():
         found = _one("recover_transient", policy="report", **conn)
-        return __utils__["ohaf_one_lcm.summary"](found, include_failed)
+        return _u("ohaf_one_lcm.summary")(found, include_failed)
 
     def diff(found):
         if policy == "report" or not found["targets"]:
@@ -533,7 +527,7 @@ def transient_recovered(name, policy="report", include_failed=False, **kwargs):
             changes.clear()
         if done["errors"]:
             errs = "; ".join(f"VM {e['id']}: {e['error']}" for e in done["errors"])
-            __utils__["ohaf_state.refuse"](f"recover {policy} failed for {errs}", dict(changes))
+            _u("ohaf_state.refuse")(f"recover {policy} failed for {errs}", dict(changes))
 
     return _run(
         name, precheck=precheck, read=read, diff=diff, apply=apply, verify=False,

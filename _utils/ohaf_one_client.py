@@ -21,6 +21,15 @@ import time
 import xmlrpc.client
 
 from salt.exceptions import CommandExecutionError
+import os
+import sys
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if _HERE not in sys.path:  # sibling libraries import as plain modules (utils get no __utils__)
+    sys.path.append(_HERE)
+import ohaf_cmd  # noqa: E402  pylint: disable=wrong-import-position
+import ohaf_one_ha  # noqa: E402  pylint: disable=wrong-import-position
+import ohaf_secret  # noqa: E402  pylint: disable=wrong-import-position
 
 try:
     import pyone
@@ -66,12 +75,6 @@ if HAS_PYONE:
 def safe_endpoint(endpoint):
     """``endpoint`` without any ``user:password@`` part."""
     return re.sub(r"^(\w+://)[^@/]*@", r"\1", str(endpoint))
-
-
-def _u(name):
-    """A sibling util: the tests' ``__utils__``, else the loader running this util (Salt's
-    utils loader packs no ``__utils__`` into utils modules)."""
-    return (globals().get("__utils__") or __context__.loader())[name]  # noqa: F821
 
 
 class _Conn:
@@ -125,7 +128,7 @@ def connect(kwargs):
 
 
 def _redact(text, conn):
-    text = _u("ohaf_secret.scrub")(text, conn.secrets)
+    text = ohaf_secret.scrub(text, conn.secrets)
     return safe_endpoint(text) if "://" in text else text
 
 
@@ -200,7 +203,7 @@ def wait_ready(conn, timeout, interval, active_vip=None, here=None, run_all=None
             try:
                 version = call(conn, "system.version")
                 try:
-                    raft = _u("ohaf_one_ha.raft_state")(call(conn, "zone.raftstatus"))
+                    raft = ohaf_one_ha.raft_state(call(conn, "zone.raftstatus"))
                 except CommandExecutionError:
                     raft = None
                 return {"ready": True, "here": True, "version": str(version),
@@ -222,6 +225,6 @@ def wait_ready(conn, timeout, interval, active_vip=None, here=None, run_all=None
 
 
 def _ping(run_all, vip):
-    res = _u("ohaf_cmd.run")(run_all, ["ping", "-c", "1", "-W", "1", str(vip)], check=False,
+    res = ohaf_cmd.run(run_all, ["ping", "-c", "1", "-W", "1", str(vip)], check=False,
                              output_loglevel="quiet")
     return res["retcode"] == 0

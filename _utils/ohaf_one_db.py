@@ -16,6 +16,13 @@ import sqlite3
 import time
 
 from salt.exceptions import CommandExecutionError
+import sys
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if _HERE not in sys.path:  # sibling libraries import as plain modules (utils get no __utils__)
+    sys.path.append(_HERE)
+import ohaf_cmd  # noqa: E402  pylint: disable=wrong-import-position
+import ohaf_secret  # noqa: E402  pylint: disable=wrong-import-position
 
 _DEFAULT_SOCKET = "/run/mysqld/mysqld.sock"
 # the tables oned's bootstrap creates; oned checks both before it starts in HA
@@ -25,12 +32,6 @@ _VERSION_TABLES = ("local_db_versioning", "db_versioning")
 def _sql_str(value):
     """A SQL string literal's body: backslash and single quote escaped."""
     return str(value).replace("\\", "\\\\").replace("'", "\\'")
-
-
-def _u(name):
-    """A sibling util: the tests' ``__utils__``, else the loader running this util (Salt's
-    utils loader packs no ``__utils__`` into utils modules)."""
-    return (globals().get("__utils__") or __context__.loader())[name]  # noqa: F821
 
 
 def _mysql(run_all, sql, client="mysql", socket=None, host=None, user="root", password=None,
@@ -52,7 +53,7 @@ def _mysql(run_all, sql, client="mysql", socket=None, host=None, user="root", pa
     if sql is not None:
         argv.append(f"--execute={sql}")
     env = {"MYSQL_PWD": str(password)} if password not in (None, "") else None
-    return _u("ohaf_cmd.run")(
+    return ohaf_cmd.run(
         run_all, argv, env=env, stdin=stdin, check=False, output_loglevel="quiet")
 
 
@@ -129,7 +130,7 @@ def replication_start(run_all, peer, user, password, client="mysql", socket=None
            f"MASTER_LOG_POS={int(log_pos)}; START SLAVE;\n")
     res = _mysql(run_all, None, client=client, socket=socket, stdin=sql)
     if res["retcode"] != 0:
-        err = _u("ohaf_secret.scrub")(
+        err = ohaf_secret.scrub(
             (res.get("stderr") or res.get("stdout") or "").strip(), [password])
         raise CommandExecutionError(
             f"one: CHANGE MASTER TO / START SLAVE failed (rc={res['retcode']}): {err[:300]}")
@@ -166,13 +167,13 @@ def _mysql_bootstrapped(run_all, db, client):
     argv += [f"--database={db.get('DB_NAME', 'opennebula')}",
              "--execute=" + " ".join(f"SELECT COUNT(*) FROM {t};" for t in _VERSION_TABLES)]
     secret = db.get("PASSWD", "oneadmin")
-    res = _u("ohaf_cmd.run")(
+    res = ohaf_cmd.run(
         run_all, argv, env={"MYSQL_PWD": secret}, check=False, output_loglevel="quiet")
     if res["retcode"] != 0:
         err = (res.get("stderr") or "").strip()
         if "ERROR 1146" in err:  # ER_NO_SUCH_TABLE
             return False
-        err = _u("ohaf_secret.scrub")(err, [secret])
+        err = ohaf_secret.scrub(err, [secret])
         raise CommandExecutionError(f"one: cannot query oned's database: {err[:300]}")
     counts = (res.get("stdout") or "").split()
     return len(counts) == len(_VERSION_TABLES) and all(c.isdigit() and int(c) > 0

@@ -25,6 +25,13 @@ for BACKUP*, RESTORE, HOTPLUG*, DISK_*, CLEANUP*, UNKNOWN: only the *_FAILURE st
 PROLOG/BOOT/EPILOG/SHUTDOWN/SAVE/MIGRATE re-run their driver action).
 """
 from salt.exceptions import CommandExecutionError
+import os
+import sys
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if _HERE not in sys.path:  # sibling libraries import as plain modules (utils get no __utils__)
+    sys.path.append(_HERE)
+import ohaf_one_client  # noqa: E402  pylint: disable=wrong-import-position
 
 try:
     import pyone
@@ -71,12 +78,6 @@ def policies():
     return ("report",) + tuple(_RECOVER_OPS)
 
 
-def _u(name):
-    """A sibling util: the tests' ``__utils__``, else the loader running this util (Salt's
-    utils loader packs no ``__utils__`` into utils modules)."""
-    return (globals().get("__utils__") or __context__.loader())[name]  # noqa: F821
-
-
 def _hostname(vm):
     try:
         history = vm.HISTORY_RECORDS.HISTORY
@@ -118,7 +119,7 @@ def recover(conn, policy, vm_ids=None, include_failed=False):
     """``one.recover_transient``: one ``one.vmpool.info`` call (all users' VMs, state
     ACTIVE), then one ``one.vm.recover`` per VM acted on (none for ``report``)."""
     wanted = None if vm_ids is None else {int(i) for i in vm_ids}
-    call = _u("ohaf_one_client.call")
+    call = ohaf_one_client.call
     transient, failed = _stuck(call(conn, "vmpool.info", -2, -1, -1, _VM_ACTIVE), wanted)
     result = {"policy": policy, "transient": transient, "failed": failed,
               "recovered": [], "errors": []}

@@ -23,6 +23,14 @@ changed stale (``touch``): the next read re-fetches that object alone by id
     __utils__["ohaf_one_pool.touch"](context, conn, "host", rec["id"])   # after a write
 """
 from salt.exceptions import CommandExecutionError
+import os
+import sys
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if _HERE not in sys.path:  # sibling libraries import as plain modules (utils get no __utils__)
+    sys.path.append(_HERE)
+import ohaf_cache  # noqa: E402  pylint: disable=wrong-import-position
+import ohaf_one_client  # noqa: E402  pylint: disable=wrong-import-position
 
 try:
     import pyone
@@ -113,12 +121,6 @@ def kinds():
     return tuple(_KINDS)
 
 
-def _u(name):
-    """A sibling util: the tests' ``__utils__``, else the loader running this util (Salt's
-    utils loader packs no ``__utils__`` into utils modules)."""
-    return (globals().get("__utils__") or __context__.loader())[name]  # noqa: F821
-
-
 def _match(by_id, ref):
     """The id in ``by_id`` that ``ref`` names: an int is an id, a string a NAME; None when
     nothing matches (a bool is never an id)."""
@@ -142,23 +144,23 @@ def _entry(context, conn, kind, cache):
     pool_method, element, _, build = _KINDS[kind]
 
     def load():
-        pool = _u("ohaf_one_client.call")(conn, pool_method)
+        pool = ohaf_one_client.call(conn, pool_method)
         by_id = {}
         for obj in getattr(pool, element, None) or []:
             rec = build(obj)
             by_id[rec["id"]] = rec
         return {"by_id": by_id, "stale": set()}
 
-    return _u("ohaf_cache.get")(context, _NS, _key(conn, kind), load, refresh=not cache)
+    return ohaf_cache.get(context, _NS, _key(conn, kind), load, refresh=not cache)
 
 
 def _refresh(conn, kind, entry, oid):
     """Re-read one stale object by id (gone: dropped)."""
     _, _, info_method, build = _KINDS[kind]
     try:
-        entry["by_id"][oid] = build(_u("ohaf_one_client.call")(conn, info_method, oid))
+        entry["by_id"][oid] = build(ohaf_one_client.call(conn, info_method, oid))
     except CommandExecutionError as exc:
-        if not _u("ohaf_one_client.not_found")(exc):
+        if not ohaf_one_client.not_found(exc):
             raise
         entry["by_id"].pop(oid, None)
     entry["stale"].discard(oid)
@@ -194,13 +196,13 @@ def lookup(context, conn, kind, ref, cache=True):
 
 def cached(context, conn, kind, oid):
     """The cached record of id ``oid`` as it is (None: not cached); never reads."""
-    entry = _u("ohaf_cache.peek")(context, _NS, _key(conn, kind))
+    entry = ohaf_cache.peek(context, _NS, _key(conn, kind))
     return (entry or {}).get("by_id", {}).get(oid)
 
 
 def touch(context, conn, kind, oid, name=None):
     """After a write: the object is stale; the next read re-fetches it by id."""
-    entry = _u("ohaf_cache.peek")(context, _NS, _key(conn, kind))
+    entry = ohaf_cache.peek(context, _NS, _key(conn, kind))
     if entry is not None:
         entry["by_id"].setdefault(oid, {"id": oid, "name": name})
         entry["stale"].add(oid)
@@ -208,7 +210,7 @@ def touch(context, conn, kind, oid, name=None):
 
 def forget(context, conn, kind, oid):
     """After a delete: the object leaves the cached pool."""
-    entry = _u("ohaf_cache.peek")(context, _NS, _key(conn, kind))
+    entry = ohaf_cache.peek(context, _NS, _key(conn, kind))
     if entry is not None:
         entry["by_id"].pop(oid, None)
         entry["stale"].discard(oid)
@@ -217,4 +219,4 @@ def forget(context, conn, kind, oid):
 def invalidate(context, conn, kind=None):
     """Forget the cached pool of ``kind`` (None: of every kind) for ``conn``."""
     for name in [kind] if kind else _KINDS:
-        _u("ohaf_cache.invalidate")(context, _NS, _key(conn, name))
+        ohaf_cache.invalidate(context, _NS, _key(conn, name))

@@ -100,8 +100,9 @@ def test_every_state_function_returns_what_the_engine_returned(state_file):
 def _calls(tree):
     for node in ast.walk(tree):
         if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
-            if isinstance(node.slice, ast.Constant):
-                yield node.value.id, node.slice.value, node
+            key = node.slice.value if isinstance(node.slice, ast.Constant) else ast.unparse(
+                node.slice)
+            yield node.value.id, key, node
 
 
 @pytest.mark.parametrize("path", CODE_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
