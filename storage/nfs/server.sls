@@ -7,7 +7,7 @@
     re-read with `exportfs -ra` when it changes, nfs-server enabled and running. #}
 {%- from "storage/nfs/map.jinja" import model, storage, nfs with context %}
 {%- from "opennebula/map.jinja" import opennebula with context %}
-{%- from "opennebula/lib/libtofs.jinja" import files_switch with context %}
+{%- from "common/libtofs.jinja" import files_switch with context %}
 {%- set N = nfs.lookup %}
 include:
   - opennebula.oneadmin

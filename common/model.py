@@ -1,9 +1,9 @@
 #!py
-"""opennebula/lib/model.py: the one place the pillar is validated and roles are derived.
+"""common/model.py: the one place the pillar is validated and roles are derived.
 
 Two ways in:
-  * Salt's `py` renderer (master-side under salt-ssh, no round trip): opennebula/lib/model.jinja
-    calls `salt["slsutil.renderer"]("salt://opennebula/lib/model.py", default_renderer="py",
+  * Salt's `py` renderer (master-side under salt-ssh, no round trip): common/model.jinja
+    calls `salt["slsutil.renderer"]("salt://common/model.py", default_renderer="py",
     pillar_in=pillar, grains_in=grains, defaults_in=defaults)`; the extra keyword arguments
     become globals of this module and `run()` returns the model, or {"errors": [...]} that
     model.jinja turns into the render failure.
@@ -1236,7 +1236,7 @@ def derive(x):
 
 
 def build(pillar, grains, defaults):
-    """Validate `pillar` (merged on `defaults`, opennebula/lib/settings.yaml) for the minion
+    """Validate `pillar` (merged on `defaults`, common/settings.yaml) for the minion
     in `grains` and return the model, or {"errors": [message, ...]}."""
     pillar = pillar if isinstance(pillar, dict) else {}
     grains = grains if isinstance(grains, dict) else {}
