@@ -94,7 +94,7 @@ def fixtures_dir():
     return TEST / "fixtures"
 
 
-FORMULA_DIRS = ["opennebula", "pacemaker", "drbd", "storage", "conffmt", "_modules", "_states",
+FORMULA_DIRS = ["opennebula", "pacemaker", "drbd", "storage", "common", "_modules", "_states",
                 "_utils"]
 
 
@@ -240,7 +240,7 @@ def require_tools(*tools):
 
 # --------------------------------------------------------------------------------------------
 # Pillar fixtures: pillar.example + test-only secrets, and an in-process renderer of
-# opennebula/lib/model.jinja through Salt's own Jinja renderer (same filters, tests and
+# common/model.jinja through Salt's own Jinja renderer (same filters, tests and
 # `raise` as a minion), for the fast validation/role tests. End-to-end renders use salt_call.
 # --------------------------------------------------------------------------------------------
 _DOUBLE_MODULES = {"oned_double": "onehaext_oned_double",
@@ -307,7 +307,7 @@ def deep_merge(base, override):
 
 
 def render_model(pillar, minion_id="cloud-cc01", grains=None):
-    """Render opennebula/lib/model.jinja in-process; return the model dict or raise
+    """Render common/model.jinja in-process; return the model dict or raise
     salt.exceptions.SaltRenderError with the validation message."""
     import copy
 
@@ -348,7 +348,7 @@ def render_model(pillar, minion_id="cloud-cc01", grains=None):
         "pillar": pillar,
         "grains": grains,
     }
-    src = '{%- from "opennebula/lib/model.jinja" import model with context %}{{ model | tojson }}'
+    src = '{%- from "common/model.jinja" import model with context %}{{ model | tojson }}'
     out = salt.utils.templates.JINJA(
         src, from_str=True, to_str=True, context=context, tmplpath=str(REPO / "inline.jinja")
     )

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """lint_pillar_access: the SLS and template files read only the model.
 
-Every pillar value the formula uses is validated by opennebula/lib/model.py and reaches the
-SLS files through `model` (opennebula/lib/model.jinja). This check fails on a direct pillar
+Every pillar value the formula uses is validated by common/model.py and reaches the
+SLS files through `model` (common/model.jinja). This check fails on a direct pillar
 read in the Jinja code of any *.sls / *.jinja file of the formula (pillar.get, pillar[...],
-pillar.<key>, __pillar__, salt.pillar...), outside opennebula/lib/model.jinja.
+pillar.<key>, __pillar__, salt.pillar...), outside common/model.jinja.
 
 One exception, on purpose: secrets are kept OUT of the model (it is passed around, cached and
 could end up in output), so a secret is looked up by its reference where it is used:
@@ -21,8 +21,8 @@ import subprocess
 import sys
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-FORMULA_DIRS = ("opennebula/", "pacemaker/", "drbd/", "storage/")
-MODEL = "opennebula/lib/model.jinja"
+FORMULA_DIRS = ("common/", "opennebula/", "pacemaker/", "drbd/", "storage/")
+MODEL = "common/model.jinja"
 JINJA_CODE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
 FORBIDDEN = re.compile(
     r"""pillar\.get|__pillar__|\bpillar\s*\[|\bpillar\s*\.\s*[A-Za-z_]|\bsalt\s*\.\s*pillar\b|\bpillar\s*\|""")
@@ -54,7 +54,7 @@ def problems(path, text):
             line = text.count("\n", 0, block.start() + pos) + 1
             snippet = code.strip().splitlines()[0][:100] if "\n" in code else code.strip()[:100]
             found.append(f"{path}:{line}: direct pillar read ({hit.group(0)!r}) in {snippet!r}; "
-                         "allowed: read it from `model` (opennebula/lib/model.py), secrets by "
+                         "allowed: read it from `model` (common/model.py), secrets by "
                          "reference: salt[\"pillar.get\"](model.secret_refs.<name>)")
     return found
 

@@ -9,7 +9,7 @@
     Changing a file does not touch a running resource here: drbd.resources runs
     `drbdadm adjust` through drbd.resource_up when the running setup differs. -#}
 {%- from "drbd/map.jinja" import model, drbd with context %}
-{%- from "opennebula/lib/libtofs.jinja" import files_switch with context %}
+{%- from "common/libtofs.jinja" import files_switch with context %}
 {%- set node_names = model.drbd_node_names %}
 {%- set glob = model.drbd_global %}
 {%- set C = drbd.common or {} %}
@@ -40,7 +40,7 @@ drbd-config-global-common:
     - name: {{ drbd.lookup.global_common }}
     - source: {{ files_switch(["global_common.conf.jinja"], lookup="drbd-global-common", tplroot="drbd") }}
     - template: jinja
-    - defaults: {conffmt: "salt://conffmt/quote.jinja"}  # salt-ssh ships what states name
+    - defaults: {quote_macros: "salt://common/quote.jinja"}  # salt-ssh ships what states name
     - mode: '0644'
     - makedirs: true
     - context:
@@ -72,7 +72,7 @@ drbd-config-resource-{{ rname }}:
     - name: {{ drbd.lookup.config_dir }}/{{ rname }}.res
     - source: {{ files_switch(["resource.res.jinja"], lookup="drbd-resource", tplroot="drbd") }}
     - template: jinja
-    - defaults: {conffmt: "salt://conffmt/quote.jinja"}  # salt-ssh ships what states name
+    - defaults: {quote_macros: "salt://common/quote.jinja"}  # salt-ssh ships what states name
     - mode: '0644'
     - makedirs: true
     - context:

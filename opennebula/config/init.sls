@@ -5,7 +5,7 @@
     Restarts are opennebula.service's business (raft/none: watch; pacemaker/rgmanager: the
     cluster owns the services, restart the resource after a change). #}
 {%- from "opennebula/map.jinja" import model, opennebula with context %}
-{%- from "opennebula/lib/libtofs.jinja" import files_switch with context %}
+{%- from "common/libtofs.jinja" import files_switch with context %}
 {%- set L = opennebula.lookup %}
 {%- set C = model.settings.cluster %}
 {%- set oa = opennebula.oneadmin %}
@@ -61,7 +61,7 @@ opennebula-config-oned:
     - name: {{ L.oned_conf }}
     - source: {{ files_switch(["oned.conf.jinja"], lookup="oned-conf", tplroot="opennebula") }}
     - template: jinja
-    - defaults: {conffmt: "salt://conffmt/quote.jinja"}  # salt-ssh ships what states name
+    - defaults: {quote_macros: "salt://common/quote.jinja"}  # salt-ssh ships what states name
     - user: root
     - group: {{ oa.group }}
     - mode: '0640'

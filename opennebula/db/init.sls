@@ -26,7 +26,7 @@
     credentials: waited for up to lookup db:peer_wait seconds (both front-ends' first
     highstates run side by side), else the state is skipped and converges on a later run. #}
 {%- from "opennebula/map.jinja" import model, opennebula with context %}
-{%- from "opennebula/lib/libtofs.jinja" import files_switch with context %}
+{%- from "common/libtofs.jinja" import files_switch with context %}
 {%- set L = opennebula.lookup %}
 {%- set db = opennebula.db %}
 {%- set host = db.get("host", "localhost") | string %}
@@ -52,7 +52,7 @@ opennebula-db-replication-conf:
     - name: {{ L.db.conf_dir }}/60-opennebula-replication.cnf
     - source: {{ files_switch(["mysql-replication.cnf.jinja"], lookup="mysql-replication-cnf", tplroot="opennebula") }}
     - template: jinja
-    - defaults: {conffmt: "salt://conffmt/quote.jinja"}  # salt-ssh ships what states name
+    - defaults: {quote_macros: "salt://common/quote.jinja"}  # salt-ssh ships what states name
     - user: root
     - group: root
     - mode: '0644'

@@ -18,7 +18,7 @@
     Sites on systemd-networkd or NetworkManager: leave cluster:bonds empty and use their own
     states (e.g. a networkd .netdev/.network pair, or nmcli), with the same SAN addresses. #}
 {%- from "opennebula/host/map.jinja" import model, host with context %}
-{%- from "opennebula/lib/libtofs.jinja" import files_switch with context %}
+{%- from "common/libtofs.jinja" import files_switch with context %}
 {%- set B = host.lookup.bonding %}
 {%- if host.bonds %}
 {%-   if B.backend != "ifupdown" %}

@@ -5,7 +5,7 @@
     Corosync, DRBD, Kerberos-less NFSv4 and OpenNebula's monitoring all assume the nodes
     agree on the time. cluster:time:enabled false leaves time sync to the site. #}
 {%- from "opennebula/host/map.jinja" import model, host with context %}
-{%- from "opennebula/lib/libtofs.jinja" import files_switch with context %}
+{%- from "common/libtofs.jinja" import files_switch with context %}
 {%- set L = host.lookup.chrony %}
 {%- if host.time.enabled %}
 {%-   if L.pkgs %}

@@ -17,7 +17,7 @@
       try-restart on those changes. #}
 {%- from "opennebula/node/map.jinja" import model, opennebula, node with context %}
 {%- from "storage/map.jinja" import storage with context %}
-{%- from "opennebula/lib/libtofs.jinja" import files_switch with context %}
+{%- from "common/libtofs.jinja" import files_switch with context %}
 {%- set L = node.lookup %}
 {%- if model.is_hypervisor %}
 {%-   if opennebula.install_packages and not model.is_frontend %}

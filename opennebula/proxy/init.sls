@@ -12,7 +12,7 @@
     front-end. The service itself is opennebula.service's (cluster-managed under
     pacemaker/rgmanager: disabled at boot, never started/stopped by Salt). #}
 {%- from "opennebula/map.jinja" import model, opennebula with context %}
-{%- from "opennebula/lib/libtofs.jinja" import files_switch with context %}
+{%- from "common/libtofs.jinja" import files_switch with context %}
 {%- set L = opennebula.lookup %}
 {%- set C = model.settings.cluster %}
 {%- set P = opennebula.proxy %}
@@ -94,7 +94,7 @@ opennebula-proxy-conf:
     - name: {{ L.proxy.conf[server] }}
     - source: {{ files_switch([server ~ "-opennebula.conf.jinja"], lookup=server ~ "-conf", tplroot="opennebula") }}
     - template: jinja
-    - defaults: {conffmt: "salt://conffmt/quote.jinja"}  # salt-ssh ships what states name
+    - defaults: {quote_macros: "salt://common/quote.jinja"}  # salt-ssh ships what states name
     - user: root
     - group: root
     - mode: '0644'

@@ -7,20 +7,14 @@
     Runs on one front-end: see opennebula/register/active.jinja (first front-end under
     raft/none, the holder of the VIP under pacemaker/rgmanager).
 
-    Datastores per storage variant (names fixed; opennebula:register:datastore_templates
-    merges attribute overrides per datastore name):
-      ssh           system (SYSTEM_DS, TM ssh), default (IMAGE_DS, fs/ssh): oned's own two
-      nfs           nfs_system (TM shared), nfs_images (fs/shared)
-      moosefs       mfs_system (TM shared), mfs_images (fs/shared) on storage:datastores_path
-      drbd_aoe_lvm  lvm_system (TM fs_lvm, VG_NAME, BRIDGE_LIST = front-ends),
-                    lvm_images (fs/fs_lvm, DISK_TYPE BLOCK, BRIDGE_LIST = front-ends)
-      linstor       linstor_system_auto_place, linstor_image_auto_place (the LINSTOR guide):
-                    LINSTOR_AUTO_PLACE = place_count, LINSTOR_STORAGE_POOL, BRIDGE_LIST =
-                    the LINSTOR satellites #}
+    Datastores: the ones the storage variant in use defines, explicitly, in
+    storage/<variant>/datastores.yaml (storage/datastores.jinja resolves them: VG, pools,
+    bridges, replica count); opennebula:register:datastore_templates merges attribute
+    overrides per datastore name. #}
 {%- from "opennebula/map.jinja" import model, opennebula with context %}
 {%- from "opennebula/register/active.jinja" import active_here, active_guard, active_vip with context %}
+{%- from "storage/datastores.jinja" import datastores with context %}
 {%- set R = opennebula.register %}
-{%- set ST = model.settings.storage %}
 {%- set one_auth_file = opennebula.oneadmin.home ~ "/.one/one_auth" %}
 {%- set cluster = R.get("cluster", "default") %}
 {%- if active_here and (R.hosts or R.datastores or R.marketplaces) %}
@@ -83,47 +77,8 @@ opennebula-register-host-{{ hv }}:
 {%-   endif %}
 
 {%-   if R.datastores %}
-{%-     set fes = model.frontends | join(" ") %}
-{%-     if model.variant == "ssh" %}
-{%-       set dss = {
-            "system": {"TYPE": "SYSTEM_DS", "TM_MAD": "ssh"},
-            "default": {"TYPE": "IMAGE_DS", "DS_MAD": "fs", "TM_MAD": "ssh"},
-          } %}
-{%-     elif model.variant in ["nfs", "moosefs"] %}
-{%-       set pre = "nfs" if model.variant == "nfs" else "mfs" %}
-{%-       set dss = {
-            pre ~ "_system": {"TYPE": "SYSTEM_DS", "TM_MAD": "shared"},
-            pre ~ "_images": {"TYPE": "IMAGE_DS", "DS_MAD": "fs", "TM_MAD": "shared"},
-          } %}
-{%-     elif model.variant == "drbd_aoe_lvm" %}
-{%-       set dss = {
-            "lvm_system": {"TYPE": "SYSTEM_DS", "TM_MAD": "fs_lvm", "VG_NAME": ST.drbd_aoe_lvm.vg,
-                           "BRIDGE_LIST": fes},
-            "lvm_images": {"TYPE": "IMAGE_DS", "DS_MAD": "fs", "TM_MAD": "fs_lvm",
-                           "DISK_TYPE": "BLOCK", "BRIDGE_LIST": fes},
-          } %}
-{%-     else %}
-{%-       set pools = ST.linstor.pools.keys() | list | sort %}
-{%-       set by_sys = [] %}{%- set by_img = [] %}
-{%-       for p in pools %}
-{%-         if "system" in p %}{%- do by_sys.append(p) %}{%- endif %}
-{%-         if "image" in p %}{%- do by_img.append(p) %}{%- endif %}
-{%-       endfor %}
-{%-       set sys_pool = R.get("linstor_system_pool") or (by_sys | first) or (pools | first) %}
-{%-       set img_pool = R.get("linstor_image_pool") or (by_img | first) or (pools | last) %}
-{%-       set bridges = model.linstor_satellites | join(" ") %}
-{%-       set dss = {
-            "linstor_system_auto_place": {"TM_MAD": "linstor", "TYPE": "SYSTEM_DS",
-                "LINSTOR_AUTO_PLACE": ST.linstor.place_count, "LINSTOR_STORAGE_POOL": sys_pool,
-                "BRIDGE_LIST": bridges},
-            "linstor_image_auto_place": {"DS_MAD": "linstor", "TM_MAD": "linstor",
-                "TYPE": "IMAGE_DS", "DISK_TYPE": "BLOCK",
-                "LINSTOR_AUTO_PLACE": ST.linstor.place_count, "LINSTOR_STORAGE_POOL": img_pool,
-                "BRIDGE_LIST": bridges},
-          } %}
-{%-     endif %}
 {%-     set overrides = R.get("datastore_templates", {}) or {} %}
-{%-     for name, tmpl in dss | dictsort %}
+{%-     for name, tmpl in datastores | dictsort %}
 {%-       set tmpl = salt["defaults.merge"](tmpl, overrides.get(name, {}) or {}, in_place=False) %}
 
 opennebula-register-datastore-{{ name }}:

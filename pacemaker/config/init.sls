@@ -13,7 +13,7 @@
       never in the rendered SLS, in `changes` (digests only) or in the comment.
     Paths come from pacemaker:lookup (corosync_conf, authkey) so tests render into tmp. -#}
 {%- from "pacemaker/map.jinja" import model, pacemaker with context %}
-{%- from "opennebula/lib/libtofs.jinja" import files_switch with context %}
+{%- from "common/libtofs.jinja" import files_switch with context %}
 {%- if model.is_frontend and model.stack == "pacemaker" %}
 {%-   set L = pacemaker.lookup %}
 {%-   set cs = pacemaker.corosync %}
@@ -44,7 +44,7 @@ pacemaker-config-corosync-conf:
     - name: {{ L.corosync_conf }}
     - source: {{ files_switch(["corosync.conf.jinja"], lookup="corosync-conf", tplroot="pacemaker") }}
     - template: jinja
-    - defaults: {conffmt: "salt://conffmt/quote.jinja"}  # salt-ssh ships what states name
+    - defaults: {quote_macros: "salt://common/quote.jinja"}  # salt-ssh ships what states name
     - user: root
     - group: root
     - mode: '0644'

@@ -8,7 +8,7 @@
     storage:drbd_aoe_lvm:aoe:initramfs is true (root on AoE). The VG on the AoE device
     (/dev/etherd/e<shelf>.<slot>) is for the OpenNebula datastore states. -#}
 {%- from "storage/drbd_aoe_lvm/map.jinja" import model, storage, drbd_aoe_lvm with context %}
-{%- from "opennebula/lib/libtofs.jinja" import files_switch with context %}
+{%- from "common/libtofs.jinja" import files_switch with context %}
 {%- set L = drbd_aoe_lvm.lookup %}
 {%- set divert = (not drbd_aoe_lvm.aoe.initramfs) and L.initramfs_aoe_files %}
 {%- if divert %}

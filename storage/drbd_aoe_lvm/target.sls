@@ -4,7 +4,7 @@
     (Pacemaker's AoEtarget `aoe_data` exports the DRBD data disk on the active front-end),
     and the vblade wrapper that AoEtarget must use as `binary=` (see the template). -#}
 {%- from "storage/drbd_aoe_lvm/map.jinja" import model, storage, drbd_aoe_lvm with context %}
-{%- from "opennebula/lib/libtofs.jinja" import files_switch with context %}
+{%- from "common/libtofs.jinja" import files_switch with context %}
 {%- set L = drbd_aoe_lvm.lookup %}
 
 storage-drbd_aoe_lvm-vblade-package:

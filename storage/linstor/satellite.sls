@@ -3,7 +3,7 @@
 {#- linstor-satellite (+ DRBD 9 kernel module and utils) on every satellite, and
     linstor-client.conf pointing at the controller(s) for the operator's `linstor` CLI. -#}
 {%- from "storage/linstor/map.jinja" import linstor with context %}
-{%- from "opennebula/lib/libtofs.jinja" import files_switch with context %}
+{%- from "common/libtofs.jinja" import files_switch with context %}
 {%- set L = linstor.lookup %}
 
 {%- if L.manage_packages %}

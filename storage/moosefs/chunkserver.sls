@@ -7,7 +7,7 @@
     mfshdd.cfg or mfschunkserver.cfg reloads (SIGHUP), never restarts, the chunkserver.
     Chunk directories are never removed. -#}
 {%- from "storage/moosefs/map.jinja" import model, moosefs with context %}
-{%- from "opennebula/lib/libtofs.jinja" import files_switch with context %}
+{%- from "common/libtofs.jinja" import files_switch with context %}
 {%- set L = moosefs.lookup %}
 {%- set address = (model.nodes.get(model.id, {}) or {}).get(model.storage_network, "") %}
 
@@ -51,7 +51,7 @@ storage-moosefs-chunkserver-cfg:
     - name: {{ L.conf_dir }}/mfschunkserver.cfg
     - source: {{ files_switch(["mfschunkserver.cfg.jinja"], lookup="mfschunkserver-cfg", tplroot="storage") }}
     - template: jinja
-    - defaults: {conffmt: "salt://conffmt/quote.jinja"}  # salt-ssh ships what states name
+    - defaults: {quote_macros: "salt://common/quote.jinja"}  # salt-ssh ships what states name
     - user: root
     - group: {{ L.group }}
     - mode: '0640'
@@ -67,7 +67,7 @@ storage-moosefs-chunkserver-hdd-cfg:
     - name: {{ L.conf_dir }}/mfshdd.cfg
     - source: {{ files_switch(["mfshdd.cfg.jinja"], lookup="mfshdd-cfg", tplroot="storage") }}
     - template: jinja
-    - defaults: {conffmt: "salt://conffmt/quote.jinja"}  # salt-ssh ships what states name
+    - defaults: {quote_macros: "salt://common/quote.jinja"}  # salt-ssh ships what states name
     - user: root
     - group: {{ L.group }}
     - mode: '0640'

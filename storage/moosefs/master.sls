@@ -18,7 +18,7 @@
                                                 changelogs) or mfsmetarestore.
     Config changes reload (SIGHUP: exports, most keys), never restart the master. -#}
 {%- from "storage/moosefs/map.jinja" import moosefs with context %}
-{%- from "opennebula/lib/libtofs.jinja" import files_switch with context %}
+{%- from "common/libtofs.jinja" import files_switch with context %}
 {%- set L = moosefs.lookup %}
 {%- set artifacts = "^(?!metadata\\.mfs\\.empty$)(metadata|changelog)[^/]*\\.mfs" %}
 
@@ -48,7 +48,7 @@ storage-moosefs-master-cfg:
     - name: {{ L.conf_dir }}/mfsmaster.cfg
     - source: {{ files_switch(["mfsmaster.cfg.jinja"], lookup="mfsmaster-cfg", tplroot="storage") }}
     - template: jinja
-    - defaults: {conffmt: "salt://conffmt/quote.jinja"}  # salt-ssh ships what states name
+    - defaults: {quote_macros: "salt://common/quote.jinja"}  # salt-ssh ships what states name
     - user: root
     - group: {{ L.group }}
     - mode: '0640'
@@ -63,7 +63,7 @@ storage-moosefs-master-exports:
     - name: {{ L.conf_dir }}/mfsexports.cfg
     - source: {{ files_switch(["mfsexports.cfg.jinja"], lookup="mfsexports-cfg", tplroot="storage") }}
     - template: jinja
-    - defaults: {conffmt: "salt://conffmt/quote.jinja"}  # salt-ssh ships what states name
+    - defaults: {quote_macros: "salt://common/quote.jinja"}  # salt-ssh ships what states name
     - user: root
     - group: {{ L.group }}
     - mode: '0640'

@@ -3,7 +3,7 @@
 {#- mfsmetalogger on model.moosefs_metaloggers (the front-ends that do not run the master):
     a continuously updated copy of the master's metadata for a manual master recovery. -#}
 {%- from "storage/moosefs/map.jinja" import moosefs with context %}
-{%- from "opennebula/lib/libtofs.jinja" import files_switch with context %}
+{%- from "common/libtofs.jinja" import files_switch with context %}
 {%- set L = moosefs.lookup %}
 
 {%- if L.manage_packages %}
@@ -32,7 +32,7 @@ storage-moosefs-metalogger-cfg:
     - name: {{ L.conf_dir }}/mfsmetalogger.cfg
     - source: {{ files_switch(["mfsmetalogger.cfg.jinja"], lookup="mfsmetalogger-cfg", tplroot="storage") }}
     - template: jinja
-    - defaults: {conffmt: "salt://conffmt/quote.jinja"}  # salt-ssh ships what states name
+    - defaults: {quote_macros: "salt://common/quote.jinja"}  # salt-ssh ships what states name
     - user: root
     - group: {{ L.group }}
     - mode: '0640'

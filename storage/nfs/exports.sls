@@ -6,14 +6,14 @@
       <export_path> <storage:nfs:network CIDR>(<export_options>,anonuid=<uid>,anongid=<gid>)
     and `exportfs -ra` (lookup nfs:reload_exports) when it changes. #}
 {%- from "storage/nfs/map.jinja" import nfs with context %}
-{%- from "opennebula/lib/libtofs.jinja" import files_switch with context %}
+{%- from "common/libtofs.jinja" import files_switch with context %}
 {%- set N = nfs.lookup %}
 storage-nfs-server-exports:
   file.managed:
     - name: {{ N.exports_dir }}/{{ N.exports_file }}
     - source: {{ files_switch(["nfs-exports.jinja"], lookup="nfs-exports", tplroot="storage") }}
     - template: jinja
-    - defaults: {conffmt: "salt://conffmt/quote.jinja"}  # salt-ssh ships what states name
+    - defaults: {quote_macros: "salt://common/quote.jinja"}  # salt-ssh ships what states name
     - mode: '0644'
     - makedirs: true
     - context:

@@ -6,11 +6,10 @@
       <export_path> <nfs network CIDR>(<export_options>,anonuid=<uid>,anongid=<gid>)
     re-read with `exportfs -ra` when it changes, nfs-server enabled and running. #}
 {%- from "storage/nfs/map.jinja" import model, storage, nfs with context %}
-{%- from "opennebula/map.jinja" import opennebula with context %}
-{%- from "opennebula/lib/libtofs.jinja" import files_switch with context %}
+{%- from "common/libtofs.jinja" import files_switch with context %}
 {%- set N = nfs.lookup %}
 include:
-  - opennebula.oneadmin
+  - common.oneadmin
   - storage.nfs.common
   - storage.nfs.exports
 
@@ -24,7 +23,7 @@ storage-nfs-server-export-dir:
   file.directory:
     - name: {{ nfs.export.directory }}
     - user: oneadmin
-    - group: {{ opennebula.oneadmin.group }}
+    - group: {{ model.settings.opennebula.oneadmin.group }}
     - mode: '0750'
     - makedirs: true
     - require:

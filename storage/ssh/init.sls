@@ -21,16 +21,15 @@
          datastores_path/<old id> on the nodes.
     Never point a shared mount at the existing datastores_path while VMs run from it. #}
 {%- from "storage/map.jinja" import model, storage with context %}
-{%- from "opennebula/map.jinja" import opennebula with context %}
 {%- if model.is_frontend or model.is_hypervisor %}
 include:
-  - opennebula.oneadmin
+  - common.oneadmin
 
 storage-ssh-datastores-dir:
   file.directory:
     - name: {{ storage.datastores_path }}
     - user: oneadmin
-    - group: {{ opennebula.oneadmin.group }}
+    - group: {{ model.settings.opennebula.oneadmin.group }}
     - mode: '0750'
     - makedirs: true
     - require:

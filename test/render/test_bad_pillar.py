@@ -1,6 +1,6 @@
 """The bad-pillar catalogue (test/pillar/bad/*.yaml): every case must fail the render with a
 message line that starts with the exact key path, names the value and what is allowed.
-Every case is checked against opennebula/lib/model.py's build() (the pure function, fast);
+Every case is checked against common/model.py's build() (the pure function, fast);
 the one-case files also render in-process through Salt's own Jinja renderer and its `py`
 renderer (the path a minion takes); two of them go through a real `salt-call --local`.
 
@@ -23,7 +23,7 @@ BAD = sorted(BAD_DIR.glob("*.yaml"))
 
 
 def load_model():
-    spec = importlib.util.spec_from_file_location("onehaformula_model", REPO / "opennebula/lib/model.py")
+    spec = importlib.util.spec_from_file_location("onehaformula_model", REPO / "common/model.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -59,7 +59,7 @@ def all_cases(single_only=False):
 CASES = all_cases()
 SINGLE = all_cases(single_only=True)
 MODEL = load_model()
-DEFAULTS = yaml.safe_load((REPO / "opennebula/lib/settings.yaml").read_text())
+DEFAULTS = yaml.safe_load((REPO / "common/settings.yaml").read_text())
 
 
 def test_catalogue_is_large_enough():

@@ -38,7 +38,7 @@ def test_time_default_pool_and_disabled(salt_call):
 
 
 @pytest.mark.render
-def test_bond_seed000_context(salt_call):
+def test_bond_context_of_the_pacemaker_drbd_guide(salt_call):
     p = example_pillar()
     p["cluster"]["bonds"] = {"cloud-cc01": {"bond0": {"mode": "balance-rr", "miimon": 100, "downdelay": 200,
                                                       "updelay": 200, "slaves": ["eth0", "eth1"], "network": "san"}}}

@@ -96,10 +96,10 @@ def driver_lists(text):
     return tm_d, ds_d, ds_s
 
 
-SEED004_TM_CONF = """TM_MAD_CONF = [
+LINSTOR_GUIDE_TM_CONF = """TM_MAD_CONF = [
     name = "linstor", ln_target = "NONE", clone_target = "SELF", shared = "yes", ALLOW_ORPHANS="yes"
 ]"""
-SEED004_DS_CONF = """DS_MAD_CONF = [
+LINSTOR_GUIDE_DS_CONF = """DS_MAD_CONF = [
     NAME = "linstor", REQUIRED_ATTRS = "BRIDGE_LIST", PERSISTENT_ONLY = "NO", MARKETPLACE_ACTIONS = "export"
 ]"""
 
@@ -130,8 +130,8 @@ def test_oned_conf_drivers_per_variant(salt_call, tmp_path, variant):
     if variant == "linstor":
         # the LINSTOR guide: linstor appended to TM_MAD -d and to both DATASTORE_MAD lists
         assert tm_d[-1] == "linstor" and ds_d[-1] == "linstor" and ds_s[-1] == "linstor"
-        assert SEED004_TM_CONF in text
-        assert SEED004_DS_CONF in text
+        assert LINSTOR_GUIDE_TM_CONF in text
+        assert LINSTOR_GUIDE_DS_CONF in text
     else:
         assert "linstor" not in tm_d + ds_d + ds_s
         assert 'NAME = "linstor"' not in text and 'name = "linstor"' not in text

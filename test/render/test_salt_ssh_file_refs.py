@@ -1,6 +1,6 @@
 """salt-ssh renders `file.managed` templates on the target, from the files it shipped there:
 the SLS files and every `salt://` path a state's arguments name (salt-ssh's
-`lowstate_file_refs`). A template that imports another file (`conffmt/quote.jinja`) fails on
+`lowstate_file_refs`). A template that imports another file (`common/quote.jinja`) fails on
 the target with "TemplateNotFound" unless its state names that file too (the SLS passes it
 in `defaults:`). `salt-call --local` renders never see this: the whole formula is their file
 root. Rendered here by a real `salt-call --local state.show_lowstate` for every role that
@@ -67,6 +67,6 @@ def test_the_walker_finds_an_unshipped_import():
     low = [{"__id__": "x", "state": "file", "fun": "managed", "name": "/etc/x", "template": "jinja",
             "source": ["salt://pacemaker/files/default/corosync.conf.jinja"]}]
     assert missing_refs(low) == [("x", "pacemaker/files/default/corosync.conf.jinja",
-                                  "conffmt/quote.jinja")]
-    low[0]["defaults"] = {"conffmt": "salt://conffmt/quote.jinja"}
+                                  "common/quote.jinja")]
+    low[0]["defaults"] = {"quote_macros": "salt://common/quote.jinja"}
     assert missing_refs(low) == []

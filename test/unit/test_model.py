@@ -1,4 +1,4 @@
-"""opennebula/lib/model.py imported directly: the typed checker, each schema rule, each
+"""common/model.py imported directly: the typed checker, each schema rule, each
 cross-key rule (RULES) and the derived roles. The bad-pillar catalogue (test/render/
 test_bad_pillar.py) covers every declared key; these tests pin the checker's behaviour."""
 import copy
@@ -10,10 +10,10 @@ import yaml
 
 from conftest import REPO, example_pillar
 
-_spec = importlib.util.spec_from_file_location("onehaformula_model_unit", REPO / "opennebula/lib/model.py")
+_spec = importlib.util.spec_from_file_location("onehaformula_model_unit", REPO / "common/model.py")
 M = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(M)
-DEFAULTS = yaml.safe_load((REPO / "opennebula/lib/settings.yaml").read_text())
+DEFAULTS = yaml.safe_load((REPO / "common/settings.yaml").read_text())
 
 
 def build(pillar=None, minion="cloud-cc01", **grains):

@@ -4,7 +4,7 @@
     that runs the front-end VMs (opennebula:ha:rgmanager:fence_xvm:host), its multicast listener
     and the shared key (mode 0400, content from a pillar secret, never shown). #}
 {%- from "opennebula/map.jinja" import model, opennebula with context %}
-{%- from "opennebula/lib/libtofs.jinja" import files_switch with context %}
+{%- from "common/libtofs.jinja" import files_switch with context %}
 {%- set fx = opennebula.ha.rgmanager.fence_xvm %}
 {%- set fv = opennebula.lookup.fence_virtd %}
 opennebula-ha-rgmanager-fence-virtd-pkgs:

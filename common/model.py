@@ -1,9 +1,9 @@
 #!py
-"""opennebula/lib/model.py: the one place the pillar is validated and roles are derived.
+"""common/model.py: the one place the pillar is validated and roles are derived.
 
 Two ways in:
-  * Salt's `py` renderer (master-side under salt-ssh, no round trip): opennebula/lib/model.jinja
-    calls `salt["slsutil.renderer"]("salt://opennebula/lib/model.py", default_renderer="py",
+  * Salt's `py` renderer (master-side under salt-ssh, no round trip): common/model.jinja
+    calls `salt["slsutil.renderer"]("salt://common/model.py", default_renderer="py",
     pillar_in=pillar, grains_in=grains, defaults_in=defaults)`; the extra keyword arguments
     become globals of this module and `run()` returns the model, or {"errors": [...]} that
     model.jinja turns into the render failure.
@@ -64,7 +64,9 @@ VARIANTS = ["ssh", "nfs", "drbd_aoe_lvm", "moosefs", "linstor"]
 LINSTOR_DRIVERS = ["LVM", "LVM_THIN", "ZFS", "ZFS_THIN", "FILE", "FILE_THIN", "DISKLESS"]
 BOND_MODES = ["balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad", "balance-tlb",
               "balance-alb"]
-# datastore name -> TM_MADs that match the variant (opennebula/register/init.sls generates them)
+# datastore name -> TM_MADs that match the variant: the names and TM_MADs of the datastores each
+# variant defines in storage/<variant>/datastores.yaml (test/render/test_datastores.py keeps
+# both in step), for the opennebula:register:datastore_templates overrides
 DATASTORES = {
     "ssh": {"system": ["ssh"], "default": ["ssh"]},
     "nfs": {"nfs_system": ["shared", "qcow2"], "nfs_images": ["shared", "qcow2"]},
@@ -729,6 +731,7 @@ class Ctx:
     def __init__(self, pillar, grains, defaults):
         self.pillar = pillar
         self.grains = grains
+        self.defaults = defaults
         self.ck = Checker()
         self.S = {}
         for key in COMPONENTS:
@@ -982,10 +985,13 @@ def rule_linstor(x):
         if isinstance(minion, str) and minion not in x.satellites:
             x.err(f"storage:linstor:node_names:{minion}: {show(minion)} is not a LINSTOR node; allowed: {', '.join(x.satellites)}")
     reg = mapping(x.ON.get("register"))
-    for k in ["linstor_system_pool", "linstor_image_pool"]:
-        v = reg.get(k)
-        if isinstance(v, str) and v and v not in pools:
-            x.err(f"opennebula:register:{k}: {show(v)} is not a pool of storage:linstor:pools; allowed: {', '.join(sorted(map(str, pools)))}")
+    for role, pool in x.linstor_ds_pools.items():
+        k = f"linstor_{role}_pool"
+        if not pools or x.bad(f"opennebula:register:{k}") or pool in pools:
+            continue
+        given = reg.get(k)
+        what = show(pool) if given else f"{show(given or '')} (the default {show(pool)})"
+        x.err(f"opennebula:register:{k}: {what} is not a pool of storage:linstor:pools; allowed: {', '.join(sorted(map(str, pools)))}")
 
 
 def rule_drbd(x):
@@ -1231,12 +1237,21 @@ def derive(x):
     x.chunkservers = strs(mfs.get("chunkservers")) or list(x.hypervisors)
     x.linstor_controller = mapping(x.ST.get("linstor")).get("controller") or first
     x.satellites = list(dict.fromkeys(x.frontends + x.hypervisors + x.storage_servers))
+    # the LINSTOR storage pool of each linstor datastore (storage/linstor/datastores.yaml):
+    # opennebula:register:linstor_<role>_pool, '' meaning the default of settings.yaml
+    reg = mapping(x.ON.get("register"))
+    reg_defaults = mapping(mapping(x.defaults.get("opennebula")).get("register"))
+    x.linstor_ds_pools = {}
+    for role in ("system", "image"):
+        k = f"linstor_{role}_pool"
+        v = reg.get(k) or reg_defaults.get(k)
+        x.linstor_ds_pools[role] = v if isinstance(v, str) else ""
     x.initial_primary = x.DR.get("initial_primary") or first
     x.first = first
 
 
 def build(pillar, grains, defaults):
-    """Validate `pillar` (merged on `defaults`, opennebula/lib/settings.yaml) for the minion
+    """Validate `pillar` (merged on `defaults`, common/settings.yaml) for the minion
     in `grains` and return the model, or {"errors": [message, ...]}."""
     pillar = pillar if isinstance(pillar, dict) else {}
     grains = grains if isinstance(grains, dict) else {}
@@ -1285,6 +1300,7 @@ def build(pillar, grains, defaults):
         "chunkservers": x.chunkservers,
         "linstor_controller": x.linstor_controller,
         "linstor_satellites": x.satellites,
+        "linstor_datastore_pools": x.linstor_ds_pools,
         "secret_refs": x.secret_refs,
         # pillar <component>:lookup (OS-level overrides) and :tofs, for the map files/libtofs
         "lookup": {k: mapping(mapping(x.S[k]).get("lookup")) for k in COMPONENTS[1:]},
