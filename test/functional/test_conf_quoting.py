@@ -1,4 +1,4 @@
-"""Config files quote or escape per their own syntax (conffmt/quote.jinja): each template is
+"""Config files quote or escape per their own syntax (common/quote.jinja): each template is
 rendered directly (validation bypassed, as test_drbd_templates.py does) with hostile but
 type-correct values (quotes, backslashes, blanks, `}`, `;`, `#`) and read back by the real
 tool: the value must survive byte for byte, or the template must refuse it.
