@@ -11,9 +11,10 @@ import copy
 import re
 import xml.etree.ElementTree as ET
 
-from salt.exceptions import CommandExecutionError
 import os
 import sys
+
+from salt.exceptions import CommandExecutionError
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 if _HERE not in sys.path:  # sibling libraries import as plain modules (utils get no __utils__)

@@ -3,9 +3,10 @@
 constraint reference to it (resource sets lose just that member, constraints left with
 nothing to constrain go), a container left empty with its last child; or a constraint.
 """
-from salt.exceptions import CommandExecutionError
 import os
 import sys
+
+from salt.exceptions import CommandExecutionError
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 if _HERE not in sys.path:  # sibling libraries import as plain modules (utils get no __utils__)

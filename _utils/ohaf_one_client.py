@@ -20,9 +20,10 @@ import re
 import time
 import xmlrpc.client
 
-from salt.exceptions import CommandExecutionError
 import os
 import sys
+
+from salt.exceptions import CommandExecutionError
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 if _HERE not in sys.path:  # sibling libraries import as plain modules (utils get no __utils__)

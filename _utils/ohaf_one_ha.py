@@ -15,13 +15,9 @@ front-end HA guide: start oned once with SERVER_ID -1, stop it, set the id back.
 import ipaddress
 import re
 
-from salt.exceptions import CommandExecutionError
-import os
-import sys
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-if _HERE not in sys.path:  # sibling libraries import as plain modules (utils get no __utils__)
-    sys.path.append(_HERE)
+from salt.exceptions import CommandExecutionError
+
 
 # RaftManager.h: the server's role in one.zone.raftstatus STATE
 _RAFT_STATES = {0: "SOLO", 1: "CANDIDATE", 2: "FOLLOWER", 3: "LEADER"}

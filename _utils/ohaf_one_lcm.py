@@ -24,21 +24,18 @@ restore marked failed). --retry does nothing for them (LifeCycleManager::retry h
 for BACKUP*, RESTORE, HOTPLUG*, DISK_*, CLEANUP*, UNKNOWN: only the *_FAILURE states and
 PROLOG/BOOT/EPILOG/SHUTDOWN/SAVE/MIGRATE re-run their driver action).
 """
-from salt.exceptions import CommandExecutionError
 import os
 import sys
+
+from salt.exceptions import CommandExecutionError
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 if _HERE not in sys.path:  # sibling libraries import as plain modules (utils get no __utils__)
     sys.path.append(_HERE)
 import ohaf_one_client  # noqa: E402  pylint: disable=wrong-import-position
 
-try:
-    import pyone
-
-    HAS_PYONE = True
-except ImportError:  # pragma: no cover - the module's __virtual__ reports it
-    HAS_PYONE = False
+HAS_PYONE = ohaf_one_client.HAS_PYONE  # pyone is imported once, by the client
+pyone = ohaf_one_client.pyone if HAS_PYONE else None
 
 _TRANSIENT_PREFIXES = ("PROLOG", "BOOT", "EPILOG", "SHUTDOWN", "SAVE_", "MIGRATE", "HOTPLUG",
                        "DISK_SNAPSHOT", "DISK_RESIZE", "CLEANUP", "BACKUP", "RESTORE")

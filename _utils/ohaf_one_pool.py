@@ -22,9 +22,10 @@ changed stale (``touch``): the next read re-fetches that object alone by id
     rec = __utils__["ohaf_one_pool.info"](context, conn, "host", "node1", cache=True)
     __utils__["ohaf_one_pool.touch"](context, conn, "host", rec["id"])   # after a write
 """
-from salt.exceptions import CommandExecutionError
 import os
 import sys
+
+from salt.exceptions import CommandExecutionError
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 if _HERE not in sys.path:  # sibling libraries import as plain modules (utils get no __utils__)
@@ -32,12 +33,8 @@ if _HERE not in sys.path:  # sibling libraries import as plain modules (utils ge
 import ohaf_cache  # noqa: E402  pylint: disable=wrong-import-position
 import ohaf_one_client  # noqa: E402  pylint: disable=wrong-import-position
 
-try:
-    import pyone
-
-    HAS_PYONE = True
-except ImportError:  # pragma: no cover - the module's __virtual__ reports it
-    HAS_PYONE = False
+HAS_PYONE = ohaf_one_client.HAS_PYONE  # pyone is imported once, by the client
+pyone = ohaf_one_client.pyone if HAS_PYONE else None
 
 # Datastore::DatastoreType (oned 6.10 / 7.4 include/Datastore.h). pyone's DATASTORE_TYPES
 # has only IMAGE/SYSTEM/FILE: oned stores TYPE 3 for a BACKUP_DS (rsync, restic).

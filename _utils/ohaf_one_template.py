@@ -14,13 +14,9 @@ without normalising again, and ``render`` writes the OpenNebula template text se
 """
 import re
 
-from salt.exceptions import CommandExecutionError
-import os
-import sys
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-if _HERE not in sys.path:  # sibling libraries import as plain modules (utils get no __utils__)
-    sys.path.append(_HERE)
+from salt.exceptions import CommandExecutionError
+
 
 _ATTR_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 # attributes oned stores canonicalised upper-case (Datastore::str_to_type, disk types)
