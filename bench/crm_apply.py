@@ -23,7 +23,7 @@ import time
 import yaml
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-GRAPH = REPO / "test" / "fixtures" / "crm" / "seed000_graph.yaml"
+GRAPH = REPO / "test" / "fixtures" / "crm" / "pacemaker_drbd_guide_graph.yaml"
 # stand-ins for the units of packages a bench host lacks (systemd:opennebula), as the tests
 UNITS = REPO / "test" / "fixtures" / "systemd-units"
 COLUMNS = ("cibadmin --query", "cibadmin --patch", "patch->CIB", "crm_diff", "crm_verify")

@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.realtool,
               require_tools("cibadmin", "crm_verify", "crm_simulate", "crm_attribute")]
 
 FIX = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "crm"
-GRAPH = yaml.safe_load((FIX / "seed000_graph.yaml").read_text())
+GRAPH = yaml.safe_load((FIX / "pacemaker_drbd_guide_graph.yaml").read_text())
 GROUP = ["san_ip", "lan_ip", "fs_one", "nfs_one", "aoe_data", "OpenNebula", "lighttpd"]
 
 

@@ -1,6 +1,6 @@
 """crm states against real pacemaker tools on an offline CIB file (``cib=``).
 
-The Pacemaker/DRBD guide's graph (test/fixtures/crm/seed000_graph.yaml) is applied through the
+The Pacemaker/DRBD guide's graph (test/fixtures/crm/pacemaker_drbd_guide_graph.yaml) is applied through the
 STATE functions loaded by Salt's real loader (execution modules ``crm`` + ``cmd``, state module
 ``crm``) sharing one ``__context__`` like a highstate: fast enough for many scenarios.
 ``test_seed_graph_through_salt_state_single`` runs the whole graph twice through the
@@ -21,7 +21,7 @@ from functional.crmsim import assert_seed_constraints
 pytestmark = [pytest.mark.realtool, require_tools("cibadmin", "crm_verify")]
 
 FIX = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "crm"
-GRAPH = yaml.safe_load((FIX / "seed000_graph.yaml").read_text())
+GRAPH = yaml.safe_load((FIX / "pacemaker_drbd_guide_graph.yaml").read_text())
 
 
 class SaltCrm:
@@ -72,7 +72,7 @@ def crm(salt_crm):
 @pytest.fixture(scope="module")
 def graph_cib(tmp_path_factory, salt_crm):
     """An empty CIB with the Pacemaker/DRBD guide's graph applied once; tests work on copies."""
-    path = tmp_path_factory.mktemp("cib") / "seed000.xml"
+    path = tmp_path_factory.mktemp("cib") / "pacemaker_drbd_guide.xml"
     path.write_text(subprocess.run(["cibadmin", "--empty"], capture_output=True, text=True,
                                    check=True).stdout)
     salt_crm.context.clear()
@@ -252,7 +252,7 @@ def test_crmsh_built_cib_is_recognised_as_desired(crm, tmp_path):
     """A CIB written by crmsh 4.4 (<master>, Master/Slave, master-max, crmsh ids) is what
     our states describe: no changes, nothing written."""
     path = tmp_path / "crmsh.xml"
-    shutil.copy(FIX / "crmsh_seed000_query.xml", path)
+    shutil.copy(FIX / "crmsh_pacemaker_drbd_guide_query.xml", path)
     before = path.read_bytes()
     crmsh_part = [e for e in GRAPH if list(e.values())[0]["name"] not in (
         "aoe_data", "OpenNebula", "lighttpd", "ha_group")]

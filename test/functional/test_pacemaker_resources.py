@@ -98,7 +98,7 @@ def seed(tmp_path_factory):
     return site, first
 
 
-def test_first_apply_builds_the_seed_000_graph(seed):
+def test_first_apply_builds_the_pacemaker_drbd_guide_graph(seed):
     site, first = seed
     assert first["pacemaker-resources-wait-for-dc"]["result"] is True
     c = site.conf()

@@ -2,8 +2,8 @@
 
 Fixtures in test/fixtures/crm/ (captured on Debian 12, pacemaker 2.1.5, crmsh 4.4.0):
   empty_query.xml               ``CIB_file=empty.xml cibadmin --query`` of ``cibadmin --empty``
-  crmsh_seed000_query.xml       ``cibadmin --query`` after ``crm configure load update
-                                crmsh_seed000.crm`` (crmsh's own XML: <master>, Master/Slave...)
+  crmsh_pacemaker_drbd_guide_query.xml       ``cibadmin --query`` after ``crm configure load update
+                                crmsh_pacemaker_drbd_guide.crm`` (crmsh's own XML: <master>, Master/Slave...)
   verify_stonith_*.txt          ``crm_verify -V -x`` of an empty CIB (stonith errors), rc 78
   query_not_running_*.txt       ``cibadmin --query -t 5`` with no cluster running, rc 102
   clone_wrap_{orig,new}.xml      CIB files (cibadmin --empty, --create/--delete with CIB_file):
@@ -27,7 +27,7 @@ from salt.exceptions import CommandExecutionError
 
 FIX = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "crm"
 # an existing file for cib= (the tools are mocked, nothing ever writes to it)
-CIB = str(FIX / "crmsh_seed000_query.xml")
+CIB = str(FIX / "crmsh_pacemaker_drbd_guide_query.xml")
 crm = load_ext("modules", "crm")
 crm_state = load_ext("states", "crm")
 
@@ -160,7 +160,7 @@ class FakeTools:
 
 @pytest.fixture
 def tools():
-    return FakeTools(fixture("crmsh_seed000_query.xml"))
+    return FakeTools(fixture("crmsh_pacemaker_drbd_guide_query.xml"))
 
 
 @pytest.fixture
