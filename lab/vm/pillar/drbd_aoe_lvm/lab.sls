@@ -48,6 +48,12 @@ opennebula:
   proxy:
     server: lighttpd
     self_signed: true
+  lookup:
+    # TCG guests: the first group start after the graph is pushed (DRBD start + notify +
+    # promote on both front-ends, then each member) took 283 s in one measured run (push
+    # 14:13:56, oned started 14:18:36), past the default 180 s opennebula.register waits.
+    oned:
+      active_wait: 480
 
 storage:
   variant: drbd_aoe_lvm
