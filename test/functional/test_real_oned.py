@@ -58,16 +58,29 @@ def _print_times():
                   f"after its start ({len(t)} starts)")
 
 
-def _free_port(kind=socket.SOCK_STREAM):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+def _free_port(udp_too=False):
+    """A loopback port free for TCP (and UDP: onemonitord listens on both)."""
+    for _ in range(50):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        if not udp_too:
+            return port
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            u.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            u.close()
+    pytest.skip("no loopback port free for both TCP and UDP")
 
 
 def _port_taken(port):
     s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as zmq binds (TIME_WAIT is fine)
     try:
         s.bind(("127.0.0.1", port))
         return False
@@ -162,7 +175,7 @@ def _one_location(x, t, oned_conf, monitor_port):
     shutil.copytree(x / "etc/one", t / "etc", symlinks=True)
     shutil.copy(oned_conf, t / "etc/oned.conf")
     mon = (t / "etc/monitord.conf").read_text()  # the package's, on loopback and a free port
-    mon = re.sub(r'ADDRESS\s*=\s*"::"', 'ADDRESS = "127.0.0.1"', mon)
+    mon = re.sub(r'(\n\s*)ADDRESS\s*=\s*"[^"]*"', r'\g<1>ADDRESS = "127.0.0.1"', mon)  # 6.10 0.0.0.0, 7.4 ::
     mon = re.sub(r"(\n\s*)PORT\s*=\s*4124", rf"\g<1>PORT = {monitor_port}", mon)
     (t / "etc/monitord.conf").write_text(mon)
     (t / "one_auth").write_text(ONE_AUTH + "\n")
@@ -216,7 +229,7 @@ def test_real_oned_runs_the_formula_oned_conf(request, oned_trees, salt_call, tm
     for port in HM_PORTS:
         if _port_taken(port):
             pytest.skip(f"port {port} (oned.conf HM_MAD) is taken on 127.0.0.1")
-    port, grpc, mon = _free_port(), _free_port(), _free_port(socket.SOCK_DGRAM)
+    port, grpc, mon = _free_port(), _free_port(), _free_port(udp_too=True)
     pillar = local_pillar(tmp_path, variant, STACK[backend])
     pillar = deep_merge(pillar, {"opennebula": {
         "version": version,

@@ -522,3 +522,7 @@ def test_packages_repo_and_ssh_datastores_follow_the_version(salt_call, tmp_path
           for sid in reg if sid.startswith("opennebula-register-datastore-")}
     want = "local" if version == "7.4" else "ssh"
     assert tm == {"system": want, "default": want}
+    clean = show(salt_call, "opennebula.service.clean", pillar=pillar)
+    stopped = {args(clean, sid)["name"] for sid in clean if sid.startswith("opennebula-service-clean-")}
+    more = {"opennebula-scheduler", "opennebula-sunstone"} if version == "6.10" else set()
+    assert stopped == {"opennebula", "opennebula-fireedge", "lighttpd"} | more
