@@ -41,6 +41,9 @@ USER_RE = r"^[a-z_][a-z0-9_-]{0,31}$"
 DBIDENT_RE = r"^[A-Za-z0-9_]{1,32}$"
 VG_RE = r"^[A-Za-z0-9_+][A-Za-z0-9_.+-]{0,126}$"
 VERSION_RE = r"^[0-9]+\.[0-9]+$"
+# The OpenNebula major lines the formula renders (oned.conf, drivers, services, packages follow
+# opennebula:version; opennebula/files/oned-conf-versions.md); the first is the default.
+ONE_VERSIONS = ["7.4", "6.10"]
 OPTLIST_RE = r"^[A-Za-z0-9_=.,:/-]+$"
 MIGRATE_RE = r"^[A-Za-z0-9_=,./:+ -]*$"
 SSHKEY_RE = r"^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+={0,3}( [A-Za-z0-9@._+-]{1,64})?$"
@@ -68,7 +71,7 @@ BOND_MODES = ["balance-rr", "active-backup", "balance-xor", "broadcast", "802.3a
 # variant defines in storage/<variant>/datastores.yaml (test/render/test_datastores.py keeps
 # both in step), for the opennebula:register:datastore_templates overrides
 DATASTORES = {
-    "ssh": {"system": ["ssh"], "default": ["ssh"]},
+    "ssh": {"system": ["ssh", "local"], "default": ["ssh", "local"]},  # 7.x: local
     "nfs": {"nfs_system": ["shared", "qcow2"], "nfs_images": ["shared", "qcow2"]},
     "moosefs": {"mfs_system": ["shared", "qcow2"], "mfs_images": ["shared", "qcow2"]},
     "drbd_aoe_lvm": {"lvm_system": ["fs_lvm", "fs_lvm_ssh"], "lvm_images": ["fs_lvm", "fs_lvm_ssh"]},
@@ -450,7 +453,7 @@ SCHEMA = Map({
         }),
     }),
     "opennebula": Map({
-        "version": Str(VERSION_RE, "an OpenNebula release", hint="a quoted release, e.g. '6.10'"),
+        "version": OneOf(*ONE_VERSIONS, hint="'7.4' or '6.10', quoted (6.10 unquoted is the number 6.1)"),
         "install_packages": Bool(),
         "repo": Map({"url": Str(URL_RE, "a URL", hint="http(s)://... ({version} is replaced)"),
                      "key_url": Str(URL_RE, "a URL", hint="http(s)://...")}),
@@ -1061,6 +1064,12 @@ def rule_pacemaker(x):
     if x.stack != "pacemaker":
         return
     pm = x.PM
+    if x.ON.get("version") == "7.4" and not x.bad("opennebula:version"):
+        for i, slot in enumerate(strs(pm.get("services"))):
+            if slot == "sunstone" and not x.bad(f"pacemaker:services[{i}]"):
+                x.err("pacemaker:services: 'sunstone' has no service in OpenNebula 7.4 (no Ruby "
+                      "Sunstone: FireEdge is the web UI); allowed: opennebula, fireedge "
+                      "(or opennebula:version '6.10')")
     cs = mapping(pm.get("corosync"))
     for i, ring in enumerate(strs(cs.get("rings"))):
         if x.bad(f"pacemaker:corosync:rings[{i}]"):

@@ -30,6 +30,9 @@ opennebula:
   # OpenNebula built from its source archive and installed as a .deb (lab/oned/build.sh).
   # The formula's package step is skipped; everything else is the formula's.
   install_packages: false
+  # the base image installs 6.10.5 (lab/oned/build.sh without a version): oned.conf, drivers
+  # and services for that line
+  version: '6.10'
   ha:
     stack: pacemaker
   # oneadmin: the package's account (uid/gid 9869, group oneadmin), the formula's default

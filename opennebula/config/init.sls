@@ -69,6 +69,7 @@ opennebula-config-oned:
     - dir_mode: '0755'
     - show_changes: false
     - context:
+        version: {{ opennebula.version | tojson }}
         oned: {{ L.oned | tojson }}
         stack: {{ model.stack }}
         variant: {{ variant }}

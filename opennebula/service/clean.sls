@@ -12,7 +12,7 @@ opennebula-service-clean-proxy:
   service.dead:
     - name: {{ L.proxy.services[opennebula.proxy.server] }}
     - enable: false
-{%-   for key, svc in L.services | dictsort | reverse %}
+{%-   for key, svc in L.services | dictsort | reverse if svc %}
 
 opennebula-service-clean-{{ key }}:
   service.dead:

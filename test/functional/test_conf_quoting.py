@@ -184,7 +184,8 @@ def oned_ctx(password, **db):
          "name": "opennebula", "password_pillar": "secrets:one_db_password"}
     d.update(db)
     return dict(
-        oned={"debug_level": 3, "port": 2633, "listen_address": "0.0.0.0",
+        version="7.4",
+        oned={"debug_level": 3, "port": 2633, "listen_address": "0.0.0.0", "grpc_port": 2634,
               "raft_hook": "/var/lib/one/remotes/hooks/raft/vip.sh"},
         db=d, federation={"zone_id": 0, "server_id": -1},
         raft={"election_timeout_ms": 2500, "broadcast_timeout_ms": 500,

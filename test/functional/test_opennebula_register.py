@@ -28,6 +28,7 @@ def pillar(tmp_path, oned, variant, **over):
         p["storage"]["nfs"]["server"] = "stor01"
     p["secrets"]["one_auth"] = f"oneadmin:{PASSWORD}"
     p = deep_merge(p, {"opennebula": {
+        "version": "6.10",  # the double bootstraps 6.10's datastores (TM_MAD ssh; 7.4: local)
         "install_packages": False,
         "endpoint": oned.endpoint,
         "oneadmin": {"group": "root", "home": str(tmp_path / "home")},

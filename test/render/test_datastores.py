@@ -48,12 +48,21 @@ def test_datastores_match_the_model(variant):
     assert any(d["TYPE"] == "SYSTEM_DS" for d in dss.values())
     assert any(d["TYPE"] == "IMAGE_DS" for d in dss.values())
     for name, attrs in dss.items():
-        assert attrs["TM_MAD"] in M.DATASTORES[variant][name], (name, attrs["TM_MAD"])
+        tms = attrs["TM_MAD"]
+        if isinstance(tms, dict):  # {version: {<opennebula:version>: driver}}: every line has one
+            assert sorted(tms) == ["version"] and sorted(tms["version"]) == sorted(M.ONE_VERSIONS), (name, tms)
+            tms = tms["version"]
+        for tm in (tms.values() if isinstance(tms, dict) else [tms]):
+            assert tm in M.DATASTORES[variant][name], (name, tm)
         assert attrs["TYPE"] != "IMAGE_DS" or "DS_MAD" in attrs, name
         for key, value in attrs.items():
             assert key == key.upper(), (name, key)
             if isinstance(value, dict):
                 ((kind, path),) = value.items()
+                if kind == "version":
+                    assert sorted(path) == sorted(M.ONE_VERSIONS), (name, key, value)
+                    assert all(isinstance(v, str) for v in path.values()), (name, key, value)
+                    continue
                 assert kind in ("setting", "model"), (name, key, value)
                 where = model["settings"] if kind == "setting" else model
                 assert traverse(where, path) not in (None, ""), (name, key, value)

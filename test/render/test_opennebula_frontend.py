@@ -110,20 +110,70 @@ VARIANT_DRIVERS = {  # variant -> (TM -d, DATASTORE -d, DATASTORE -s) it must ha
     "drbd_aoe_lvm": (["fs_lvm", "lvm"], ["fs", "lvm"], ["fs_lvm"]),
     "linstor": (["linstor"], ["linstor"], ["linstor"]),
 }
+# 7.4: oned bootstraps system/default/files with TM_MAD local; the ssh variant registers local
+VARIANT_DRIVERS_BY_VERSION = {
+    "6.10": VARIANT_DRIVERS,
+    "7.4": dict(VARIANT_DRIVERS, ssh=(["local"], ["fs"], ["local"])),
+}
+# written on 6.10 only (removed in 7.x) / on 7.4 only (files/oned-conf-versions.md)
+ONLY_6_10 = ["DEFAULT_CDROM_DEVICE_PREFIX", "IMPORTED_VMS_ACTIONS", 'NAME = "ebtables"',
+             "VCENTER_", "HOST_ENCRYPTED_ATTR", "PROVISION/PACKET_TOKEN"]
+ONLY_7_4 = ["GRPC_PORT", "GRPC_LISTEN_ADDRESS", "MASTER_ONED_GRPC", "SCHED_MAD", "DS_LIVE_MIGRATE",
+            "DS_MIGRATE_SNAP", "MAC_GLOBAL_SPACE", "CONTEXT_RESTRICTED_DIRS",
+            'VM_RESTRICTED_ATTR = "NIC/VLAN_TAGGED_ID"', 'DATASTORE_ENCRYPTED_ATTR = "NETAPP_PASS"',
+            'DATASTORE_ENCRYPTED_ATTR = "PUREFA_API_TOKEN"']
+# in both, as each release's stock file has them (the formula's list lacked them)
+STOCK_BOTH = ['VM_ENCRYPTED_ATTR = "CONTEXT/PASSWORD"', 'USER_ENCRYPTED_ATTR = "SSH_PRIVATE_KEY"',
+              'VM_RESTRICTED_ATTR = "NIC_ALIAS/MAC"', 'DATASTORE_ENCRYPTED_ATTR = "RESTIC_PASSWORD"']
+
+
+def top_value(text, attr):
+    m = re.search(r"^" + attr + r'\s*=\s*(?:"([^"]*)"|(\S+))', text, re.M)
+    return (m.group(1) if m.group(1) is not None else m.group(2)) if m else None
+
+
+def check_version_lines(text, version, tm_d, ds_s):
+    """What opennebula:version changes in oned.conf."""
+    mine, other = (ONLY_7_4, ONLY_6_10) if version == "7.4" else (ONLY_6_10, ONLY_7_4)
+    assert [w for w in mine if w not in text] == []
+    assert [w for w in other if w in text] == []
+    assert [w for w in STOCK_BOTH if w not in text] == []
+    if version == "7.4":
+        assert "local" in tm_d and "local" in ds_s
+        assert re.search(r'TM_MAD_CONF = \[\s*NAME = "local"', text)
+        # gRPC bound like XML-RPC
+        assert top_value(text, "GRPC_LISTEN_ADDRESS") == top_value(text, "LISTEN_ADDRESS")
+        assert top_value(text, "GRPC_PORT") == "2634"
+        assert oned_value(text, "SCHED_MAD", "ARGUMENTS") == "-t 15 -p rank -o one_drs"
+        assert {a: top_value(text, a) for a in ["SCHED_MAX_WND_TIME", "SCHED_MAX_WND_LENGTH",
+                "MAX_ACTIONS_PER_HOST", "MAX_ACTIONS_PER_CLUSTER", "ACTION_TIMEOUT"]} == {
+            "SCHED_MAX_WND_TIME": "10", "SCHED_MAX_WND_LENGTH": "7", "MAX_ACTIONS_PER_HOST": "1",
+            "MAX_ACTIONS_PER_CLUSTER": "30", "ACTION_TIMEOUT": "300"}
+        # every TM_MAD_CONF but the LINSTOR guide's lines says whether it live-migrates
+        for m in re.finditer(r"^TM_MAD_CONF = \[(.*?)\]", text, re.S | re.M):
+            if 'name = "linstor"' not in m.group(1):
+                assert "DS_LIVE_MIGRATE" in m.group(1) and "DS_MIGRATE_SNAP" in m.group(1), m.group(1)
+    else:
+        assert "local" not in tm_d + ds_s
+
+
 VARIANT_STACK = {"ssh": "none", "nfs": "raft", "moosefs": "pacemaker",
                  "drbd_aoe_lvm": "pacemaker", "linstor": "pacemaker"}
 
 
 # --------------------------------------------------------------------------- oned.conf
 @pytest.mark.render
+@pytest.mark.parametrize("version", ["7.4", "6.10"])
 @pytest.mark.parametrize("variant", list(VARIANT_DRIVERS))
-def test_oned_conf_drivers_per_variant(salt_call, tmp_path, variant):
+def test_oned_conf_drivers_per_variant(salt_call, tmp_path, variant, version):
     pillar = local_pillar(tmp_path, variant, VARIANT_STACK[variant])
+    pillar["opennebula"]["version"] = version
     proc, rets = apply(salt_call, "opennebula.config", pillar=pillar)
     conf = tmp_path / "etc/one/oned.conf"
     text = conf.read_text()
     tm_d, ds_d, ds_s = driver_lists(text)
-    need_tm, need_ds, need_sys = VARIANT_DRIVERS[variant]
+    need_tm, need_ds, need_sys = VARIANT_DRIVERS_BY_VERSION[version][variant]
+    check_version_lines(text, version, tm_d, ds_s)
     assert set(need_tm) <= set(tm_d) and set(need_ds) <= set(ds_d) and set(need_sys) <= set(ds_s)
     assert oned_value(text, "VM_MAD", "NAME") == "kvm"
     assert oned_value(text, "IM_MAD", "NAME") == "monitord"
@@ -148,7 +198,7 @@ def test_oned_conf_drivers_per_variant(salt_call, tmp_path, variant):
     assert one_auth.read_text().strip() == ONE_AUTH
     assert oct(one_auth.stat().st_mode & 0o777) == "0o600"
     assert oct((tmp_path / "home/.one").stat().st_mode & 0o777) == "0o700"
-    if variant == "drbd_aoe_lvm":
+    if variant == "drbd_aoe_lvm" and version == "7.4":
         # second apply: nothing changes, still no password in the output
         proc2, rets2 = apply(salt_call, "opennebula.config", pillar=pillar)
         assert {k: v["changes"] for k, v in rets2.items() if v["changes"]} == {}
@@ -206,13 +256,18 @@ def test_raft_zone_servers_registered_from_the_first_frontend(salt_call, tmp_pat
 
 # --------------------------------------------------------------------------- services
 @pytest.mark.render
-def test_services_disabled_under_pacemaker_never_started(salt_call, tmp_path):
-    high = show(salt_call, "opennebula.service", pillar=local_pillar(tmp_path))
+@pytest.mark.parametrize("version", ["7.4", "6.10"])
+def test_services_disabled_under_pacemaker_never_started(salt_call, tmp_path, version):
+    pillar = local_pillar(tmp_path)
+    pillar["opennebula"]["version"] = version
+    high = show(salt_call, "opennebula.service", pillar=pillar)
     svc = {sid: args(high, sid) for sid in high if "service" in high[sid]}
-    assert {a["name"]: a["_fun"] for a in svc.values()} == {
-        "opennebula": "service.disabled", "opennebula-scheduler": "service.disabled",
-        "opennebula-sunstone": "service.disabled", "opennebula-fireedge": "service.disabled",
-        "lighttpd": "service.disabled"}
+    want = {"opennebula": "service.disabled", "opennebula-fireedge": "service.disabled",
+            "lighttpd": "service.disabled"}
+    if version == "6.10":  # 7.4: scheduler inside oned, no Ruby Sunstone
+        want.update({"opennebula-scheduler": "service.disabled",
+                     "opennebula-sunstone": "service.disabled"})
+    assert {a["name"]: a["_fun"] for a in svc.values()} == want
     assert "opennebula-service-oned-ready" not in high
     assert "opennebula-service-oned-raft-bootstrap" not in high
 
@@ -448,3 +503,26 @@ def test_highstate_checks_transient_vms_on_front_ends(salt_call, tmp_path):
     high = show(salt_call, "opennebula", pillar=local_pillar(
         tmp_path, opennebula={"recover_transient": "retry"}))
     assert args(high, "opennebula-recover-transient")["policy"] == "retry"
+
+
+# --------------------------------------------------------------------------- version
+@pytest.mark.render
+@pytest.mark.parametrize("version", ["7.4", "6.10"])
+def test_packages_repo_and_ssh_datastores_follow_the_version(salt_call, tmp_path, version):
+    pillar = local_pillar(tmp_path, "ssh", "none", opennebula={"install_packages": True})
+    pillar["opennebula"]["version"] = version
+    high = show(salt_call, "opennebula.package", pillar=pillar)
+    repo = args(high, "opennebula-package-repo")["name"]
+    assert f"/repo/{version}/Debian/12 " in repo  # '6.10' stays 6.10 (a string)
+    pkgs = args(high, "opennebula-package-frontend")["pkgs"]
+    assert "opennebula-fireedge" in pkgs and "opennebula" in pkgs
+    assert ("opennebula-sunstone" in pkgs) == (version == "6.10")
+    reg = show(salt_call, "opennebula.register", pillar=pillar)
+    tm = {sid.rsplit("-", 1)[-1]: args(reg, sid)["template"]["TM_MAD"]
+          for sid in reg if sid.startswith("opennebula-register-datastore-")}
+    want = "local" if version == "7.4" else "ssh"
+    assert tm == {"system": want, "default": want}
+    clean = show(salt_call, "opennebula.service.clean", pillar=pillar)
+    stopped = {args(clean, sid)["name"] for sid in clean if sid.startswith("opennebula-service-clean-")}
+    more = {"opennebula-scheduler", "opennebula-sunstone"} if version == "6.10" else set()
+    assert stopped == {"opennebula", "opennebula-fireedge", "lighttpd"} | more

@@ -36,6 +36,8 @@ opennebula:
   # (test/doubles/oned_double.py) is the `opennebula` systemd unit, installed by
   # lab/salt/lab/oned_double.sls (lab:oned_double above).
   install_packages: false
+  # the oned double answers as 6.10.5 (test/fixtures/one/oned-6.10.5_responses.json)
+  version: '6.10'
   ha:
     stack: pacemaker
   oneadmin:

@@ -27,6 +27,8 @@ lab:
 
 opennebula:
   install_packages: false
+  # the oned double answers as 6.10.5 (test/fixtures/one/oned-6.10.5_responses.json)
+  version: '6.10'
   # LAB ONLY: the oned test double is the only OpenNebula service here (no packages): the
   # scheduler, Sunstone and FireEdge units do not exist, so they are not managed.
   lookup:
