@@ -19,8 +19,8 @@
 # pages are not built, vendor downloads, FireEdge/Sunstone assets) is logged and left out ->
 # package tweaks: ELF files stripped; systemd units, logrotate, sudoers and tmpfiles.d from
 # share/pkgs/ (units: only Group=oneadmin dropped, so the services run with oneadmin's
-# primary group whatever its name); empty /usr/share/one/gems for 7.x load_opennebula_paths
-# (and none for 6.10);
+# primary group whatever its name); no /usr/share/one/gems (the gems are Debian's), 7.x's
+# load_opennebula_paths.rb uses it only if it exists;
 # prometheus/fireedge/sunstone leftovers and headers removed -> DEBIAN/control (Depends =
 # dpkg-shlibdeps of the ELF files + the Debian ruby gems the drivers and CLI load),
 # conffiles (/etc/one, /etc/logrotate.d, /etc/sudoers.d), postinst/postrm -> dpkg-deb
@@ -178,14 +178,19 @@ mkdir -p "$S/etc/sudoers.d" "$S/usr/lib/tmpfiles.d"
 install -m 0440 share/pkgs/sudoers/debian/opennebula "$S/etc/sudoers.d/opennebula"
 install -m 0440 share/pkgs/sudoers/opennebula-server "$S/etc/sudoers.d/opennebula-server"
 install -m 0644 share/pkgs/tmpfiles/opennebula-common.conf "$S/usr/lib/tmpfiles.d/opennebula-common.conf"
-# 7.x: load_opennebula_paths does Gem.use_paths(File.realpath('/usr/share/one/gems')); upstream
-# fills it from opennebula-rubygems, here the gems are Debian packages (Depends) found through
-# ruby's own load path (vendor_ruby), so an empty directory is enough. 6.10 must NOT have it:
-# its scripts drop vendor_ruby from $LOAD_PATH when that directory exists.
-if [ -n "$(find "$S/usr/lib/one" -name load_opennebula_paths.rb -print -quit)" ]; then
-  mkdir -p "$S/usr/share/one/gems"
-else
-  rm -rf "$S/usr/share/one/gems"
+# Gems: upstream's opennebula-rubygems vendors them into /usr/share/one/gems; here they are
+# Debian packages (Depends). 6.10 scripts drop vendor_ruby from $LOAD_PATH when that directory
+# exists, and 7.x's load_opennebula_paths.rb (required by every 7.x script) does
+# Gem.use_paths(File.realpath(it)): with an empty directory that hides every Debian gem kept
+# in ruby's gem path (ffi lives only there: the hook manager dies on `require 'ffi-rzmq'`),
+# without one it raises ENOENT. So: no gems directory, and 7.x's use_paths line runs only when
+# the directory exists (ruby's default gem path otherwise, Debian's gems).
+rm -rf "$S/usr/share/one/gems"
+LOP=$(find "$S/usr/lib/one" -name load_opennebula_paths.rb -print -quit)
+if [ -n "$LOP" ]; then
+  grep -q '^Gem.use_paths(File.realpath(GEMS_LOCATION))$' "$LOP" \
+    || fail "$LOP: no 'Gem.use_paths(File.realpath(GEMS_LOCATION))' line to guard"
+  sed -i 's/^Gem.use_paths(File.realpath(GEMS_LOCATION))$/& if File.directory?(GEMS_LOCATION)/' "$LOP"
 fi
 # strip what scons built with -g (oned, mm_sched, onemonitord, 7.x rank scheduler, ...)
 ELFS=$(find "$S" -type f -print0 | perl -0ne 'chomp; open(F, "<", $_) or next;
