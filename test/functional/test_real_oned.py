@@ -11,13 +11,15 @@ opennebula.register would refuse to change them.
 oned comes from the .debs lab/oned/build.sh packs (/var/cache/opennebula-ha-formula/oned/
 <version>/opennebula-lab_<version>-1_amd64.deb), extracted (dpkg-deb -x) into a temp dir and
 run self-contained (ONE_LOCATION: bin, lib, share, etc, var of that tree), as root, on
-127.0.0.1 with free ports, `nice -n 19`, killed by its process group at the end. Nothing is
+127.0.0.1 with free ports (the hook manager's too: its fixed ports in oned.conf are swapped for
+free ones in the copy oned reads), `nice -n 19`, killed by its process group at the end. Nothing is
 installed on the host; the drivers are the package's Ruby ones and need the package's Debian
 ruby-* Depends on the host.
 
-SKIPPED, never failed, when a .deb (or the whole cache dir) is absent, when dpkg-deb/ruby or a
-ruby-* dependency is missing, or when oned's fixed hook-manager ports are taken: CI does NOT
-build oned (lab/oned/build.sh takes ~11 min per version), so under CI=true these tests skip.
+SKIPPED when a .deb (or the whole cache dir) is absent, or when dpkg-deb/ruby or a ruby-*
+dependency is missing. .ci/run builds both
+lines (lab/oned/build.sh, cached outside the checkout) and sets ONED_BUILT=1: there a missing
+.deb or dependency FAILS instead.
 Prints per case how long oned took to answer (bench-style figure, never asserted)."""
 import os
 import pathlib
@@ -34,10 +36,13 @@ from conftest import deep_merge
 from functional.test_guard_functions import mariadb  # noqa: F401  (the private mariadbd fixture)
 from render.test_opennebula_frontend import DB_PASSWORD, apply, driver_lists, local_pillar
 
+# every test that starts a real oned runs in one xdist worker (Makefile: --dist loadgroup):
+# one oned at a time on 2 cores, and one module-scoped oned per version in the state tests
+pytestmark = pytest.mark.xdist_group("real-oned")
 CACHE = pathlib.Path(os.environ.get("ONED_CACHE", "/var/cache/opennebula-ha-formula/oned"))
 RELEASES = {"6.10": "6.10.5", "7.4": "7.4.0"}
 ONE_AUTH = "oneadmin:test-only-one-auth"  # the render tests' one_auth secret
-HM_PORTS = (2101, 2102)  # HM_MAD -p/-l in the formula's oned.conf (fixed)
+HM_ARGS = "-p 2101 -l 2102"  # HM_MAD's ports in the formula's oned.conf (fixed there)
 ANSWER_TIMEOUT = 180
 CASES = [  # (variant, backend)
     ("ssh", "sqlite"), ("nfs", "sqlite"), ("moosefs", "sqlite"), ("linstor", "sqlite"),
@@ -78,22 +83,18 @@ def _free_port(udp_too=False):
     pytest.skip("no loopback port free for both TCP and UDP")
 
 
-def _port_taken(port):
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as zmq binds (TIME_WAIT is fine)
-    try:
-        s.bind(("127.0.0.1", port))
-        return False
-    except OSError:
-        return True
-    finally:
-        s.close()
+def _skip(reason):
+    """Skip where the builds are absent; fail where .ci/run built them (ONED_BUILT=1): there
+    a skip would hide that CI lost the real oned."""
+    if os.environ.get("ONED_BUILT"):
+        pytest.fail(f"ONED_BUILT is set but {reason}")
+    pytest.skip(reason)
 
 
 def _deb(release):
     debs = sorted((CACHE / release).glob(f"opennebula-lab_{release}-*_amd64.deb")) if CACHE.is_dir() else []
     if not debs:
-        pytest.skip(f"no oned .deb for {release} in {CACHE} (lab/oned/build.sh {release}; CI builds none)")
+        _skip(f"no oned .deb for {release} in {CACHE} (lab/oned/build.sh {release})")
     return debs[-1]
 
 
@@ -113,9 +114,9 @@ def oned_trees(tmp_path_factory):
     """version -> the extracted .deb (dpkg-deb -x), each extracted once per module."""
     for tool in ("dpkg-deb", "dpkg", "ruby"):
         if shutil.which(tool) is None:
-            pytest.skip(f"needs {tool}")
+            _skip(f"needs {tool}")
     if os.geteuid() != 0:
-        pytest.skip("runs oned as root (the .deb's files are root's)")
+        _skip("runs oned as root (the .deb's files are root's)")
     trees = {}
 
     def get(version):
@@ -123,7 +124,7 @@ def oned_trees(tmp_path_factory):
             deb = _deb(RELEASES[version])
             missing = _missing_ruby_deps(deb)
             if missing:
-                pytest.skip(f"oned's drivers need {' '.join(missing)} (apt-get install them)")
+                _skip(f"oned's drivers need {' '.join(missing)} (apt-get install them)")
             x = tmp_path_factory.mktemp(f"oned-{version}")
             subprocess.run(["dpkg-deb", "-x", str(deb), str(x)], check=True)
             trees[version] = x
@@ -143,7 +144,11 @@ def _one_location(x, t, oned_conf, monitor_port):
     for f in (x / "usr/share/one").iterdir():
         (t / "share" / f.name).symlink_to(f)
     shutil.copytree(x / "etc/one", t / "etc", symlinks=True)
-    shutil.copy(oned_conf, t / "etc/oned.conf")
+    conf = pathlib.Path(oned_conf).read_text()
+    assert HM_ARGS in conf, "the formula's HM_MAD ports changed: update HM_ARGS"
+    # the hook manager's fixed ports -> free ones, so any other oned on this machine is no bother
+    (t / "etc/oned.conf").write_text(
+        conf.replace(HM_ARGS, f"-p {_free_port()} -l {_free_port()}"))
     mon = (t / "etc/monitord.conf").read_text()  # the package's, on loopback and a free port
     mon = re.sub(r'(\n\s*)ADDRESS\s*=\s*"[^"]*"', r'\g<1>ADDRESS = "127.0.0.1"', mon)  # 6.10 0.0.0.0, 7.4 ::
     mon = re.sub(r"(\n\s*)PORT\s*=\s*4124", rf"\g<1>PORT = {monitor_port}", mon)
@@ -196,9 +201,6 @@ def _db_for(mariadb, name):  # noqa: F811
 def test_real_oned_runs_the_formula_oned_conf(request, oned_trees, salt_call, tmp_path,
                                               version, variant, backend):
     x = oned_trees(version)
-    for port in HM_PORTS:
-        if _port_taken(port):
-            pytest.skip(f"port {port} (oned.conf HM_MAD) is taken on 127.0.0.1")
     port, grpc, mon = _free_port(), _free_port(), _free_port(udp_too=True)
     pillar = local_pillar(tmp_path, variant, STACK[backend])
     pillar = deep_merge(pillar, {"opennebula": {
