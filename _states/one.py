@@ -107,7 +107,8 @@ def _run(name, **kwargs):
 
 
 # -- datastores ----------------------------------------------------------------------------
-def datastore_present(name, template, cluster=None, allow_driver_change=False, **kwargs):
+def datastore_present(name, template, cluster=None, allow_driver_change=False,
+                      datastore_ids=None, **kwargs):
     """A datastore called ``name`` exists with (at least) the attributes in ``template``.
 
     template
@@ -122,20 +123,28 @@ def datastore_present(name, template, cluster=None, allow_driver_change=False, *
     allow_driver_change
         TYPE, DS_MAD and TM_MAD of an existing datastore change only when True (re-pointing
         the drivers of a datastore that holds images can orphan them): else refused.
+    datastore_ids
+        ``{ATTRIBUTE: datastore name(s)}``: the attribute is the comma-separated ids of those
+        datastores (``COMPATIBLE_SYS_DS``), looked up when the state runs; a missing one
+        fails the state (test mode: pending). Not in ``template`` too.
 
     .. code-block:: yaml
 
-        linstor_system:
+        linstor_image:
           one.datastore_present:
             - template:
-                TYPE: SYSTEM_DS
+                TYPE: IMAGE_DS
+                DS_MAD: linstor
                 TM_MAD: linstor
-                LINSTOR_AUTO_PLACE: 2
+                LINSTOR_RESOURCE_GROUP: one_rg
                 BRIDGE_LIST: [alpha, bravo, charlie, delta]
+            - datastore_ids: {COMPATIBLE_SYS_DS: linstor_system}
             - cluster: default
             - endpoint: http://127.0.0.1:2633/RPC2
             - one_auth_file: /var/lib/one/.one/one_auth
             - active_vip: 192.168.100.10
+            - require:
+              - one: linstor_system
     """
     conn, vip = _split(kwargs)
     st = {"applied": False, "created": False}
@@ -143,12 +152,22 @@ def datastore_present(name, template, cluster=None, allow_driver_change=False, *
     def precheck():
         _active(vip)
         st["want"] = _tmpl("normalize", template)
-        problem = _tmpl("datastore_problem", st["want"])
+        st["refs"], problem = _tmpl("datastore_refs", datastore_ids, st["want"])
+        problem = problem or _tmpl("datastore_problem", st["want"])
         if problem:
             _u("ohaf_state.refuse")(problem)
 
     def read():
         st["cid"] = _cluster_id(cluster, conn, f"datastore {name}")
+        for attr, refs in st["refs"].items():
+            ids = []
+            for ref in refs:
+                oid = _one("lookup_id", "datastore", ref, cache=True, **conn)
+                if oid is None:
+                    err = f"datastore {ref!r} ({attr} of datastore {name}) does not exist"
+                    _missing(err, f"{err} (yet); {attr} cannot be resolved")
+                ids.append(str(oid))
+            st["want"][attr] = ",".join(ids)
         return _one("datastore_info", name, cache=True, **conn)
 
     def diff(cur):

@@ -148,6 +148,26 @@ def datastore_problem(want):
     return None
 
 
+def datastore_refs(datastore_ids, template):
+    """``datastore_ids`` as ``{ATTR: [ref, ...]}`` (a ref is a datastore name or id), or the
+    reason it cannot be used."""
+    if datastore_ids is None:
+        return {}, None
+    if not isinstance(datastore_ids, dict):
+        return None, "datastore_ids must be a dict of ATTRIBUTE: datastore name(s)"
+    refs = {}
+    for key, value in datastore_ids.items():
+        attr = _attr_name(key)
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if not values or not all(isinstance(v, (str, int)) and not isinstance(v, bool)
+                                 and str(v) != "" for v in values):
+            return None, f"datastore_ids: {attr} must name one datastore or a list of them"
+        if attr in template:
+            return None, f"datastore_ids: {attr} is in template too: give it once"
+        refs[attr] = list(values)
+    return refs, None
+
+
 def driver_change(changes):
     """The TYPE/DS_MAD/TM_MAD entries of a template diff, as ``(have, want)`` texts
     (``"DS_MAD='fs', TM_MAD='ssh'"``), or None when the drivers stay."""

@@ -36,6 +36,7 @@ HDD_RE = r"^[*<>~]?(?!.*/\.\.?(/|$| ))/([A-Za-z0-9_.+@-]+(/[A-Za-z0-9_.+@-]+)*/?
 ROOTPATH_RE = r"^/([A-Za-z0-9_.+@-]+(/[A-Za-z0-9_.+@-]+)*)?$"
 DEVPATH_RE = r"^/dev/[A-Za-z0-9_.+:-]+(/[A-Za-z0-9_.+:-]+)*$"
 URL_RE = r"^(https?|file)://[A-Za-z0-9._~:/@%{}+=,-]+$"
+SALT_DIR_RE = r"^salt://(?!(.*/)?\.\.?(/|$))[A-Za-z0-9_.+-]+(/[A-Za-z0-9_.+-]+)*/?$"
 LINSTOR_URI_RE = r"^(linstor(\+ssl)?://)?([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\])(:[0-9]{1,5})?$"
 USER_RE = r"^[a-z_][a-z0-9_-]{0,31}$"
 DBIDENT_RE = r"^[A-Za-z0-9_]{1,32}$"
@@ -65,6 +66,9 @@ SYSTEM_DIRS = {"/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib64", 
 STACKS = ["pacemaker", "rgmanager", "raft", "none"]
 VARIANTS = ["ssh", "nfs", "drbd_aoe_lvm", "moosefs", "linstor"]
 LINSTOR_DRIVERS = ["LVM", "LVM_THIN", "ZFS", "ZFS_THIN", "FILE", "FILE_THIN", "DISKLESS"]
+# what the linstor datastores carry (storage/linstor/datastores*.yaml): resource_group for
+# LINBIT's OpenNebula driver 2.x/3.x, auto_place for the 1.x driver of the old LINSTOR guide
+LINSTOR_DS_ATTRIBUTES = ["resource_group", "auto_place"]
 BOND_MODES = ["balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad", "balance-tlb",
               "balance-alb"]
 # datastore name -> TM_MADs that match the variant: the names and TM_MADs of the datastores each
@@ -612,6 +616,10 @@ SCHEMA = Map({
                                   List(Str(LINSTOR_URI_RE, "a LINSTOR controller URI",
                                            hint="linstor://host[:port]"), min_items=1)),
             "node_names": Dict(Hostname(), Hostname()),
+            "datastore_attributes": OneOf(*LINSTOR_DS_ATTRIBUTES),
+            "driver_source": Str(SALT_DIR_RE, "a salt:// directory", empty=True,
+                                 hint="'' (LINBIT's linstor-opennebula package) or salt://<dir> "
+                                      "holding the driver's datastore/, tm/ and one/"),
         }),
         "lookup": LOOKUP,
         "tofs": TOFS,
@@ -1310,6 +1318,7 @@ def build(pillar, grains, defaults):
         "linstor_controller": x.linstor_controller,
         "linstor_satellites": x.satellites,
         "linstor_datastore_pools": x.linstor_ds_pools,
+        "linstor_controllers": linstor_controllers(x),
         "secret_refs": x.secret_refs,
         # pillar <component>:lookup (OS-level overrides) and :tofs, for the map files/libtofs
         "lookup": {k: mapping(mapping(x.S[k]).get("lookup")) for k in COMPONENTS[1:]},
@@ -1319,6 +1328,26 @@ def build(pillar, grains, defaults):
                               "udev_always_use_vnr": False, "options": {}},
                              mapping(x.DR.get("global"))),
     }
+
+
+def linstor_controllers(x):
+    """The LINSTOR controller URI(s), comma-separated, every LINSTOR client of the formula uses
+    (the linstor states, linstor-client.conf, the datastores' LINSTOR_CONTROLLERS):
+    storage:linstor:controllers (string or list), else under stack pacemaker
+    linstor://<storage VIP> (the controller moves with the VIPs) or, without a storage VIP,
+    every front-end's storage address (clients try them in order); otherwise
+    linstor://<the controller's storage address>."""
+    given = mapping(x.ST.get("linstor")).get("controllers") or ""
+    if not isinstance(given, str):
+        return ",".join(strs(given))
+    if given:
+        return given
+    san = x.storage_net
+    if x.stack == "pacemaker" and x.vips.get(san):
+        return f"linstor://{x.vips[san]}"
+    if x.stack == "pacemaker":
+        return ",".join(f"linstor://{mapping(x.nodes.get(fe)).get(san)}" for fe in x.frontends)
+    return "linstor://" + str(mapping(x.nodes.get(x.linstor_controller)).get(san, "localhost"))
 
 
 def run():

@@ -9,8 +9,10 @@
 
     Datastores: the ones the storage variant in use defines, explicitly, in
     storage/<variant>/datastores.yaml (storage/datastores.jinja resolves them: VG, pools,
-    bridges, replica count); opennebula:register:datastore_templates merges attribute
-    overrides per datastore name. #}
+    bridges, replica count, LINSTOR resource group and controllers); an attribute that names
+    another datastore's id (the LINSTOR image datastore's COMPATIBLE_SYS_DS) goes to the
+    state as datastore_ids, looked up when it runs, after that datastore's state;
+    opennebula:register:datastore_templates merges attribute overrides per datastore name. #}
 {%- from "opennebula/map.jinja" import model, opennebula with context %}
 {%- from "opennebula/register/active.jinja" import active_here, active_guard, active_vip with context %}
 {%- from "storage/datastores.jinja" import datastores with context %}
@@ -20,7 +22,7 @@
 {%- if active_here and (R.hosts or R.datastores or R.marketplaces) %}
 include:
   - opennebula.config
-{%-   macro conn() %}
+{%-   macro conn(after=[]) %}
     - endpoint: {{ opennebula.endpoint }}
     - one_auth_file: {{ one_auth_file }}
 {{- active_guard() }}
@@ -31,6 +33,9 @@ include:
 {%-     else %}
       - one: opennebula-register-wait-for-oned
 {%-     endif %}
+{%-     for sid in after %}
+      - one: {{ sid }}
+{%-     endfor %}
 {%-   endmacro %}
 {%-   if active_vip %}
 {%-     set L = opennebula.lookup %}
@@ -80,13 +85,27 @@ opennebula-register-host-{{ hv }}:
 {%-     set overrides = R.get("datastore_templates", {}) or {} %}
 {%-     for name, tmpl in datastores | dictsort %}
 {%-       set tmpl = salt["defaults.merge"](tmpl, overrides.get(name, {}) or {}, in_place=False) %}
+{#-       {datastore: <name>} values (storage/datastores.jinja): the id of that datastore,
+          looked up by the state once it exists (registered first: require) #}
+{%-       set literal, ids, after = {}, {}, [] %}
+{%-       for key, value in tmpl.items() %}
+{%-         if value is mapping and value | length == 1 and "datastore" in value %}
+{%-           do ids.update({key: value.datastore}) %}
+{%-           do after.append("opennebula-register-datastore-" ~ value.datastore) %}
+{%-         else %}
+{%-           do literal.update({key: value}) %}
+{%-         endif %}
+{%-       endfor %}
 
 opennebula-register-datastore-{{ name }}:
   one.datastore_present:
     - name: {{ name }}
-    - template: {{ tmpl | tojson }}
+    - template: {{ literal | tojson }}
+{%-       if ids %}
+    - datastore_ids: {{ ids | tojson }}
+{%-       endif %}
     - cluster: {{ cluster }}
-{{- conn() }}
+{{- conn(after | unique | list) }}
 {%-     endfor %}
 {%-   endif %}
 

@@ -5,12 +5,14 @@
       storage.linstor.satellite   every node in model.linstor_satellites (front-ends,
                                   hypervisors, storage servers): linstor-satellite + DRBD 9,
                                   service enabled + running; linstor-client.conf
-      storage.linstor.controller  linstor-controller (+ linstor-client, linstor-opennebula on
-                                  front-ends). Stacks raft/none: installed, enabled and running
+      storage.linstor.controller  linstor-controller (+ linstor-client on front-ends).
+                                  Stacks raft/none: installed, enabled and running
                                   on storage:linstor:controller only. Stack pacemaker: installed
                                   on EVERY front-end and disabled at boot; the cluster resource
                                   linstor_controller (ha_group, pacemaker/resources) starts it
                                   on the active front-end, so Salt never starts or stops it.
+      storage.linstor.driver      every front-end: LINBIT's OpenNebula driver in oned's
+                                  remotes (package, or storage:linstor:driver_source)
       storage.linstor.objects     on the controller minion only (one writer): nodes, storage
                                   pools on every satellite, the resource group, through the
                                   linstor states with `controllers` passed explicitly.
@@ -25,6 +27,7 @@
 {%- set parts = [] %}
 {%- if linstor.is_satellite %}{%- do parts.append("storage.linstor.satellite") %}{%- endif %}
 {%- if linstor.is_controller_host or linstor.is_frontend %}{%- do parts.append("storage.linstor.controller") %}{%- endif %}
+{%- if linstor.is_frontend %}{%- do parts.append("storage.linstor.driver") %}{%- endif %}
 {%- if linstor.is_writer %}{%- do parts.append("storage.linstor.objects") %}{%- endif %}
 {%- if parts %}
 include: {{ parts | tojson }}

@@ -23,6 +23,9 @@ storage pools, resource groups and controller properties:
   POST   /v1/resource-groups                         ResourceGroup -> ApiCallRcList (201)
   PUT    /v1/resource-groups/{rg}                    ResourceGroupModify
   DELETE /v1/resource-groups/{rg}
+  and resource definitions spawned from resource groups (test/doubles/linstor_double_rsc.py):
+  POST   /v1/resource-groups/{rg}/spawn, GET /v1/resource-definitions,
+  DELETE /v1/resource-definitions/{rd}, GET /v1/view/resources
 
 Contract points it enforces like the controller does (ApiCallRcRestUtils.toResponse):
 error ret_codes carry MASK_ERROR | object mask | op mask; codes 300-399 (not found) answer
@@ -39,7 +42,9 @@ count calls. Standalone for the lab: ``python test/doubles/linstor_double.py --p
 prints the port and serves until killed.
 """
 import argparse
+import importlib.util
 import json
+import pathlib
 import re
 import sys
 import threading
@@ -98,6 +103,20 @@ NAME_RE = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9_.-]{1,47}$")
 WRITE_METHODS = ("POST", "PUT", "DELETE")
 
 
+def _sibling(name):
+    """test/doubles/<name>.py, loaded by path like this file (no package, no sys.path)."""
+    modname = f"onehatest_{name}"
+    if modname not in sys.modules:
+        spec = importlib.util.spec_from_file_location(modname, pathlib.Path(__file__).with_name(f"{name}.py"))
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[modname] = mod
+        spec.loader.exec_module(mod)
+    return sys.modules[modname]
+
+
+_RSC = _sibling("linstor_double_rsc")
+
+
 class _Reply(Exception):
     """Raised inside a route to answer with ``status`` and a JSON ``body``."""
 
@@ -126,7 +145,7 @@ def _error(code, message, obj_refs=None, cause=None):
     return _Reply(status, [_rc(code, message, obj_refs, cause=cause)])
 
 
-class LinstorRestDouble:
+class LinstorRestDouble(_RSC.ResourceContract):
     """In-memory LINSTOR REST v1 double on 127.0.0.1 (port 0 = pick a free one)."""
 
     def __init__(self, host="127.0.0.1", port=0, version="1.31.0", rest_api_version="1.27.0"):
@@ -149,6 +168,7 @@ class LinstorRestDouble:
             }
         }
         self.controller_props = {}
+        self._init_resources()
         self._server = None
         self._thread = None
 
@@ -268,6 +288,18 @@ class LinstorRestDouble:
             pool["free_capacity"] = 9223372036854775807
             pool["total_capacity"] = 9223372036854775807
         self.pools.setdefault(node, {})[name] = pool
+
+    @staticmethod
+    def _rc(code, message, obj_refs=None, cause=None, details=None):
+        return _rc(code, message, obj_refs, cause, details)
+
+    @staticmethod
+    def _error(code, message, obj_refs=None, cause=None):
+        return _error(code, message, obj_refs, cause)
+
+    @staticmethod
+    def _name_ok(name):
+        return bool(NAME_RE.match(name))
 
     def _node_or_404(self, name):
         node = self.nodes.get(name)
@@ -580,7 +612,7 @@ _ROUTES = [
     ("GET", ["v1", "resource-groups", "*"], LinstorRestDouble.r_rg_get),
     ("PUT", ["v1", "resource-groups", "*"], LinstorRestDouble.r_rg_modify),
     ("DELETE", ["v1", "resource-groups", "*"], LinstorRestDouble.r_rg_delete),
-]
+] + _RSC.ROUTES
 
 _TEMPLATES = [
     (re.compile(r"^/v1/nodes/[^/]+/storage-pools/[^/]+$"), "/v1/nodes/{node}/storage-pools/{pool}"),
@@ -588,7 +620,9 @@ _TEMPLATES = [
     (re.compile(r"^/v1/nodes/[^/]+/net-interfaces/[^/]+$"), "/v1/nodes/{node}/net-interfaces/{netif}"),
     (re.compile(r"^/v1/nodes/[^/]+/net-interfaces$"), "/v1/nodes/{node}/net-interfaces"),
     (re.compile(r"^/v1/nodes/[^/]+$"), "/v1/nodes/{node}"),
+    (re.compile(r"^/v1/resource-groups/[^/]+/spawn$"), "/v1/resource-groups/{rg}/spawn"),
     (re.compile(r"^/v1/resource-groups/[^/]+$"), "/v1/resource-groups/{rg}"),
+    (re.compile(r"^/v1/resource-definitions/[^/]+$"), "/v1/resource-definitions/{rd}"),
 ]
 
 

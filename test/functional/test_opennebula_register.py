@@ -47,9 +47,12 @@ def apply(salt_call, sls, p):
     return rets
 
 
-@pytest.mark.parametrize("variant", ["linstor", "nfs"])
-def test_register_hosts_and_datastores_then_nothing(salt_call, tmp_path, oned, variant):
+@pytest.mark.parametrize("variant,attributes", [("linstor", "resource_group"),
+                                                ("linstor", "auto_place"), ("nfs", None)])
+def test_register_hosts_and_datastores_then_nothing(salt_call, tmp_path, oned, variant, attributes):
     p = pillar(tmp_path, oned, variant)
+    if attributes:
+        p["storage"]["linstor"]["datastore_attributes"] = attributes
     rets = apply(salt_call, "opennebula.config,opennebula.register", p)
     hosts = {h["name"]: h for h in oned.hosts.values()}
     assert sorted(hosts) == ["cloud-01", "cloud-02"]
@@ -65,9 +68,18 @@ def test_register_hosts_and_datastores_then_nothing(salt_call, tmp_path, oned, v
         assert (img["type"], img["ds_mad"], img["tm_mad"], img["disk_type"]) == (
             0, "linstor", "linstor", "BLOCK")
         for d, pool in ((sys_ds, "open_system"), (img, "open_image")):
-            assert d["template"].get("LINSTOR_AUTO_PLACE") == "2"
-            assert d["template"].get("LINSTOR_STORAGE_POOL") == pool
-            assert d["template"].get("BRIDGE_LIST") == " ".join(satellites)
+            tmpl = d["template"]
+            assert tmpl.get("BRIDGE_LIST") == " ".join(satellites)
+            if attributes == "auto_place":  # LINBIT's 1.x driver
+                assert (tmpl.get("LINSTOR_AUTO_PLACE"), tmpl.get("LINSTOR_STORAGE_POOL")) == ("2", pool)
+                assert tmpl.get("LINSTOR_RESOURCE_GROUP") is None and tmpl.get("COMPATIBLE_SYS_DS") is None
+            else:  # 2.x/3.x: the formula's resource group, at the controller's address
+                assert (tmpl.get("LINSTOR_AUTO_PLACE"), tmpl.get("LINSTOR_STORAGE_POOL")) == (None, None)
+                assert tmpl.get("LINSTOR_RESOURCE_GROUP") == "one_rg"
+                assert tmpl.get("LINSTOR_CONTROLLERS") == "linstor://192.168.100.11"
+        sys_id = next(i for i, d in oned.datastores.items() if d is sys_ds)
+        want_compat = None if attributes == "auto_place" else str(sys_id)
+        assert img["template"].get("COMPATIBLE_SYS_DS") == want_compat
     else:
         assert (ds["nfs_system"]["type"], ds["nfs_system"]["tm_mad"]) == (1, "shared")
         assert (ds["nfs_images"]["ds_mad"], ds["nfs_images"]["tm_mad"]) == ("fs", "shared")

@@ -42,8 +42,10 @@ def test_pacemaker_controller_minion_is_the_writer(salt_call):
     st = show(salt_call, "cloud-cc01", ls_pillar())
     svc = st["storage-linstor-controller-service"]
     assert (svc["fun"], svc["name"]) == ("disabled", "linstor-controller")  # Pacemaker runs it
-    assert st["storage-linstor-controller-package"]["pkgs"] == [
-        "linstor-controller", "linstor-client", "linstor-opennebula"]
+    assert st["storage-linstor-controller-package"]["pkgs"] == ["linstor-controller", "linstor-client"]
+    # the OpenNebula driver: LINBIT's package by default (storage:linstor:driver_source '')
+    assert st["storage-linstor-driver-package"]["pkgs"] == ["linstor-opennebula"]
+    assert not [s for s in st if s.startswith("storage-linstor-driver-") and s != "storage-linstor-driver-package"]
     assert st["storage-linstor-satellite-service"]["fun"] == "running"
     assert st["storage-linstor-satellite-package"]["pkgs"] == ["linstor-satellite", "drbd-utils", "drbd-dkms"]
     nodes = {s: a for s, a in st.items() if s.startswith("storage-linstor-node-")}
@@ -86,7 +88,8 @@ def test_raft_single_controller_running_and_pool_nodes(salt_call):
     assert image == ["cloud-01.san.local", "stor01"]
     # raft: cc02 runs oned (driver + CLI) but not the controller
     st2 = show(salt_call, "cloud-cc02", pillar)
-    assert st2["storage-linstor-controller-package"]["pkgs"] == ["linstor-client", "linstor-opennebula"]
+    assert st2["storage-linstor-controller-package"]["pkgs"] == ["linstor-client"]
+    assert st2["storage-linstor-driver-package"]["pkgs"] == ["linstor-opennebula"]
     assert "storage-linstor-controller-service" not in st2 and objects(st2) == []
 
 
@@ -98,3 +101,20 @@ def test_hypervisor_and_storage_server_are_satellites_only(salt_call):
                               "storage-linstor-satellite-service"], minion
         ctx = st["storage-linstor-satellite-client-conf"]["context"]
         assert ctx["controllers"] == "linstor://10.9.9.9:3370,linstor://10.9.9.8"
+
+
+def test_driver_from_a_salt_source_replaces_the_package(salt_call):
+    """storage:linstor:driver_source salt://<dir>: datastore/ and tm/ into oned's remotes, the
+    python package next to each, python-linstor instead of linstor-opennebula; only on
+    front-ends."""
+    pillar = ls_pillar(linstor={"driver_source": "salt://addon-linstor-v3.0.5/"})
+    st = show(salt_call, "cloud-cc02", pillar)
+    assert st["storage-linstor-driver-package"]["pkgs"] == ["python-linstor"]
+    for kind in ("datastore", "tm"):
+        rec = st[f"storage-linstor-driver-{kind}"]
+        assert (rec["fun"], rec["name"], rec["source"], rec["file_mode"]) == (
+            "recurse", f"/var/lib/one/remotes/{kind}/linstor", f"salt://addon-linstor-v3.0.5/{kind}", "keep")
+        py = st[f"storage-linstor-driver-{kind}-python"]
+        assert (py["name"], py["source"]) == (
+            f"/var/lib/one/remotes/{kind}/linstor/one", "salt://addon-linstor-v3.0.5/one")
+    assert not [s for s in show(salt_call, "cloud-01", pillar) if s.startswith("storage-linstor-driver-")]

@@ -96,9 +96,25 @@ def driver_lists(text):
     return tm_d, ds_d, ds_s
 
 
-LINSTOR_GUIDE_TM_CONF = """TM_MAD_CONF = [
-    name = "linstor", ln_target = "NONE", clone_target = "SELF", shared = "yes", ALLOW_ORPHANS="yes"
-]"""
+# LINBIT's driver 2.x/3.x: the LINSTOR guide's TM_MAD_CONF (what the driver's own test data
+# shows oned copied into a linstor image datastore: TM_MAD_SYSTEM ssh,shared, LN/CLONE targets
+# NONE/SELF, DISK_TYPE BLOCK), DS_MIGRATE written out; 7.4 also the live/snapshot flags
+LINSTOR_TM_CONF = {
+    "6.10": """TM_MAD_CONF = [
+    NAME = "linstor", LN_TARGET = "NONE", CLONE_TARGET = "SELF", SHARED = "YES",
+    ALLOW_ORPHANS = "YES", DS_MIGRATE = "YES",
+    TM_MAD_SYSTEM = "ssh,shared", LN_TARGET_SSH = "NONE", CLONE_TARGET_SSH = "SELF",
+    DISK_TYPE_SSH = "BLOCK", LN_TARGET_SHARED = "NONE", CLONE_TARGET_SHARED = "SELF",
+    DISK_TYPE_SHARED = "BLOCK"
+]""",
+    "7.4": """TM_MAD_CONF = [
+    NAME = "linstor", LN_TARGET = "NONE", CLONE_TARGET = "SELF", SHARED = "YES",
+    ALLOW_ORPHANS = "YES", DS_MIGRATE = "YES", DS_LIVE_MIGRATE = "NO", DS_MIGRATE_SNAP = "NO",
+    TM_MAD_SYSTEM = "ssh,shared", LN_TARGET_SSH = "NONE", CLONE_TARGET_SSH = "SELF",
+    DISK_TYPE_SSH = "BLOCK", LN_TARGET_SHARED = "NONE", CLONE_TARGET_SHARED = "SELF",
+    DISK_TYPE_SHARED = "BLOCK"
+]""",
+}
 LINSTOR_GUIDE_DS_CONF = """DS_MAD_CONF = [
     NAME = "linstor", REQUIRED_ATTRS = "BRIDGE_LIST", PERSISTENT_ONLY = "NO", MARKETPLACE_ACTIONS = "export"
 ]"""
@@ -180,7 +196,7 @@ def test_oned_conf_drivers_per_variant(salt_call, tmp_path, variant, version):
     if variant == "linstor":
         # the LINSTOR guide: linstor appended to TM_MAD -d and to both DATASTORE_MAD lists
         assert tm_d[-1] == "linstor" and ds_d[-1] == "linstor" and ds_s[-1] == "linstor"
-        assert LINSTOR_GUIDE_TM_CONF in text
+        assert LINSTOR_TM_CONF[version] in text
         assert LINSTOR_GUIDE_DS_CONF in text
     else:
         assert "linstor" not in tm_d + ds_d + ds_s

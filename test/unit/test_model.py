@@ -218,6 +218,32 @@ def test_rule_linstor_pool_nodes_are_satellites():
     assert any(e.startswith("storage:linstor:pools:open_system:nodes[1]: 'nas9' is not a LINSTOR node") for e in errors_of(p))
 
 
+@pytest.mark.parametrize("stack,controllers,san_vip,want", [
+    ("pacemaker", "", True, "linstor://192.168.100.10"),  # the storage VIP: moves with ha_group
+    ("pacemaker", "", False, "linstor://192.168.100.11,linstor://192.168.100.12"),
+    ("none", "", True, "linstor://192.168.100.11"),  # the controller's storage address
+    ("pacemaker", ["linstor://10.9.9.9:3370", "linstor+ssl://h"], True,
+     "linstor://10.9.9.9:3370,linstor+ssl://h"),
+])
+def test_linstor_controllers(stack, controllers, san_vip, want):
+    """model.linstor_controllers: what the linstor states, linstor-client.conf and the
+    datastores' LINSTOR_CONTROLLERS use."""
+    p = example_pillar()
+    p["storage"]["variant"] = "linstor"
+    p["storage"]["linstor"]["controllers"] = controllers
+    p["opennebula"]["ha"]["stack"] = stack
+    if stack == "none":
+        p["cluster"]["frontends"].pop("cloud-cc02")
+        (p["cluster"].get("bonds") or {}).pop("cloud-cc02", None)
+        p["opennebula"]["db"]["replication"] = "none"
+    if not san_vip:
+        p["cluster"]["vips"].pop("san")
+        p["storage"]["nfs"]["network"] = "lan"
+    m = build(p)
+    assert "errors" not in m, m.get("errors")
+    assert m["linstor_controllers"] == want
+
+
 def test_rule_drbd_frontend_cannot_be_hypervisor():
     p = example_pillar()
     p["cluster"]["hypervisors"]["cloud-cc02"] = p["cluster"]["frontends"]["cloud-cc02"]
