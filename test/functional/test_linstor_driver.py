@@ -43,12 +43,15 @@ import time
 import pytest
 
 from conftest import deep_merge, load_double, minion_config
-from functional.test_real_oned import (HM_PORTS, ONE_AUTH, RELEASES, _free_port, _one_location,
-                                       _port_taken, _stop, _tail, _wait_answer, oned_trees)  # noqa: F401
+from functional.test_real_oned import (ONE_AUTH, RELEASES, _free_port, _one_location,  # noqa: F401
+                                       _skip, _stop, _tail, _wait_answer, oned_trees)
 from render.test_opennebula_frontend import apply, local_pillar
 
-ARCHIVE = pathlib.Path(os.environ.get("LINSTOR_DRIVER_ARCHIVE",
-                                      "/work/shared/opennebula-src/addon-linstor-v3.0.5.tar.xz"))
+ARCHIVE = pathlib.Path(os.environ.get(
+    "LINSTOR_DRIVER_ARCHIVE",
+    os.path.join(os.environ.get("ONE_SRC", "/work/shared/opennebula-src"), "addon-linstor-v3.0.5.tar.xz")))
+# with the other real-oned tests in one xdist worker (Makefile: --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("real-oned")
 GiB = 1024 * 1024  # KiB
 # per satellite: open_image 40 GiB (30 free), open_system 20 GiB (all free); place_count 2
 POOL_KIB = {"open_image": (40 * GiB, 30 * GiB), "open_system": (20 * GiB, 20 * GiB)}
@@ -69,7 +72,7 @@ exit 0
 def driver_tree(tmp_path_factory):
     """The unpacked release, as the salt:// directory storage:linstor:driver_source names."""
     if not ARCHIVE.is_file():
-        pytest.skip(f"no driver release archive {ARCHIVE} (LINSTOR_DRIVER_ARCHIVE)")
+        _skip(f"no driver release archive {ARCHIVE} (LINSTOR_DRIVER_ARCHIVE)")
     root = tmp_path_factory.mktemp("driver-src")
     with tarfile.open(ARCHIVE) as tar:
         tar.extractall(root, filter="tar")
@@ -142,9 +145,6 @@ def _wait(what, fun, timeout=120):
 def test_real_driver_deploys_images_through_the_formula_resource_group(
         oned_trees, driver_tree, salt_call, tmp_path, version):  # noqa: F811
     x = oned_trees(version)
-    for hm in HM_PORTS:
-        if _port_taken(hm):
-            pytest.skip(f"port {hm} (oned.conf HM_MAD) is taken on 127.0.0.1")
     import pyone
     remotes = x / "var/lib/one/remotes"
     port, grpc, mon = _free_port(), _free_port(), _free_port(udp_too=True)
