@@ -56,7 +56,7 @@ def _read_head(device, size):
 
 
 # ------------------------------------------------------------------------------ reads
-def dump(device):
+def dump(device, refresh=False):
     """
     The SBD header of ``device`` (``sbd -d DEVICE dump``): ``{"version", "uuid", "slots",
     "sector_size", "watchdog_timeout", "allocate_timeout", "loop_timeout",
@@ -70,7 +70,7 @@ def dump(device):
     def load():
         res = _cmd(["sbd", "-d", device, "dump"], check=False)
         return _u("ohaf_sbd.parse_dump")(res.get("stdout"), res.get("retcode"))
-    return _cached(("dump", device), load)
+    return _u("ohaf_cache.get")(__context__, "sbd", ("dump", device), load, refresh=refresh)
 
 
 def slots(device):
