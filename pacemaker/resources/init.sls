@@ -18,7 +18,7 @@
       cluster properties (stonith-enabled last switched on after the devices
       exist; switched off FIRST when fencing is disabled, or crm_verify refuses resources;
       with SBD a fence_sbd device on the SBD devices, or stonith-watchdog-timeout for
-      watchdog-only, and have-watchdog=true read back from the CIB after the push)
+      watchdog-only; and first of all have-watchdog=true read back from the CIB)
       -> rsc_defaults/op_defaults -> primitives and promotable clones -> ha_group ->
       constraints -> pacemaker:extra_resources -> pacemaker:extra_constraints
       -> [crm.cib_pushed: the whole difference in ONE cibadmin --patch] (lookup stage_dir).
@@ -227,6 +227,23 @@ pacemaker-resources-stonith-disabled-warning:
       - pacemaker-resources-wait-for-dc
 {%-   endif %}
 {%-   set prev = ["pacemaker-resources-wait-for-dc"] %}
+{%-   if fencing and model.sbd_enabled and not cib and (L.have_watchdog_wait | int) > 0 %}
+
+{#-   SBD: Pacemaker's DC writes have-watchdog=true when sbd runs under it (started by
+      corosync). Read back BEFORE anything is written: a fence_sbd device while sbd does not
+      watch its slot on the victim would report fences that never happened. #}
+pacemaker-resources-sbd-have-watchdog:
+  loop.until_no_eval:
+    - name: crm.property_value
+    - args: [have-watchdog]
+    - expected: "true"
+    - compare_operator: eq
+    - timeout: {{ L.have_watchdog_wait | int }}
+    - period: 5
+    - require:
+      - pacemaker-resources-wait-for-dc
+{%-     do prev.append("pacemaker-resources-sbd-have-watchdog") %}
+{%-   endif %}
 {%-   if stage %}
 
 pacemaker-resources-stage:
@@ -236,7 +253,7 @@ pacemaker-resources-stage:
     - cib: {{ cib | tojson }}
 {%-     endif %}
     - require:
-      - pacemaker-resources-wait-for-dc
+      - {{ prev | last }}
 {%-     do prev.append("pacemaker-resources-stage") %}
 {%-   endif %}
 {%-   set check_agents = L.get("check_agents", true) | to_bool %}
@@ -267,22 +284,6 @@ pacemaker-resources-push:
 {%-     if cib %}
     - cib: {{ cib | tojson }}
 {%-     endif %}
-    - require:
-      - {{ prev | last }}
-{%-     do prev.append("pacemaker-resources-push") %}
-{%-   endif %}
-{%-   if fencing and model.sbd_enabled and not cib and (L.have_watchdog_wait | int) > 0 %}
-
-{#-   Pacemaker's DC writes have-watchdog=true when sbd runs under it (sbd started by
-      corosync): read back, or SBD is configured but not fencing. #}
-pacemaker-resources-sbd-have-watchdog:
-  loop.until_no_eval:
-    - name: crm.property_value
-    - args: [have-watchdog]
-    - expected: "true"
-    - compare_operator: eq
-    - timeout: {{ L.have_watchdog_wait | int }}
-    - period: 5
     - require:
       - {{ prev | last }}
 {%-   endif %}

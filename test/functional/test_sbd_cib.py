@@ -45,6 +45,11 @@ def test_fence_sbd_device_is_written_verified_and_converges(tmp_path):
     # have-watchdog is read back from a live cluster only (an offline CIB has no DC)
     assert "pacemaker-resources-sbd-have-watchdog" not in states
     assert changed(site.apply()) == {}
+    # the read the have-watchdog wait polls, on the CIB the SLS wrote (no DC: no have-watchdog)
+    _proc, out = site.salt.run("crm.property_value", "stonith-enabled", f"cib={site.cib}")
+    assert out["local"] == "true"
+    _proc, out = site.salt.run("crm.property_value", "have-watchdog", f"cib={site.cib}")
+    assert out["local"] is None
 
 
 def test_sbd_devices_change_updates_only_fence_sbd(tmp_path):

@@ -184,3 +184,12 @@ def test_missing_device_fails_clearly(sbd, tmp_path):
                                         msgwait_timeout=10)
     assert ret.result is False
     assert ret.comment == f"SBD device {tmp_path / 'nope'} does not exist"
+
+
+def test_dump_refresh_sees_a_header_another_node_wrote(sbd, loopdev):
+    """The other front-ends poll sbd.dump(refresh=True) until the CIB writer's header shows."""
+    mod = sbd.modules.sbd
+    assert mod.dump(loopdev) is None
+    _sh("sbd", "-d", loopdev, "-1", "5", "-4", "10", "create")  # "the other node"
+    assert mod.dump(loopdev) is None  # the run cache
+    assert mod.dump(loopdev, refresh=True)["msgwait_timeout"] == 10

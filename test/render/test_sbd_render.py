@@ -114,7 +114,10 @@ def test_graph_has_fence_sbd_before_stonith_enabled_and_reads_have_watchdog(salt
     hw = args(high, "pacemaker-resources-sbd-have-watchdog")
     assert (hw["name"], hw["args"], hw["expected"]) == ("crm.property_value", ["have-watchdog"],
                                                         "true")
-    assert hw["require"] == ["pacemaker-resources-push"]
+    # read back before anything is staged or written
+    assert hw["require"] == ["pacemaker-resources-wait-for-dc"]
+    assert args(high, "pacemaker-resources-stage")["require"] == [
+        "pacemaker-resources-sbd-have-watchdog"]
 
 
 def test_two_devices_are_one_fence_sbd_with_both(salt_call):
@@ -166,7 +169,7 @@ def test_clean_removes_fence_sbd_after_switching_stonith_off(salt_call):
 
 # ------------------------------------------------------------------ /etc/default/sbd, read back
 def render_default_sbd(**ctx):
-    base = dict(quote_macros="common/quote.jinja", devices=[DEV], watchdog_dev="/dev/watchdog",
+    base = dict(devices=[DEV], watchdog_dev="/dev/watchdog",
                 watchdog_timeout=5, startmode="always", delay_start="no",
                 options={"SBD_TIMEOUT_ACTION": "flush,reboot", "SBD_OPTS": ""})
     base.update(ctx)
