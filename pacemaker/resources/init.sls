@@ -66,7 +66,8 @@
 {%-       if L.sbd_resource_id in fence_devices %}
 {{-         raise("pacemaker:stonith:devices:" ~ L.sbd_resource_id ~ ": is the generated SBD fence device's id (pacemaker:lookup:sbd_resource_id); allowed: another id") }}
 {%-       endif %}
-{%-       do fence_devices.update({L.sbd_resource_id: {"agent": "fence_sbd", "params": {"devices": sbd.devices | map(attribute="path") | join(",")}}}) %}
+{%-       set sbd_params = {"devices": sbd.devices | map(attribute="path") | join(",")} %}
+{%-       do fence_devices.update({L.sbd_resource_id: {"agent": "fence_sbd", "params": sbd_params} }) %}
 {%-     else %}
 {%-       do sbd_props.update({"stonith-watchdog-timeout": (sbd.stonith_watchdog_timeout | int) or 2 * (sbd.watchdog_timeout | int)}) %}
 {%-     endif %}
