@@ -419,6 +419,23 @@ def properties(section="crm_config", cib=None, timeout=DEFAULT_TIMEOUT):
     return _u("ohaf_cib.section_values")(_read(cib, timeout=timeout), section)
 
 
+def property_value(name, section="crm_config", cib=None, timeout=DEFAULT_TIMEOUT):
+    """
+    One rule-less property of ``section`` as the CIB holds it (a string), None when unset.
+    Read fresh each call (a wait polls it): e.g. ``have-watchdog``, which Pacemaker's DC
+    writes itself ("true" when sbd runs on the node).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' crm.property_value have-watchdog
+    """
+    values = _u("ohaf_cib.section_values")(_read(cib, timeout=timeout, refresh=True), section)
+    value = values.get(str(name))
+    return None if value is None else str(value)
+
+
 # --- staging: a whole graph built on a copy, written with one patch ---------------------
 def stage(directory, cib=None, timeout=DEFAULT_TIMEOUT):
     """

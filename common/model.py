@@ -665,6 +665,27 @@ SCHEMA = Map({
                                 "ops": Dict(Str(CRMKEY_RE, "an operation"), Options(CRMKEY_RE)),
                                 "meta": Options(CRMKEY_RE),
                             }), nullable=False),
+            # SBD: shared-disk (fence_sbd) or watchdog-only fencing; pacemaker/sbd
+            "sbd": Map({
+                "enabled": Bool(),
+                "mode": OneOf("disk", "watchdog"),
+                "devices": List(Map({
+                    "path": Str(DEVPATH_RE, "a block device path", required=True,
+                               hint="a stable block device path, e.g. /dev/disk/by-id/virtio-sbd0"),
+                    "force_create": Bool(),
+                }), max_items=3),
+                "watchdog": Map({
+                    "device": Str(DEVPATH_RE, "a device path", hint="a watchdog device, e.g. /dev/watchdog"),
+                    "module": Str(r"^[A-Za-z0-9_-]{1,63}$", "a kernel module name", empty=True,
+                                  hint="a watchdog driver module, e.g. softdog or i6300esb"),
+                }),
+                "watchdog_timeout": Int(1, 600, hint="an integer 1..600 (seconds)"),
+                "msgwait_timeout": Int(2, 1200, hint="an integer 2..1200 (seconds)"),
+                "stonith_watchdog_timeout": Int(0, 1200, hint="an integer 0..1200 (seconds; 0 = twice watchdog_timeout)"),
+                "startmode": OneOf("always", "clean"),
+                "delay_start": Either(OneOf("yes", "no"), Int(2, 3600, hint="an integer 2..3600 (seconds; 1 would read as yes)"),
+                                      hint="yes, no or seconds 2..3600 (1 would read as yes)"),
+            }),
         }),
         "properties": Options(CRMKEY_RE),
         "rsc_defaults": Options(CRMKEY_RE),
@@ -1101,8 +1122,9 @@ def rule_pacemaker(x):
     st = mapping(pm.get("stonith"))
     if st.get("enabled") is False and st.get("i_understand_no_fencing") is not True:
         x.err("pacemaker:stonith:enabled: false without pacemaker:stonith:i_understand_no_fencing: true; allowed: enabled with fence devices, or both flags set to accept split-brain risk")
-    elif st.get("enabled") is True and not st.get("devices") and not x.bad("pacemaker:stonith:devices"):
-        x.err("pacemaker:stonith:devices: stonith is enabled but no fence device is defined (Pacemaker would refuse to start any resource); allowed: name -> {agent, params}, or enabled: false with i_understand_no_fencing: true")
+    elif st.get("enabled") is True and not st.get("devices") and not x.bad("pacemaker:stonith:devices") \
+            and mapping(st.get("sbd")).get("enabled") is not True:
+        x.err("pacemaker:stonith:devices: stonith is enabled but no fence device is defined (Pacemaker would refuse to start any resource); allowed: name -> {agent, params}, pacemaker:stonith:sbd:enabled: true, or enabled: false with i_understand_no_fencing: true")
     for key, types in EXTRA_TYPES.items():
         for ename, spec in mapping(pm.get(key)).items():
             if isinstance(spec, dict):
@@ -1112,6 +1134,59 @@ def rule_pacemaker(x):
     for net in mapping(pm.get("vip_nics")):
         if isinstance(net, str) and net not in x.vips:
             x.err(f"pacemaker:vip_nics:{net}: no VIP on '{net}'; allowed: a network of cluster:vips: {', '.join(x.vips)}")
+
+
+def rule_sbd(x):
+    """SBD (pacemaker:stonith:sbd) and what it needs: fencing on, one to three devices (disk)
+    or none and three or more front-ends (watchdog-only: a two-node partition keeps quorum
+    and would not self-fence), msgwait >= 2 x watchdog, stonith-watchdog-timeout >= 2 x
+    watchdog; DRBD resource-and-stonith needs fencing on."""
+    st = mapping(x.PM.get("stonith"))
+    fencing = st.get("enabled") is True
+    for where, sec in [("drbd:common", mapping(x.DR.get("common")))] + [
+            (f"drbd:resources:{n}", mapping(r)) for n, r in mapping(x.DR.get("resources")).items()]:
+        if sec.get("fencing") == "resource-and-stonith" and not fencing \
+                and not x.bad(f"{where}:fencing"):
+            x.err(f"{where}:fencing: 'resource-and-stonith' while pacemaker:stonith:enabled is "
+                  "not true (DRBD would freeze I/O waiting for a fence that never comes); "
+                  "allowed: resource-only or dont-care, or pacemaker:stonith:enabled: true")
+    sbd = mapping(st.get("sbd"))
+    if sbd.get("enabled") is not True or x.bad("pacemaker:stonith:sbd"):
+        return
+    p = "pacemaker:stonith:sbd"
+    if x.stack != "pacemaker":
+        x.err(f"{p}:enabled: true with opennebula:ha:stack {show(x.stack)}; allowed: "
+              "opennebula:ha:stack pacemaker, or enabled: false")
+    if not fencing:
+        x.err(f"{p}:enabled: true while pacemaker:stonith:enabled is not true; allowed: "
+              "pacemaker:stonith:enabled: true (i_understand_no_fencing: false), or sbd "
+              "enabled: false")
+    mode = sbd.get("mode", "disk")
+    devices = sbd.get("devices") if isinstance(sbd.get("devices"), list) else []
+    paths = [d.get("path") for d in devices if isinstance(d, dict)]
+    wd, mw, swt = (sbd.get(k) for k in ("watchdog_timeout", "msgwait_timeout",
+                                        "stonith_watchdog_timeout"))
+    if mode == "disk":
+        if not devices:
+            x.err(f"{p}:devices: no SBD device with mode disk; allowed: one to three shared "
+                  "block devices ({path: /dev/disk/by-id/...}), or mode: watchdog")
+        if len(set(paths)) != len(paths):
+            x.err(f"{p}:devices: {show(paths)} lists a device twice; allowed: each device once")
+        if isinstance(wd, int) and isinstance(mw, int) and mw < 2 * wd:
+            x.err(f"{p}:msgwait_timeout: {mw} is less than twice watchdog_timeout ({wd}): a "
+                  f"fence could be reported done before the victim's watchdog fired; allowed: "
+                  f"an integer >= {2 * wd}")
+    elif mode == "watchdog":
+        if devices:
+            x.err(f"{p}:devices: {show(paths)} with mode watchdog (diskless SBD uses no "
+                  "device); allowed: [] or mode: disk")
+        if len(x.frontends) < 3:
+            x.err(f"{p}:mode: 'watchdog' with {len(x.frontends)} front-ends: a two-node "
+                  "cluster keeps quorum alone (corosync two_node) and would never self-fence; "
+                  "allowed: mode disk with a shared device, or three or more front-ends")
+        if isinstance(wd, int) and isinstance(swt, int) and swt and swt < 2 * wd:
+            x.err(f"{p}:stonith_watchdog_timeout: {swt} is less than twice watchdog_timeout "
+                  f"({wd}); allowed: 0 (twice watchdog_timeout) or an integer >= {2 * wd}")
 
 
 def rule_hosts(x):
@@ -1226,7 +1301,7 @@ def rule_secrets(x):
 
 RULES = [rule_networks, rule_nodes, rule_vips, rule_stack, rule_rgmanager, rule_raft, rule_db,
          rule_proxy, rule_oneadmin, rule_nfs, rule_moosefs, rule_linstor, rule_drbd,
-         rule_pacemaker, rule_hosts, rule_bonds, rule_register, rule_secrets]
+         rule_pacemaker, rule_sbd, rule_hosts, rule_bonds, rule_register, rule_secrets]
 
 
 def derive(x):
@@ -1290,6 +1365,9 @@ def build(pillar, grains, defaults):
         or (v == "drbd_aoe_lvm" and is_frontend)
         or (v == "moosefs" and (mid == x.mfs_master or mid in metaloggers or mid in x.chunkservers))
         or (v == "linstor" and mid in x.satellites))
+    st = mapping(x.PM.get("stonith"))
+    sbd_on = bool(x.stack == "pacemaker" and st.get("enabled") is True
+                  and mapping(st.get("sbd")).get("enabled") is True)
     roles = [r for r, on in [("frontend", is_frontend), ("hypervisor", is_hypervisor),
                              ("storage_server", is_storage_server)] if on]
     return {
@@ -1324,6 +1402,10 @@ def build(pillar, grains, defaults):
         "lookup": {k: mapping(mapping(x.S[k]).get("lookup")) for k in COMPONENTS[1:]},
         "tofs": {k: mapping(mapping(x.S[k]).get("tofs")) for k in COMPONENTS[1:]},
         "drbd_node_names": {k: v for k, v in mapping(x.DR.get("node_names")).items()},
+        # DRBD's default fencing policy: the Pacemaker/DRBD guide's variant with SBD fencing
+        # on gets resource-and-stonith (+ crm-fence-peer handlers); '' = no fencing section
+        "drbd_fencing": "resource-and-stonith" if sbd_on and v == "drbd_aoe_lvm" else "",
+        "sbd_enabled": sbd_on,
         "drbd_global": merge({"usage_count": "no", "disable_ip_verification": False,
                               "udev_always_use_vnr": False, "options": {}},
                              mapping(x.DR.get("global"))),

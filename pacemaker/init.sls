@@ -7,6 +7,7 @@
 include:
   - pacemaker.package
   - pacemaker.config
+  - pacemaker.sbd
   - pacemaker.service
   - pacemaker.resources
 {%- endif %}

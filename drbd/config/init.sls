@@ -7,7 +7,10 @@
     (default san); the `on` host name is the minion id unless drbd:node_names maps it to the
     node's `uname -n`. Written for drbd:syntax ('8.4' = Debian 12's in-tree module, or '9').
     Changing a file does not touch a running resource here: drbd.resources runs
-    `drbdadm adjust` through drbd.resource_up when the running setup differs. -#}
+    `drbdadm adjust` through drbd.resource_up when the running setup differs.
+    Fencing: drbd:common:fencing, by default resource-and-stonith with the crm-fence-peer
+    handlers when the Pacemaker/DRBD guide's variant (drbd_aoe_lvm) runs with SBD fencing
+    (model.drbd_fencing; pacemaker:stonith:sbd). -#}
 {%- from "drbd/map.jinja" import model, drbd with context %}
 {%- from "common/libtofs.jinja" import files_switch with context %}
 {%- set node_names = model.drbd_node_names %}
@@ -16,7 +19,7 @@
 {%- set common = {
       "protocol": C.get("protocol"),
       "resync_rate": C.get("resync_rate"),
-      "fencing": C.get("fencing"),
+      "fencing": C.get("fencing") or model.drbd_fencing or none,
       "crm_fence_handlers": C.get("crm_fence_handlers", True),
       "quorum": C.get("quorum"),
       "on_no_quorum": C.get("on_no_quorum"),

@@ -50,6 +50,12 @@ MEM_FE = int(os.environ.get("LAB_VM_MEM_FE", "1536"))
 MEM_OTHER = int(os.environ.get("LAB_VM_MEM", "1024"))
 DRBD_DISK_MB = int(os.environ.get("LAB_VM_DRBD_MB", "256"))
 QEMU = os.environ.get("QEMU", "qemu-system-x86_64")
+# SBD fencing hardware for the front-ends, OFF unless the variant's lab pillar enables
+# pacemaker:stonith:sbd (or LAB_VM_SBD=1 / 0 forces it): one small raw disk shared by every
+# front-end (guest: /dev/disk/by-id/virtio-<SBD_SERIAL>) and QEMU's i6300esb watchdog.
+SBD_DISK_MB = int(os.environ.get("LAB_VM_SBD_MB", "8"))
+SBD_SERIAL = "sbd0"
+SHARED = VMLAB / "shared"
 
 
 def need_root():
@@ -83,6 +89,7 @@ class Topo(core.Topo):
         res = (self.pillar.get("drbd") or {}).get("resources") or {}
         self.drbd = sorted(res.items(), key=lambda kv: kv[1].get("minor", 0)) \
             if variant == "drbd_aoe_lvm" else []
+        self.sbd = sbd_wanted(self.pillar)
 
     def idx(self, host):
         return self.hosts.index(host) + 1
@@ -102,6 +109,33 @@ class Topo(core.Topo):
         for i, net in enumerate(n for n in self.netnames if n in self.addrs[host]):
             out.append((net, f"eth{i}", self.mac(host, net), self.tap(host, net)))
         return out
+
+
+def sbd_wanted(pillar, env=None):
+    """The SBD hardware (shared disk + watchdog) is attached when LAB_VM_SBD is 1 (0: never),
+    else when the lab pillar enables pacemaker:stonith:sbd."""
+    env = os.environ.get("LAB_VM_SBD") if env is None else env
+    if env in ("0", "1"):
+        return env == "1"
+    stonith = ((pillar or {}).get("pacemaker") or {}).get("stonith") or {}
+    return (stonith.get("sbd") or {}).get("enabled") is True
+
+
+def sbd_disk():
+    return SHARED / "sbd.raw"
+
+
+def sbd_args(topo, host):
+    """qemu arguments of a front-end's SBD hardware ([] when off or not a front-end): the
+    shared raw disk, writable by every front-end's qemu at once (image locking off,
+    share-rw), and the i6300esb watchdog resetting the VM when it fires. NB: Debian's cloud
+    kernel in the VM image has no i6300esb driver (CONFIG_I6300ESB_WDT unset; softdog.ko
+    ships): the lab pillar loads softdog; the device is there for a kernel that has it."""
+    if not topo.sbd or host not in topo.frontends:
+        return []
+    return ["-drive", f"file={sbd_disk()},format=raw,if=none,id=sbd,file.locking=off",
+            "-device", f"virtio-blk-pci,drive=sbd,share-rw=on,serial={SBD_SERIAL}",
+            "-device", "i6300esb", "-watchdog-action", "reset"]
 
 
 # ---------------------------------------------------------------- network namespace
@@ -198,20 +232,13 @@ def write_known_hosts(topo):
                            lambda host: hdir(host) / "hostkeys" / "ssh_host_ed25519_key.pub")
 
 
-def start_vm(topo, host):
+def qemu_argv(topo, host):
+    """The qemu command line of one VM (its disks must exist: start_vm makes them)."""
     h = hdir(host)
-    h.mkdir(parents=True, exist_ok=True)
-    root = h / "root.qcow2"
-    if not root.exists():
-        run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", IMAGE / "base.raw", "-F", "raw", root])
-    make_seed(topo, host)
-    drives = [f"file={root},if=virtio,format=qcow2,cache=unsafe,discard=unmap"]
+    drives = [f"file={h / 'root.qcow2'},if=virtio,format=qcow2,cache=unsafe,discard=unmap"]
     if host in topo.frontends:
         for name, _res in topo.drbd:
-            disk = h / f"drbd-{name}.raw"
-            if not disk.exists():
-                run(["truncate", "-s", f"{DRBD_DISK_MB}M", disk])
-            drives.append(f"file={disk},if=virtio,format=raw,cache=writeback")
+            drives.append(f"file={h / f'drbd-{name}.raw'},if=virtio,format=raw,cache=writeback")
     drives.append(f"file={h / 'seed.img'},if=virtio,format=raw,readonly=on")
     mem = MEM_FE if host in topo.frontends else MEM_OTHER
     argv = [QEMU, "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", str(mem), "-name", host,
@@ -225,6 +252,25 @@ def start_vm(topo, host):
     for net, _eth, mac, tap in topo.nics(host):
         argv += ["-netdev", f"tap,id={net},ifname={tap},script=no,downscript=no",
                  "-device", f"virtio-net-pci,netdev={net},mac={mac}"]
+    return argv + sbd_args(topo, host)
+
+
+def start_vm(topo, host):
+    h = hdir(host)
+    h.mkdir(parents=True, exist_ok=True)
+    root = h / "root.qcow2"
+    if not root.exists():
+        run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", IMAGE / "base.raw", "-F", "raw", root])
+    make_seed(topo, host)
+    if host in topo.frontends:
+        for name, _res in topo.drbd:
+            disk = h / f"drbd-{name}.raw"
+            if not disk.exists():
+                run(["truncate", "-s", f"{DRBD_DISK_MB}M", disk])
+    if sbd_args(topo, host) and not sbd_disk().exists():
+        SHARED.mkdir(parents=True, exist_ok=True)
+        run(["truncate", "-s", f"{SBD_DISK_MB}M", sbd_disk()])  # zeroed: sbd.device_present writes the header
+    argv = qemu_argv(topo, host)
     (h / "qemu.argv").write_text(" ".join(map(str, argv)) + "\n")
     run(ns(*argv))
     pid = int((h / "qemu.pidfile").read_text().split()[0])
@@ -403,6 +449,7 @@ def down(purge=False):
     HOSTS.stop_all(sorted(p.name for p in HOSTS_DIR.iterdir()) if HOSTS_DIR.is_dir() else [], purge)
     net_down()
     if purge:
+        shutil.rmtree(SHARED, ignore_errors=True)
         VARIANT_FILE.unlink(missing_ok=True)
         KNOWN_HOSTS.unlink(missing_ok=True)
         shutil.rmtree(SSH_CONF, ignore_errors=True)

@@ -27,11 +27,18 @@
 {%-   for clone in ["ms_drbd_one", "ms_drbd_data"] %}
 {%-     do absent.append(("resource", clone, "crm.resource_absent", {"recursive": true})) %}
 {%-   endfor %}
-{%-   if pacemaker.stonith.devices %}
+{%-   set fence_devices = (pacemaker.stonith.devices or {}) | list %}
+{%-   if model.sbd_enabled and (pacemaker.stonith.sbd.mode | string) == "disk" %}
+{%-     do fence_devices.append(L.sbd_resource_id) %}
+{%-   endif %}
+{%-   if fence_devices or model.sbd_enabled %}
 {#-     nothing is left to protect: crm_verify refuses stonith-enabled=true without devices #}
 {%-     do absent.append(("property", "stonith-enabled", "crm.property_present", {"value": false})) %}
 {%-   endif %}
-{%-   for dname in (pacemaker.stonith.devices or {}) | sort %}
+{%-   if model.sbd_enabled and (pacemaker.stonith.sbd.mode | string) == "watchdog" %}
+{%-     do absent.append(("property", "stonith-watchdog-timeout", "crm.property_absent", {})) %}
+{%-   endif %}
+{%-   for dname in fence_devices | sort %}
 {%-     do absent.append(("resource", dname, "crm.resource_absent", {})) %}
 {%-   endfor %}
 {%-   set prev = [] %}

@@ -16,7 +16,9 @@
     Order (each state requires the one before it, after a bounded wait for a DC):
       [crm.cib_staged: a copy of the CIB the graph states edit] -> fence devices ->
       cluster properties (stonith-enabled last switched on after the devices
-      exist; switched off FIRST when fencing is disabled, or crm_verify refuses resources)
+      exist; switched off FIRST when fencing is disabled, or crm_verify refuses resources;
+      with SBD a fence_sbd device on the SBD devices, or stonith-watchdog-timeout for
+      watchdog-only; and first of all have-watchdog=true read back from the CIB)
       -> rsc_defaults/op_defaults -> primitives and promotable clones -> ha_group ->
       constraints -> pacemaker:extra_resources -> pacemaker:extra_constraints
       -> [crm.cib_pushed: the whole difference in ONE cibadmin --patch] (lookup stage_dir).
@@ -53,8 +55,25 @@
 {%-   set generated = [] %}
 
 {#-   ---- fencing and cluster-wide settings ------------------------------------------ #}
+{#-   SBD (pacemaker.sbd configures the nodes): mode disk adds a fence_sbd device on the
+      SBD devices to the fence devices; mode watchdog (diskless) fences through
+      stonith-watchdog-timeout (twice the watchdog timeout unless set). #}
+{%-   set sbd = stonith.sbd %}
+{%-   set fence_devices = dict(stonith.devices or {}) %}
+{%-   set sbd_props = {} %}
+{%-   if fencing and model.sbd_enabled %}
+{%-     if (sbd.mode | string) == "disk" %}
+{%-       if L.sbd_resource_id in fence_devices %}
+{{-         raise("pacemaker:stonith:devices:" ~ L.sbd_resource_id ~ ": is the generated SBD fence device's id (pacemaker:lookup:sbd_resource_id); allowed: another id") }}
+{%-       endif %}
+{%-       set sbd_params = {"devices": sbd.devices | map(attribute="path") | join(",")} %}
+{%-       do fence_devices.update({L.sbd_resource_id: {"agent": "fence_sbd", "params": sbd_params} }) %}
+{%-     else %}
+{%-       do sbd_props.update({"stonith-watchdog-timeout": (sbd.stonith_watchdog_timeout | int) or 2 * (sbd.watchdog_timeout | int)}) %}
+{%-     endif %}
+{%-   endif %}
 {%-   if fencing %}
-{%-     for dname, dev in stonith.devices | dictsort %}
+{%-     for dname, dev in fence_devices | dictsort %}
 {%-       set params = dict(dev.get("params", {}) or {}) %}
 {%-       if model.frontends | length == 2 and stonith.pcmk_delay_max
               and "pcmk_delay_max" not in params and "pcmk_delay_base" not in params %}
@@ -75,6 +94,7 @@
 {%-   endif %}
 {%-   set props = {"no-quorum-policy": "stop"} %}
 {%-   do props.update(pacemaker.properties or {}) %}
+{%-   do props.update(sbd_props) %}
 {%-   do props.update({"stonith-enabled": fencing}) %}
 {%-   do graph.append({"id": "properties", "fun": "crm.property_present", "name": "cluster-properties", "args": {"properties": props, "section": "crm_config"} }) %}
 {%-   if pacemaker.rsc_defaults %}
@@ -208,6 +228,23 @@ pacemaker-resources-stonith-disabled-warning:
       - pacemaker-resources-wait-for-dc
 {%-   endif %}
 {%-   set prev = ["pacemaker-resources-wait-for-dc"] %}
+{%-   if fencing and model.sbd_enabled and not cib and (L.have_watchdog_wait | int) > 0 %}
+
+{#-   SBD: Pacemaker's DC writes have-watchdog=true when sbd runs under it (started by
+      corosync). Read back BEFORE anything is written: a fence_sbd device while sbd does not
+      watch its slot on the victim would report fences that never happened. #}
+pacemaker-resources-sbd-have-watchdog:
+  loop.until_no_eval:
+    - name: crm.property_value
+    - args: [have-watchdog]
+    - expected: "true"
+    - compare_operator: eq
+    - timeout: {{ L.have_watchdog_wait | int }}
+    - period: 5
+    - require:
+      - pacemaker-resources-wait-for-dc
+{%-     do prev.append("pacemaker-resources-sbd-have-watchdog") %}
+{%-   endif %}
 {%-   if stage %}
 
 pacemaker-resources-stage:
@@ -217,7 +254,7 @@ pacemaker-resources-stage:
     - cib: {{ cib | tojson }}
 {%-     endif %}
     - require:
-      - pacemaker-resources-wait-for-dc
+      - {{ prev | last }}
 {%-     do prev.append("pacemaker-resources-stage") %}
 {%-   endif %}
 {%-   set check_agents = L.get("check_agents", true) | to_bool %}

@@ -56,6 +56,56 @@ def test_vm_topology_drbd_disks():
     assert nfs.drbd == [] and nfs.storage_servers == ["one-nfs1"]
 
 
+def _opts(argv, flag):
+    return [argv[i + 1] for i, a in enumerate(argv) if a == flag]
+
+
+def test_vm_sbd_hardware_is_off_by_default(monkeypatch):
+    """The VM lab's pillar runs without fencing: no shared disk, no watchdog on any VM."""
+    monkeypatch.delenv("LAB_VM_SBD", raising=False)
+    t = vms.Topo("drbd_aoe_lvm")
+    assert t.sbd is False
+    for h in t.hosts:
+        argv = [str(a) for a in vms.qemu_argv(t, h)]
+        assert not any("id=sbd" in a or "serial=sbd0" in a or str(vms.sbd_disk()) in a
+                       or "i6300esb" in a for a in argv), argv
+        assert "-watchdog-action" not in argv
+
+
+def test_vm_sbd_shared_disk_and_watchdog_on_the_frontends_only(monkeypatch):
+    monkeypatch.setenv("LAB_VM_SBD", "1")
+    t = vms.Topo("drbd_aoe_lvm")
+    assert t.sbd is True
+    disk = str(vms.sbd_disk())
+    for h in t.frontends:
+        argv = [str(a) for a in vms.qemu_argv(t, h)]
+        drives = _opts(argv, "-drive")
+        # the per-VM disks keep their order (vda root, vdb/vdc DRBD, seed): the SBD disk
+        # is the last virtio-blk device, found by its serial (/dev/disk/by-id/virtio-sbd0)
+        assert [d.split(",")[0] for d in drives[:-1]] == [
+            f"file={vms.hdir(h) / n}" for n in
+            ("root.qcow2", "drbd-one-disk.raw", "drbd-data-disk.raw", "seed.img")]
+        assert drives[-1] == f"file={disk},format=raw,if=none,id=sbd,file.locking=off"
+        devices = _opts(argv, "-device")
+        assert "virtio-blk-pci,drive=sbd,share-rw=on,serial=sbd0" in devices
+        assert "i6300esb" in devices and _opts(argv, "-watchdog-action") == ["reset"]
+    # one disk, the same file for every front-end; nothing on the hypervisor
+    assert len({_opts([str(a) for a in vms.qemu_argv(t, h)], "-drive")[-1]
+                for h in t.frontends}) == 1
+    for h in t.hypervisors:
+        argv = [str(a) for a in vms.qemu_argv(t, h)]
+        assert disk not in " ".join(argv) and "i6300esb" not in argv
+
+
+def test_vm_sbd_follows_the_lab_pillar_unless_forced():
+    on = {"pacemaker": {"stonith": {"sbd": {"enabled": True}}}}
+    assert vms.sbd_wanted(on, env="") is True
+    assert vms.sbd_wanted(on, env="0") is False
+    assert vms.sbd_wanted({}, env="") is False
+    assert vms.sbd_wanted({}, env="1") is True
+    assert vms.sbd_wanted({"pacemaker": {"stonith": {"sbd": {"enabled": "yes"}}}}, env="") is False
+
+
 def test_state_fun_and_salt_ssh_argv(tmp_path):
     assert saltrun.state_fun() == ["state.apply"]
     assert saltrun.state_fun("drbd", True, {"a": 1}, ["x=1"]) == \

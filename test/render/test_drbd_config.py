@@ -142,3 +142,46 @@ def test_syntax84_fencing_lands_in_disk_section(salt_call, tmp_path):
     parsed = check_against_pillar("8.4", top_conf(tmp_path), pillar)
     assert parsed["common"]["disk"]["fencing"] == "resource-only"
     assert parsed["common"]["handlers"]["after-resync-target"].endswith("crm-unfence-peer.sh")
+
+
+SBD_ON = {"pacemaker": {"stonith": {"devices": None, "sbd": {
+    "enabled": True, "devices": [{"path": "/dev/disk/by-id/virtio-sbd0"}]}}}}
+FENCE_PEER = {"8.4": ("disk", "after-resync-target", "/usr/lib/drbd/crm-fence-peer.sh",
+                      "/usr/lib/drbd/crm-unfence-peer.sh"),
+              "9": ("net", "unfence-peer", "/usr/lib/drbd/crm-fence-peer.9.sh",
+                    "/usr/lib/drbd/crm-unfence-peer.9.sh")}
+
+
+@pytest.mark.parametrize("syntax", ["8.4", "9"])
+def test_sbd_fencing_gives_resource_and_stonith_with_crm_handlers(salt_call, tmp_path, syntax):
+    """The Pacemaker/DRBD guide's variant with SBD on: every resource inherits
+    `fencing resource-and-stonith` (8.4: disk section, 9: net section) and the crm-fence-peer
+    handlers of that DRBD line, as the real drbdadm parses them."""
+    pillar = drbd_pillar(tmp_path, syntax, SBD_ON)
+    apply_config(salt_call, pillar)
+    parsed = check_against_pillar(syntax, top_conf(tmp_path), pillar)
+    section, unfence, fence_sh, unfence_sh = FENCE_PEER[syntax]
+    common = parsed["common"]
+    assert common[section]["fencing"] == "resource-and-stonith"
+    assert common["handlers"]["fence-peer"] == fence_sh
+    assert common["handlers"][unfence] == unfence_sh
+    other = "net" if section == "disk" else "disk"
+    assert "fencing" not in common.get(other, {})
+    for rname in pillar["drbd"]["resources"]:  # nothing overrides it per resource
+        assert "fencing" not in parsed["resources"][rname]["options"].get(section, {})
+
+
+def test_without_sbd_drbd_has_no_fencing(salt_call, tmp_path):
+    pillar = drbd_pillar(tmp_path, "9")
+    apply_config(salt_call, pillar)
+    parsed = check_against_pillar("9", top_conf(tmp_path), pillar)
+    assert "fencing" not in parsed["common"].get("net", {})
+    assert "fence-peer" not in parsed["common"].get("handlers", {})
+
+
+def test_explicit_drbd_fencing_wins_over_the_sbd_default(salt_call, tmp_path):
+    pillar = drbd_pillar(tmp_path, "8.4", deep_merge(SBD_ON, {"drbd": {"common": {
+        "fencing": "resource-only"}}}))
+    apply_config(salt_call, pillar)
+    parsed = check_against_pillar("8.4", top_conf(tmp_path), pillar)
+    assert parsed["common"]["disk"]["fencing"] == "resource-only"

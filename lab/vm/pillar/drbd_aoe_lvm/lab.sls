@@ -111,6 +111,27 @@ pacemaker:
     # no fence device in the VM lab (no libvirt/IPMI on the host side)
     enabled: false
     i_understand_no_fencing: true
+    # SBD fencing (not run yet in this lab; the VM-lab drills turn it on). With sbd enabled
+    # labkit.vms attaches one shared 8 MiB raw disk to both front-ends (guest:
+    # /dev/disk/by-id/virtio-sbd0, zeroed: the formula writes the header) and QEMU's i6300esb
+    # watchdog (LAB_VM_SBD=0|1 overrides). The image's cloud kernel has no i6300esb driver
+    # (CONFIG_I6300ESB_WDT unset), softdog.ko ships: load softdog. Replace the two lines above
+    # with:
+    # enabled: true
+    # i_understand_no_fencing: false
+    # devices: {}
+    # sbd:
+    #   enabled: true
+    #   devices:
+    #     - path: /dev/disk/by-id/virtio-sbd0
+    #   watchdog: {device: /dev/watchdog, module: softdog}
+    #   # TCG guests on a loaded host stall for seconds: generous timeouts
+    #   watchdog_timeout: 15
+    #   msgwait_timeout: 30
+    # drbd:common:fencing then defaults to resource-and-stonith with the crm-fence-peer
+    # handlers. The image does not have the sbd package yet: add `sbd` to
+    # lab/image/vm-packages.txt AND to lab/image/vm.sh's DISABLE_UNITS (Debian's postinst
+    # enables sbd.service RequiredBy corosync; pacemaker.sbd enables it only with SBD on).
   properties:
     no-quorum-policy: ignore
   lookup:
