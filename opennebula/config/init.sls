@@ -85,6 +85,26 @@ opennebula-config-oned:
       - pkg: opennebula-package-frontend
 {%- endif %}
 
+{%- if model.stack == "raft" %}
+{%-   set monitor_vip = C.vips.get(model.storage_network) or ((C.vips | dictsort | first)[1] if C.vips else "") %}
+{%-   if monitor_vip %}
+
+{#- raft: the hypervisors' probes send to monitord.conf NETWORK MONITOR_ADDRESS ("auto": the
+    ssh client's address, the leader's own): the VIP, which the leader hook moves, so that a
+    new leader's monitord gets them without a restart of the probes. #}
+opennebula-config-monitord-address:
+  file.replace:
+    - name: {{ L.monitord_conf }}
+    - pattern: '^(\s*MONITOR_ADDRESS\s*=\s*)"[^"]*"'
+    - repl: '\g<1>"{{ monitor_vip }}"'
+    - count: 1
+{%-     if opennebula.install_packages %}
+    - require:
+      - pkg: opennebula-package-frontend
+{%-     endif %}
+{%-   endif %}
+{%- endif %}
+
 {#- oned creates the oneadmin user from ~oneadmin/.one/one_auth on its first start (empty DB)
     and the one states authenticate with it: it must exist before the service starts. #}
 opennebula-config-one-auth-dir:
@@ -105,3 +125,19 @@ opennebula-config-one-auth:
     - mode: '0600'
     - require:
       - file: opennebula-config-one-auth-dir
+{%- if model.secret_refs.get("fireedge_key") %}
+
+{#- FireEdge's key (AES-256: 32 characters, no newline), the same on every front-end: a raft
+    follower that becomes leader decrypts what the others' FireEdge encrypted. #}
+opennebula-config-fireedge-key:
+  file.managed:
+    - name: {{ oa.home }}/.one/fireedge_key
+    - contents_pillar: {{ model.secret_refs.fireedge_key }}
+    - contents_newline: false
+    - show_changes: false
+    - user: {{ L.oneadmin_user }}
+    - group: {{ oa.group }}
+    - mode: '0600'
+    - require:
+      - file: opennebula-config-one-auth-dir
+{%- endif %}
