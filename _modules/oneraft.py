@@ -1,12 +1,14 @@
 """OpenNebula Raft zone membership: a front-end joins the zone the OpenNebula "Front-end HA"
-guide's way (``onedb backup`` on the leader, ``onedb restore -f`` here with the leader's
-``~oneadmin/.one``, ``onezone server-add`` on the leader), and waits to be a member.
+guide's way (a backup of the leader's database, what ``onedb backup`` makes, restored here
+with the leader's ``~oneadmin/.one``, ``onezone server-add`` on the leader), and waits to be
+a member.
 
 Connection arguments as the ``one`` module's (``one_auth_file``, ``timeout``...; the
 endpoints are explicit). The decisions (who leads, whose turn it is, may the database be
 restored) are ``_utils/ohaf_one_raft.py``; commands are argument lists through
-``ohaf_cmd.run``: ssh/scp as the oneadmin user with its key (common/oneadmin.sls), onedb
-reading the DB settings from oned.conf (no password on any argument list here).
+``ohaf_cmd.run``: ssh/scp as the oneadmin user with its key (common/oneadmin.sls),
+mysqldump/mysql reading oned's DB credentials from oneadmin's ``~/.my.cnf`` (no password on
+any argument list).
 """
 import os
 import shutil
@@ -120,18 +122,26 @@ def wait_turn(name, server_id, peers, lower, zone_id=0, wait=600, interval=3, **
 
 
 # -- the join -----------------------------------------------------------------------------------
-def pull_leader_db(leader_host, dest, user="oneadmin", home="/var/lib/one"):
+def pull_leader_db(leader_host, dest, user="oneadmin", home="/var/lib/one",
+                   database="opennebula"):
     """Into the new directory ``dest``: the leader's ``~/.one`` (``dest/one``) and a fresh
-    ``onedb backup`` of its database (``dest/leader.sql``), over ssh/scp as ``user`` (its
-    key). The dump is written inside the leader's ``~/.one`` (mode 0700) and removed there.
-    Returns the two paths."""
+    backup of its database (``dest/leader.sql``), over ssh/scp as ``user`` (its key).
+
+    The backup is what ``onedb backup`` makes of a MySQL database (mysqldump
+    --add-drop-database --databases), with --single-transaction: one consistent snapshot of
+    the running leader's InnoDB tables. mysqldump reads the credentials from ``user``'s
+    ``~/.my.cnf`` (opennebula.config): ``onedb`` would need them on its command line, or
+    ruby-augeas >= 0.6 to read oned.conf. The dump is written inside the leader's ``~/.one``
+    (mode 0700) and removed there. Returns the two paths."""
     remote = f"{user}@{leader_host}"
     dump = f"{home}/.one/raft-join-{os.getpid()}.sql"
     _run(["scp", *_SSH_OPTS, "-rp", f"{remote}:{home}/.one", f"{dest}/one"],
          f"oneraft: copy of {leader_host}'s {home}/.one", runas=user)
     try:
-        _run(["ssh", *_SSH_OPTS, remote, "onedb", "backup", "-f", dump],
-             f"oneraft: onedb backup on {leader_host}", runas=user)
+        _run(["ssh", *_SSH_OPTS, remote, "mysqldump", "--single-transaction", "--no-tablespaces",
+              "--add-drop-database", "--add-drop-table", "--databases", str(database),
+              f"--result-file={dump}"],
+             f"oneraft: mysqldump of {database} on {leader_host}", runas=user)
         _run(["scp", *_SSH_OPTS, "-p", f"{remote}:{dump}", f"{dest}/leader.sql"],
              f"oneraft: copy of {leader_host}'s database backup", runas=user)
     finally:
@@ -156,11 +166,12 @@ def _take_one_files(src, home, keep, user):
 def join(name, server_id, rpc, peers, lower, zone_id=0, oned_conf="/etc/one/oned.conf",
          service="opennebula", var_location="/var/lib/one", user="oneadmin",
          keep=("one_auth", "fireedge_key"), overwrite=False, wait=600, mysql_client="mysql",
-         **kwargs):
+         database="opennebula", **kwargs):
     """Join the Raft zone, the front-end HA guide's way, ONE AT A TIME (``wait_turn``):
-    this oned stopped, the leader's ``~/.one`` and ``onedb backup`` pulled (``pull_leader_db``),
-    ``onedb restore -f`` of it here (only into a database oned never bootstrapped, or with
-    ``overwrite``), the leader's ``~/.one`` files taken (but ``keep``), then this server added
+    this oned stopped, the leader's ``~/.one`` and database backup pulled (``pull_leader_db``),
+    restored here with ``mysql`` as ``user`` (what ``onedb restore -f`` runs; only into a
+    database oned never bootstrapped, or with ``overwrite``), the leader's ``~/.one`` files
+    taken (but ``keep``), then this server added
     on the leader (``one.zone.addserver``, skipped when listed) with the id the model says
     (``server_id``, checked: it is oned.conf's SERVER_ID). oned is left stopped: the service
     state starts it.
@@ -183,9 +194,9 @@ def join(name, server_id, rpc, peers, lower, zone_id=0, oned_conf="/etc/one/oned
     tmp = tempfile.mkdtemp(prefix=".raft-join-", dir=var_location)
     try:
         shutil.chown(tmp, user=user)
-        got = pull_leader_db(host, tmp, user=user, home=var_location)
-        _run(["onedb", "restore", "-f", got["dump"]], "oneraft: onedb restore of the leader's backup",
-             runas=user)
+        got = pull_leader_db(host, tmp, user=user, home=var_location, database=database)
+        _run([mysql_client, f"--execute=source {got['dump']}"],
+             "oneraft: restore of the leader's database backup", runas=user)
         taken = _take_one_files(got["one_dir"], var_location, keep, user)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

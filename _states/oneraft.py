@@ -29,7 +29,7 @@ def _engine(name, **kwargs):
 
 def joined(name, server_name, server_id, rpc, peers, lower, zone_id=0, service="opennebula",
            var_location="/var/lib/one", user="oneadmin", keep=("one_auth", "fireedge_key"),
-           overwrite=False, wait=600, mysql_client="mysql", **kwargs):
+           overwrite=False, wait=600, mysql_client="mysql", database="opennebula", **kwargs):
     """This front-end (``server_name`` in the zone) has the zone's database (the oned.conf
     ``name`` says where it is).
 
@@ -73,7 +73,7 @@ def joined(name, server_name, server_id, rpc, peers, lower, zone_id=0, service="
         st["done"] = __salt__["oneraft.join"](
             me, server_id, rpc, peers, lower, zone_id=zone_id, oned_conf=name, service=service,
             var_location=var_location, user=user, keep=list(keep), overwrite=overwrite,
-            wait=wait, mysql_client=mysql_client, **conn)
+            wait=wait, mysql_client=mysql_client, database=database, **conn)
 
     return _engine(
         name, read=read, diff=diff, apply=apply, verify=False,

@@ -105,6 +105,28 @@ opennebula-config-monitord-address:
 {%-   endif %}
 {%- endif %}
 
+{%- if model.stack == "raft" and db.backend != "sqlite" %}
+
+{#- raft: oned's database credentials for oneadmin's mysql/mysqldump, which a joining
+    front-end runs (oneraft.joined: the leader's backup, its restore), never on a command
+    line. show_changes false: the file holds the password. #}
+opennebula-config-oneadmin-my-cnf:
+  file.managed:
+    - name: {{ oa.home }}/.my.cnf
+    - source: {{ files_switch(["oneadmin-my.cnf.jinja"], lookup="oneadmin-my-cnf", tplroot="opennebula") }}
+    - template: jinja
+    - defaults: {quote_macros: "salt://common/quote.jinja"}
+    - user: {{ L.oneadmin_user }}
+    - group: {{ oa.group }}
+    - mode: '0600'
+    - show_changes: false
+    - context:
+        user: {{ db.user | string | tojson }}
+        password_pillar: {{ model.secret_refs.one_db_password | tojson }}
+        server: {{ db.get("host", "localhost") | string | tojson }}
+        port: {{ db.get("port", 0) | int }}
+{%- endif %}
+
 {#- oned creates the oneadmin user from ~oneadmin/.one/one_auth on its first start (empty DB)
     and the one states authenticate with it: it must exist before the service starts. #}
 opennebula-config-one-auth-dir:

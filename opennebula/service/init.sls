@@ -91,11 +91,13 @@ opennebula-service-oned-raft-join:
     - overwrite: {{ raft.get("overwrite_follower_db", false) | tojson }}
     - wait: {{ L.oned.raft_join_wait }}
     - mysql_client: {{ L.db.client }}
+    - database: {{ opennebula.db.name | string | tojson }}
     - one_auth_file: {{ one_auth }}
     - require:
       - file: opennebula-config-oned
       - file: opennebula-config-one-auth
       - file: opennebula-oneadmin-ssh-private-key
+      - file: opennebula-config-oneadmin-my-cnf
 {%-   endif %}
 {%-   for key, svc in L.services.items() if svc %}
 

@@ -132,9 +132,15 @@ def _server(raft_xml=None, zone_xml=None):
 
 def test_plan_through_pyone_on_real_answers():
     servers = {EP[fe]: _server(f"raftstatus-{fe}.xml", "zone-info-0.xml") for fe in FES}
+    auth = {"username": "oneadmin", "password": "test-only"}
     with patch("pyone.OneServer", side_effect=lambda ep, **kw: servers[ep]):
-        got = oneraft.plan("one-fe3", 2, {fe: EP[fe] for fe in FES[:2]}, ["one-fe1", "one-fe2"], **CONN)
-    assert got["ready"] and got["listed"]
+        got = oneraft.plan("one-fe3", 2, {fe: EP[fe] for fe in FES[:2]}, ["one-fe1", "one-fe2"], **auth)
+    assert got["ready"] and got["listed"] and got["leader"] == EP["one-fe1"]
+    # the leader's oned gone (no answer): nobody to join through
+    servers[EP["one-fe1"]].zone.raftstatus.side_effect = ConnectionError("refused")
+    with patch("pyone.OneServer", side_effect=lambda ep, **kw: servers[ep]):
+        got = oneraft.plan("one-fe3", 2, {fe: EP[fe] for fe in FES[:2]}, ["one-fe1", "one-fe2"], **auth)
+    assert not got["ready"] and got["why"] == "no front-end answers as the Raft leader yet"
 
 
 def test_join_runs_the_guides_steps_as_argv_lists(tmp_path):
@@ -154,7 +160,7 @@ def test_join_runs_the_guides_steps_as_argv_lists(tmp_path):
     home = tmp_path / "home"
     (home / ".one").mkdir(parents=True)
 
-    def pull(host, dest, user, home):
+    def pull(host, dest, user, home, database):
         (pathlib.Path(dest) / "one").mkdir()
         (pathlib.Path(dest) / "one" / "one_key").write_text("k")
         (pathlib.Path(dest) / "one" / "one_auth").write_text("leader's")
@@ -172,7 +178,8 @@ def test_join_runs_the_guides_steps_as_argv_lists(tmp_path):
     assert out["joined"] and out["one_files"] == ["one_key"]
     assert (home / ".one" / "one_key").read_text() == "k" and not (home / ".one" / "one_auth").exists()
     (argv, runas), = calls
-    assert argv[:3] == ["onedb", "restore", "-f"] and runas == "oneadmin"
+    assert argv[0] == "mysql" and argv[1].startswith("--execute=source ") and argv[1].endswith("/leader.sql")
+    assert runas == "oneadmin"
     added.assert_called_once_with(CONN, leader, "zone.addserver", 0,
                                   'SERVER = [ NAME = "one-fe2", ENDPOINT = "http://10.236.11.12:2633/RPC2" ]')
     salt["service.stop"].assert_called_once_with("opennebula")
@@ -199,7 +206,10 @@ def test_pull_leader_db_argv_lists_and_cleanup():
     assert got["dump"] == "/var/lib/one/.raft-join-x/leader.sql"
     assert all(isinstance(a, list) for a in calls)
     assert [a[0] for a in calls] == ["scp", "ssh", "scp", "ssh"]
-    assert calls[1][-4:-1] == ["onedb", "backup", "-f"] and calls[1][-1].startswith("/var/lib/one/.one/")
+    assert calls[1][-8:-1] == ["mysqldump", "--single-transaction", "--no-tablespaces",
+                               "--add-drop-database", "--add-drop-table", "--databases", "opennebula"]
+    assert calls[1][-1].startswith("--result-file=/var/lib/one/.one/")  # inside the 0700 ~/.one
+    assert not any("password" in a.lower() for c in calls for a in c)
     assert calls[3][-3:-1] == ["rm", "-f"]
 
 
@@ -207,7 +217,7 @@ def test_status_none_when_oned_does_not_answer():
     server = MagicMock()
     server.zone.raftstatus.side_effect = ConnectionError("refused")
     with patch("pyone.OneServer", return_value=server):
-        assert oneraft.status(EP["one-fe1"], **CONN) is None
+        assert oneraft.status(EP["one-fe1"], username="oneadmin", password="test-only") is None
 
 
 # ---------------------------------------------------------------------- the states
