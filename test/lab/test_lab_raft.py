@@ -14,6 +14,8 @@ manager), 1 hypervisor, ssh datastores. Tests run top to bottom on one lab:
      host comes back, rejoins as follower, catches up (log index) and serves the write
   4. drill (b): SIGKILL a follower: leader and VIP stay, writes succeed; it comes back
   5. a highstate after the drills: zero changes on every host
+  6. salt-master: fresh hosts again, the same zone from minions (no orchestration: the
+     followers' states wait on the leader), a second highstate with zero changes
 Election and VIP-move seconds are printed (figures), never asserted.
 """
 import json
@@ -47,10 +49,10 @@ def _assert_ok(summ):
     assert not bad, f"highstate failed: {bad}"
 
 
-def _zero_changes(lab, label):
-    secs, summ, raw = lab.highstate("ssh", label)
+def _zero_changes(lab, label, method="ssh"):
+    secs, summ, raw = lab.highstate(method, label)
     counts = {h: len(s["changed"]) for h, s in summ.items()}
-    lab.figure(f"{label} highstate (ssh)", f"{secs}s, changes per host {counts}")
+    lab.figure(f"raft {label} highstate ({method})", f"{secs}s, changes per host {counts}")
     _assert_ok(summ)
     changed = {h: {sid: (raw.get(h) or {}).get(sid, {}).get("changes") for sid in s["changed"]}
                for h, s in summ.items() if s["changed"]}
@@ -288,3 +290,19 @@ def test_secrets_identical_after_the_drills(lab):
     for f in ("one_auth", "fireedge_key", "one_key"):
         assert len(set(_hashes(lab, f"/var/lib/one/.one/{f}").values())) == 1, f
 
+
+# ------------------------------------------------------------------ salt-master
+def test_master_first_highstate_builds_the_zone(lab):
+    lab.up("master", fresh=True)
+    secs, summ, _ = lab.highstate("master", "master-first")
+    STATE["master-first"] = True
+    lab.figure("raft first highstate (master)", f"{secs}s, states per host "
+               f"{ {h: s['states'] for h, s in summ.items()} }")
+    _assert_ok(summ)
+    sts = statuses(lab)
+    assert sorted(s["state"] for s in sts.values() if s) == ["FOLLOWER", "FOLLOWER", "LEADER"], sts
+
+
+def test_master_second_highstate_zero_changes(lab):
+    need("master-first")
+    _zero_changes(lab, "master-second", method="master")
