@@ -125,6 +125,8 @@ opennebula-config-oneadmin-my-cnf:
         password_pillar: {{ model.secret_refs.one_db_password | tojson }}
         server: {{ db.get("host", "localhost") | string | tojson }}
         port: {{ db.get("port", 0) | int }}
+    - require:
+      - file: opennebula-config-one-auth-dir
 {%- endif %}
 
 {#- oned creates the oneadmin user from ~oneadmin/.one/one_auth on its first start (empty DB)

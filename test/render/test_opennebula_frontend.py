@@ -294,9 +294,14 @@ def test_raft_monitord_address_is_the_vip_and_fireedge_key_exact(salt_call, tmp_
     key = (tmp_path / "home/.one/fireedge_key").read_bytes()
     assert key == b"test-only-fireedge-key-32-charsx"  # 32 bytes, no newline: AES-256
     assert oct((tmp_path / "home/.one/fireedge_key").stat().st_mode & 0o777) == "0o600"
+    # oneadmin's mysql/mysqldump credentials for the zone join: never on a command line
+    cnf = tmp_path / "home/.my.cnf"
+    assert cnf.read_text().splitlines()[-3:] == [
+        "user     = oneadmin", f"password = {DB_PASSWORD}", "host     = localhost"]
+    assert oct(cnf.stat().st_mode & 0o777) == "0o600"
     _, rets = apply(salt_call, "opennebula.config", minion="cloud-cc02", pillar=pillar)
     assert not [r for r in rets.values() if r["changes"]]
-    assert "test-only-fireedge" not in json.dumps(rets)
+    assert "test-only-fireedge" not in json.dumps(rets) and DB_PASSWORD not in json.dumps(rets)
     high = show(salt_call, "opennebula.service", minion="cloud-cc02", pillar=pillar)
     assert {"file": "opennebula-config-monitord-address"} in args(high, "opennebula-service-oned")["watch"]
 
