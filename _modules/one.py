@@ -487,13 +487,15 @@ def federation_server_id(oned_conf="/etc/one/oned.conf"):
 
 
 def raft_bootstrap(oned_conf="/etc/one/oned.conf", service="opennebula", timeout=120,
-                   **kwargs):
+                   zone_id=0, server_name=None, server_rpc=None, **kwargs):
     """Bootstrap a fresh database for Raft, the front-end HA guide's way: oned started once
     with FEDERATION SERVER_ID -1 (solo: it creates its tables, oneadmin from one_auth and the
-    default objects), waited for until it answers (``wait_ready``), stopped; oned.conf is
-    then put back byte for byte (with the Raft SERVER_ID), also when a step fails. The
-    service is left stopped. Does not check whether the database needs it: see
-    ``db_bootstrapped`` (the ``one.raft_bootstrapped`` state does).
+    default objects), waited for until it answers (``wait_ready``), this server added to the
+    zone while solo (``server_name`` + ``server_rpc``: ``onezone server-add``, the id it gets
+    must be oned.conf's SERVER_ID), stopped; oned.conf is then put back byte for byte (with
+    the Raft SERVER_ID), also when a step fails. The service is left stopped. Does not check
+    whether the database needs it: see ``db_bootstrapped`` (the ``one.raft_bootstrapped``
+    state does).
 
     CLI Example: ``salt-call one.raft_bootstrap one_auth_file=/var/lib/one/.one/one_auth``
     """
@@ -508,10 +510,27 @@ def raft_bootstrap(oned_conf="/etc/one/oned.conf", service="opennebula", timeout
             raise CommandExecutionError(
                 f"one: service {service} did not start with SERVER_ID -1 (see oned.log)")
         ready = wait_ready(timeout=timeout, **kwargs)
+        if server_name:
+            _add_self(original, int(zone_id), server_name, server_rpc, kwargs)
     finally:
         __salt__["service.stop"](service)
         _u("ohaf_one_ha.rewrite")(oned_conf, original)
     return {"bootstrapped": True, "version": ready["version"], "waited": ready["waited"]}
+
+
+def _add_self(conf_text, zone_id, name, rpc, kwargs):
+    """The solo bootstrap's ``onezone server-add`` of this server (skipped when listed); the
+    id oned gives it must be the oned.conf SERVER_ID it starts with next."""
+    want = _u("ohaf_one_ha.federation_server_id")(conf_text)
+    listed = {s["name"]: s["id"] for s in zone_servers(zone_id, **kwargs)}
+    if name not in listed:
+        tmpl = _u("ohaf_one_raft.server_template")(name, rpc)
+        _call(_conn(kwargs), "zone.addserver", zone_id, tmpl)
+        listed = {s["name"]: s["id"] for s in zone_servers(zone_id, **kwargs)}
+    if listed.get(name) != want:
+        raise CommandExecutionError(
+            f"one: zone {zone_id} lists {name} as server {listed.get(name)}, oned.conf "
+            f"says SERVER_ID {want}")
 
 
 # -- zone server pool (Raft) -------------------------------------------------------------

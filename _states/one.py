@@ -602,12 +602,15 @@ def oned_ready(name, timeout=60, interval=1, vip=None, **kwargs):
 
 
 def raft_bootstrapped(name, service="opennebula", var_location="/var/lib/one", timeout=120,
-                      mysql_client="mysql", **kwargs):
+                      mysql_client="mysql", zone_id=0, server_name=None, server_rpc=None,
+                      **kwargs):
     """oned's database is bootstrapped, so that oned starts with its Raft SERVER_ID: a fresh
     database makes oned with SERVER_ID >= 0 exit ("Database has to be bootstraped to start
     oned in HA"). Then (only then) ``service`` is started once with SERVER_ID -1, waited for
-    up to ``timeout`` seconds and stopped (``one.raft_bootstrap``; the oned.conf ``name``,
-    whose DB vector says where the database is, is put back as it was).
+    up to ``timeout`` seconds, this server added to zone ``zone_id`` (``server_name``,
+    ``server_rpc``: the front-end HA guide's `onezone server-add` while solo) and stopped
+    (``one.raft_bootstrap``; the oned.conf ``name``, whose DB vector says where the database
+    is, is put back as it was).
 
     .. code-block:: yaml
 
@@ -625,6 +628,7 @@ def raft_bootstrapped(name, service="opennebula", var_location="/var/lib/one", t
 
     def apply(current, changes):
         st["done"] = _one("raft_bootstrap", oned_conf=name, service=service, timeout=timeout,
+                          zone_id=zone_id, server_name=server_name, server_rpc=server_rpc,
                           **conn)
 
     return _run(

@@ -470,6 +470,7 @@ SCHEMA = Map({
                 "xmlrpc_timeout_ms": Int(10, 600000),
                 "zone_id": Int(0, 10000),
                 "vip_interfaces": Dict(NetName(), Iface()),
+                "overwrite_follower_db": Bool(),
             }),
             "rgmanager": Map({
                 "ricci_password_pillar": PillarKey(),
@@ -497,6 +498,7 @@ SCHEMA = Map({
                                   hint="one line '<type> <base64> [comment]'"),
         }),
         "one_auth_pillar": PillarKey(),
+        "fireedge_key_pillar": PillarKey(),
         "endpoint": Str(URL_RE, "a URL", hint="http(s)://host:port/RPC2"),
         "db": Map({
             "backend": OneOf("mysql", "mariadb", "sqlite"),
@@ -1267,6 +1269,9 @@ def rule_secrets(x):
         fx = mapping(rg.get("fence_xvm"))
         if fx.get("enabled") is True:
             refs["fence_xvm_key"] = fx.get("key_pillar")
+    if x.stack == "raft":
+        # FireEdge behind the VIP the raft leader hook moves: the same key on every front-end
+        refs["fireedge_key"] = on.get("fireedge_key_pillar")
     if db.get("backend") != "sqlite":
         refs["one_db_password"] = db.get("password_pillar")
     if db.get("replication") == "master-master":
@@ -1286,6 +1291,12 @@ def rule_secrets(x):
         authkey = re.sub(r"\s", "", str(value or ""))
         if authkey and "CHANGE_ME" not in authkey and (not re.fullmatch(r"^[A-Za-z0-9+/]+={0,2}$", authkey) or len(authkey) < 172):
             x.err(f"{ref}: the corosync authkey must be base64 of at least 128 bytes (corosync/knet refuses shorter keys); allowed: e.g. the output of `head -c 256 /dev/urandom | base64 -w0`")
+    ref = refs.get("fireedge_key")
+    if isinstance(ref, str) and re.fullmatch(PILLAR_KEY_RE, ref):
+        value = traverse(x.pillar, ref, "")
+        if (isinstance(value, str) and value and "CHANGE_ME" not in value
+                and str(value).lower() not in PLACEHOLDERS and len(value) != 32):
+            x.err(f"{ref}: the FireEdge key is {len(value)} characters; allowed: exactly 32 (its AES-256 key), e.g. the output of `openssl rand -hex 16`")
     for sname in sorted(refs):
         ref = refs[sname]
         if not isinstance(ref, str) or not re.fullmatch(PILLAR_KEY_RE, ref):

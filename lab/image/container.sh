@@ -3,7 +3,7 @@
 # OpenNebula's packages cannot be fetched here: lab/oned/build.sh builds it from the upstream
 # source archive into a cache outside the checkout (once per version, ~11 min), and the
 # package is installed into the base like any .deb (oned, scheduler, CLI, drivers, oneadmin).
-# ONED_VERSION (default 6.10.5; `none`: no OpenNebula) and the .deb's stamp are stamp inputs.
+# ONED_VERSION (default 7.4.0, the formula's line; `none`: no OpenNebula) and the .deb's stamp are stamp inputs.
 PREFIX=base
 LAB_CHECK="make lab-check"
 OUT=$LAB_DIR/base
@@ -22,7 +22,7 @@ DISABLE_UNITS="opennebula opennebula-scheduler opennebula-hem opennebula-ssh-age
   moosefs-cgiserv chrony nfs-client.target rpcbind.service rpcbind.socket"
 MASK_UNITS="apt-daily.timer apt-daily-upgrade.timer man-db.timer e2scrub_all.timer fstrim.timer
   systemd-timesyncd.service getty@tty1.service console-getty.service"
-ONED_VERSION=${ONED_VERSION:-6.10.5}
+ONED_VERSION=${ONED_VERSION:-7.4.0}
 ONED_CACHE=${ONED_CACHE:-/var/cache/opennebula-ha-formula/oned}
 ONED_DEB=
 

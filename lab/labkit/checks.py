@@ -135,3 +135,43 @@ def failover(ctl, topo, active, group, vip, timeout=180):
             t_group = round(time.monotonic() - t0, 1)
         time.sleep(0.2)
     return survivor, t_group, t_vip
+
+
+# ---------------------------------------------------------------- raft (VARIANT=raft)
+RAFT_STATES = {0: "SOLO", 1: "CANDIDATE", 2: "FOLLOWER", 3: "LEADER"}
+
+
+def raft_status(one):
+    """`one.zone.raftstatus` of one oned (a pyone client) as a dict, None without an answer."""
+    try:
+        r = one.zone.raftstatus()
+    except Exception:  # noqa: BLE001 - down, refusing, timing out: no answer
+        return None
+    out = {k.lower(): int(getattr(r, k)) for k in ("SERVER_ID", "STATE", "TERM", "COMMIT", "LOG_INDEX")}
+    out["state"] = RAFT_STATES.get(out["state"], str(out["state"]))
+    return out
+
+
+def raft_leader(statuses):
+    """The front-end whose oned says LEADER (`{host: raft_status}`), None when none does."""
+    leaders = [h for h, s in statuses.items() if s and s["state"] == "LEADER"]
+    return leaders[0] if len(leaders) == 1 else None
+
+
+def raft_failover(ctl, topo, leader, clients, vip, timeout=120):
+    """SIGKILL the raft leader's systemd (a power cut); seconds until another front-end's oned
+    says LEADER (the election) and until the VIP answers with that front-end's MAC (the leader
+    hook moved it). `clients`: {front-end: pyone client of its own address}."""
+    macs = {f: mac_of(ctl, topo, f) for f in topo.frontends if f != leader}
+    t0 = time.monotonic()
+    ctl.crash_host(leader)
+    t_elect = t_vip = new = None
+    while time.monotonic() - t0 < timeout and (t_elect is None or t_vip is None):
+        if t_elect is None:
+            new = raft_leader({f: raft_status(c) for f, c in clients.items() if f != leader})
+            if new:
+                t_elect = round(time.monotonic() - t0, 1)
+        if new and t_vip is None and vip_mac_from_bridge(ctl, vip) == macs[new]:
+            t_vip = round(time.monotonic() - t0, 1)
+        time.sleep(0.2)
+    return new, t_elect, t_vip

@@ -1,6 +1,7 @@
 """The lab's command line (argparse only; lab/lab.mk and lab/vm.mk call it):
 
-    python -m labkit container up [--method ssh|master] [--no-apply]   base + net + hosts + highstate
+    python -m labkit container up [--method ssh|master] [--variant moosefs|raft] [--no-apply]
+                                                                  base + net + hosts + highstate
     python -m labkit container apply [--method ssh|master] [--sls X] [--test] [--json]
     python -m labkit container down [--purge] | status | ssh HOST [--] [CMD...] | crash HOST | boot HOST
     python -m labkit vm up [--variant drbd_aoe_lvm|nfs] [--no-apply]   image + netns + VMs + highstate
@@ -48,8 +49,10 @@ def parser():
     method = os.environ.get("METHOD", "ssh")
     up = sub.add_parser("up")
     up.add_argument("--method", choices=["ssh", "master"], default=method)
+    up.add_argument("--variant", choices=sorted(containers.VARIANTS), default=None,
+                    help="default: VARIANT, else the lab on disk, else moosefs")
     up.add_argument("--no-apply", action="store_true")
-    up.set_defaults(fn=lambda a: containers.up(method=a.method, no_apply=a.no_apply))
+    up.set_defaults(fn=lambda a: containers.up(method=a.method, no_apply=a.no_apply, variant=a.variant))
     ap_ = sub.add_parser("apply")
     ap_.add_argument("--method", choices=["ssh", "master"], default=method)
     _apply_args(ap_)

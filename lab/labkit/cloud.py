@@ -102,12 +102,27 @@ def _wait_image(one, image_id, timeout=300):
         time.sleep(1)
 
 
+def files_datastore(one):
+    """oned's FILE_DS (`files`), where the guest's kernel and initrd go. Its transfer driver is
+    set to the one of the variant's image datastore when it is 7.x's `local` (what 7.4
+    bootstraps), whose clone copies nothing for a KERNEL/RAMDISK file: it reads the DISK
+    FORMAT of the "disk id" it parses from the destination name `kernel`, finds none, copies
+    nothing and succeeds, and the deploy fails "could not open kernel file" (moosefs: shared;
+    `files` lives on the shared mount like every datastore under datastores_path)."""
+    pool = one.datastorepool.info().DATASTORE
+    files = sorted((d for d in pool if int(d.TYPE) == DS_FILE), key=lambda d: d.ID)[0]
+    if files.TM_MAD == "local":
+        img = next(d for d in pool if d.ID == image_datastore(one))
+        if img.TM_MAD != "local":
+            one.datastore.update(files.ID, f'TM_MAD = "{img.TM_MAD}"', 1)
+    return files.ID
+
+
 def register_guest(ctl, one, kernel="vmlinux"):
     """The test guest as images (kept when already there): returns
     {"kernel": id, "initrd": id, "disk": id, "template": id, "seconds": {name: s}}."""
     src = ctl.GUEST_MNT
-    dss = datastores(one)
-    files_ds = sorted(i for i, t in dss.values() if t == DS_FILE)[0]
+    files_ds = files_datastore(one)
     images = {
         "kernel": (files_ds, {"TYPE": "KERNEL", "PATH": f"{src}/{kernel}"}),
         "initrd": (files_ds, {"TYPE": "RAMDISK", "PATH": f"{src}/initrd.img"}),

@@ -38,6 +38,11 @@ SSH_CONF, MASTER_DIR, GEN_SALT, GEN_PILLAR, TIMINGS = (
     DIRS.ssh_conf, DIRS.master, DIRS.gen_salt, DIRS.gen_pillar, DIRS.timings)
 save_timing = functools.partial(core.save_timing, TIMINGS)
 PILLAR_DIR = LABSRC / "pillar"
+# The container tier's variants (the VM tier's way, labkit.vms): one pillar directory each;
+# the default (moosefs, pacemaker, 2 front-ends) is lab/pillar itself, raft (OpenNebula's own
+# HA, 3 front-ends, ssh datastores) lab/pillar/raft/. `.lab/variant` names the lab on disk.
+VARIANTS = {"moosefs": PILLAR_DIR, "raft": PILLAR_DIR / "raft"}
+VARIANT_FILE = LAB / "variant"
 BR = os.environ.get("LAB_BRIDGE", "onelab0")
 NFT_TABLE = "onelab"
 CGROUP = "onelab"
@@ -54,11 +59,25 @@ def need_root():
     core.need_root(PREFIX, "nspawn, bridge, nft, overlayfs")
 
 
-class Topo(core.Topo):
-    """The container lab's hosts (front-ends, hypervisors) from lab/pillar."""
+def current_variant(requested=None):
+    """The variant asked for, else the one on disk (.lab/variant), else VARIANT, else moosefs."""
+    on_disk = VARIANT_FILE.read_text().strip() if VARIANT_FILE.exists() else None
+    v = requested or on_disk or os.environ.get("VARIANT") or "moosefs"
+    if v not in VARIANTS:
+        raise SystemExit(f"{PREFIX}: VARIANT={v}: the container tier runs {', '.join(VARIANTS)}")
+    return v
 
-    def __init__(self):
-        super().__init__(core.lab_pillar(PILLAR_DIR, GEN_PILLAR))
+
+def pillar_dir(variant):
+    return VARIANTS[variant]
+
+
+class Topo(core.Topo):
+    """The container lab's hosts (front-ends, hypervisors) from the variant's lab pillar."""
+
+    def __init__(self, variant=None):
+        self.variant = current_variant(variant)
+        super().__init__(core.lab_pillar(pillar_dir(self.variant), GEN_PILLAR))
 
     @property
     def master_ip(self):
@@ -366,8 +385,8 @@ MASTER = saltrun.Master(DIRS, rootfs=lambda name: HOSTS_DIR / name / "merged", s
 
 
 def salt_configs(topo):
-    saltrun.salt_ssh_configs(DIRS, topo, PILLAR_DIR)
-    saltrun.master_config(DIRS, PILLAR_DIR, topo.master_ip)
+    saltrun.salt_ssh_configs(DIRS, topo, pillar_dir(topo.variant))
+    saltrun.master_config(DIRS, pillar_dir(topo.variant), topo.master_ip)
 
 
 def highstate(topo, method, sls=None, test=False, timeout=3600, label=None, pillar=None):
@@ -409,7 +428,24 @@ UP_HINTS = {
 }
 
 
-def up(method="ssh", no_apply=False):
+def switch_variant(variant):
+    """Make `variant` the lab on disk: refused while hosts of another variant run; the hosts'
+    state of another variant is purged (same host names, other cloud)."""
+    old = VARIANT_FILE.read_text().strip() if VARIANT_FILE.exists() else None
+    variant = current_variant(variant)
+    if old and old != variant:
+        running = [p.name for p in HOSTS_DIR.iterdir() if host_pid(p.name)] if HOSTS_DIR.is_dir() else []
+        if running:
+            raise SystemExit(f"{PREFIX}: a {old} lab runs ({', '.join(running)}): make lab-down first")
+        if HOSTS_DIR.is_dir():
+            log(f"variant changed {old} -> {variant}: purging the old hosts' state")
+            for h in list(HOSTS_DIR.iterdir()):
+                stop_host(h.name, purge=True)
+    VARIANT_FILE.write_text(variant + "\n")
+    return variant
+
+
+def up(method="ssh", no_apply=False, variant=None):
     """Base, network, hosts (and salt-master), then one highstate. A failure before the
     highstate undoes what this run made; a failing highstate leaves the hosts up to look at."""
     undo = core.Undo(out=log)
@@ -418,8 +454,10 @@ def up(method="ssh", no_apply=False):
         need_root()
         core.require_tools("container", prefix=PREFIX)
         LAB.mkdir(parents=True, exist_ok=True)
+        variant = switch_variant(variant or os.environ.get("VARIANT"))
         core.gen_secrets(GEN_PILLAR, prefix=PREFIX)
-        topo = Topo()
+        topo = Topo(variant)
+        log(f"variant {variant}: pillar {pillar_dir(variant).relative_to(LABSRC.parent)}, hosts {', '.join(topo.hosts)}")
         step = "the base rootfs"
         if not any(host_pid(n) for n in topo.hosts):
             build_base()
@@ -489,6 +527,7 @@ def down(purge=False):
 
 def status():
     topo = Topo()
+    log(f"variant {topo.variant}")
     for name in topo.hosts:
         pid = host_pid(name)
         gone = "down" + (" (state of the last run kept: `make lab-down PURGE=1` drops it)"

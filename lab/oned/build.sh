@@ -191,6 +191,12 @@ if [ -n "$LOP" ]; then
   grep -q '^Gem.use_paths(File.realpath(GEMS_LOCATION))$' "$LOP" \
     || fail "$LOP: no 'Gem.use_paths(File.realpath(GEMS_LOCATION))' line to guard"
   sed -i 's/^Gem.use_paths(File.realpath(GEMS_LOCATION))$/& if File.directory?(GEMS_LOCATION)/' "$LOP"
+  # 7.x scripts `require 'load_opennebula_paths'` BEFORE they add /usr/lib/one/ruby to
+  # $LOAD_PATH (the RUBYGEMS_SETUP block): it must be on ruby's own path, or oned's hook
+  # manager (one_hm, run by the systemd unit without RUBYLIB) dies with a LoadError and 7.x
+  # oned exits at start ("Driver initialization failed, expected INIT SUCCESS message").
+  mkdir -p "$S/usr/lib/ruby/vendor_ruby"
+  ln -sf "/${LOP#"$S"/}" "$S/usr/lib/ruby/vendor_ruby/load_opennebula_paths.rb"
 fi
 # strip what scons built with -g (oned, mm_sched, onemonitord, 7.x rank scheduler, ...)
 ELFS=$(find "$S" -type f -print0 | perl -0ne 'chomp; open(F, "<", $_) or next;

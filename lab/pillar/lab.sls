@@ -30,9 +30,9 @@ opennebula:
   # OpenNebula built from its source archive and installed as a .deb (lab/oned/build.sh).
   # The formula's package step is skipped; everything else is the formula's.
   install_packages: false
-  # the base image installs 6.10.5 (lab/oned/build.sh without a version): oned.conf, drivers
-  # and services for that line
-  version: '6.10'
+  # the base image installs 7.4.0 (lab/image/container.sh's default ONED_VERSION): oned.conf,
+  # drivers and services for that line (the VM tier, lab/vm/pillar, keeps 6.10)
+  version: '7.4'
   ha:
     stack: pacemaker
   # oneadmin: the package's account (uid/gid 9869, group oneadmin), the formula's default

@@ -85,6 +85,50 @@ opennebula-config-oned:
       - pkg: opennebula-package-frontend
 {%- endif %}
 
+{%- if model.stack == "raft" %}
+{%-   set monitor_vip = C.vips.get(model.storage_network) or ((C.vips | dictsort | first)[1] if C.vips else "") %}
+{%-   if monitor_vip %}
+
+{#- raft: the hypervisors' probes send to monitord.conf NETWORK MONITOR_ADDRESS ("auto": the
+    ssh client's address, the leader's own): the VIP, which the leader hook moves, so that a
+    new leader's monitord gets them without a restart of the probes. #}
+opennebula-config-monitord-address:
+  file.replace:
+    - name: {{ L.monitord_conf }}
+    - pattern: '^(\s*MONITOR_ADDRESS\s*=\s*)"[^"]*"'
+    - repl: '\g<1>"{{ monitor_vip }}"'
+    - count: 1
+{%-     if opennebula.install_packages %}
+    - require:
+      - pkg: opennebula-package-frontend
+{%-     endif %}
+{%-   endif %}
+{%- endif %}
+
+{%- if model.stack == "raft" and db.backend != "sqlite" %}
+
+{#- raft: oned's database credentials for oneadmin's mysql/mysqldump, which a joining
+    front-end runs (oneraft.joined: the leader's backup, its restore), never on a command
+    line. show_changes false: the file holds the password. #}
+opennebula-config-oneadmin-my-cnf:
+  file.managed:
+    - name: {{ oa.home }}/.my.cnf
+    - source: {{ files_switch(["oneadmin-my.cnf.jinja"], lookup="oneadmin-my-cnf", tplroot="opennebula") }}
+    - template: jinja
+    - defaults: {quote_macros: "salt://common/quote.jinja"}
+    - user: {{ L.oneadmin_user }}
+    - group: {{ oa.group }}
+    - mode: '0600'
+    - show_changes: false
+    - context:
+        user: {{ db.user | string | tojson }}
+        password_pillar: {{ model.secret_refs.one_db_password | tojson }}
+        server: {{ db.get("host", "localhost") | string | tojson }}
+        port: {{ db.get("port", 0) | int }}
+    - require:
+      - file: opennebula-config-one-auth-dir
+{%- endif %}
+
 {#- oned creates the oneadmin user from ~oneadmin/.one/one_auth on its first start (empty DB)
     and the one states authenticate with it: it must exist before the service starts. #}
 opennebula-config-one-auth-dir:
@@ -105,3 +149,19 @@ opennebula-config-one-auth:
     - mode: '0600'
     - require:
       - file: opennebula-config-one-auth-dir
+{%- if model.secret_refs.get("fireedge_key") %}
+
+{#- FireEdge's key (AES-256: 32 characters, no newline), the same on every front-end: a raft
+    follower that becomes leader decrypts what the others' FireEdge encrypted. #}
+opennebula-config-fireedge-key:
+  file.managed:
+    - name: {{ oa.home }}/.one/fireedge_key
+    - contents_pillar: {{ model.secret_refs.fireedge_key }}
+    - contents_newline: false
+    - show_changes: false
+    - user: {{ L.oneadmin_user }}
+    - group: {{ oa.group }}
+    - mode: '0600'
+    - require:
+      - file: opennebula-config-one-auth-dir
+{%- endif %}

@@ -11,6 +11,8 @@ import pytest
 from labkit import checks, containers, vmlab
 
 LAB_ON = os.environ.get("LAB") == "1"
+# the container tier's variant `make lab-test [VARIANT=raft]` runs (labkit.containers.VARIANTS)
+CONTAINER_VARIANT = os.environ.get("VARIANT") or "moosefs"
 FIGURES = []  # (label, value) printed in the terminal summary
 
 
@@ -41,17 +43,18 @@ class Lab:
     figure = staticmethod(figure)
     wait_for = staticmethod(wait_for)
 
-    def __init__(self):
+    def __init__(self, variant=None):
         self.ctl = containers
         self.check = checks
-        self.topo = self.ctl.Topo()
+        self.variant = variant or CONTAINER_VARIANT
+        self.topo = self.ctl.Topo(self.variant)
         self.results = {}  # label -> (secs, summary, raw)
 
     def up(self, method, fresh=False):
         if fresh:
             containers.down(purge=True)
-        containers.up(method=method, no_apply=True)
-        self.topo = self.ctl.Topo()
+        containers.up(method=method, no_apply=True, variant=self.variant)
+        self.topo = self.ctl.Topo(self.variant)
 
     def highstate(self, method, label):
         secs, summ, raw = self.ctl.highstate(self.topo, method, label=f"{label} ({method})")
@@ -85,6 +88,8 @@ def lab():
         pytest.skip("lab e2e needs root")
     lab = Lab()
     running = [h for h in lab.topo.hosts if lab.ctl.host_pid(h)]
+    if running and lab.ctl.current_variant() != lab.variant:
+        containers.down(purge=False)  # another variant's lab: up() purges its hosts' state
     if running:
         print(f"\nlab-test: {', '.join(running)} were up: purged for a lab from scratch", flush=True)
     yield lab

@@ -42,6 +42,8 @@ pytestmark = [
     pytest.mark.lab,
     pytest.mark.slow,
     pytest.mark.skipif(not LAB_ON, reason="lab e2e: run `make lab-test` (LAB=1, root)"),
+    pytest.mark.skipif((os.environ.get("VARIANT") or "moosefs") != "moosefs",
+                       reason="the moosefs/pacemaker lab: `make lab-test` without VARIANT"),
 ]
 
 CLUSTER_SLS = ("pacemaker.config", "pacemaker.service", "pacemaker.resources")

@@ -31,11 +31,31 @@ def test_prereqs_runs_on_the_system_python_alone():
     assert p.stdout.strip() == "['labkit', 'labkit.prereqs']"
 
 
-def test_container_topology_from_the_lab_pillar():
-    t = containers.Topo()
+@pytest.mark.parametrize("variant", sorted(containers.VARIANTS))
+def test_container_topology_from_the_lab_pillar(variant):
+    t = containers.Topo(variant)
+    assert t.variant == variant
     assert t.hosts == t.frontends + t.hypervisors and t.frontends and t.hypervisors
     assert t.mgmt_net == "san" and t.master_ip == t.gw("san")
     assert all(ip_address(t.ip(h)) in t.networks["san"] for h in t.hosts)
+    # the lab's own bridge ranges, whatever the variant
+    assert {n: str(c) for n, c in t.networks.items()} == {"san": "10.236.11.0/24", "lan": "10.236.10.0/24"}
+    if variant == "raft":
+        assert len(t.frontends) == 3 and t.pillar["opennebula"]["ha"]["stack"] == "raft"
+
+
+def test_container_variant_choice(tmp_path, monkeypatch):
+    """Asked > on disk (.lab/variant) > VARIANT > moosefs; unknown names refused."""
+    monkeypatch.setattr(containers, "VARIANT_FILE", tmp_path / "variant")
+    monkeypatch.delenv("VARIANT", raising=False)
+    assert containers.current_variant() == "moosefs"
+    monkeypatch.setenv("VARIANT", "raft")
+    assert containers.current_variant() == "raft"
+    (tmp_path / "variant").write_text("moosefs\n")
+    assert containers.current_variant() == "moosefs"
+    assert containers.current_variant("raft") == "raft"
+    with pytest.raises(SystemExit, match="the container tier runs moosefs, raft"):
+        containers.current_variant("drbd_aoe_lvm")
 
 
 @pytest.mark.parametrize("variant", vms.VARIANTS)
@@ -212,7 +232,8 @@ def test_cli_dispatch(monkeypatch):
     seen = {}
     monkeypatch.setattr(containers, "up", lambda **kw: seen.update(kw) or 0)
     assert cli.main(["container", "up", "--method", "master", "--no-apply"]) == 0
-    assert seen == {"method": "master", "no_apply": True}
+    assert seen == {"method": "master", "no_apply": True, "variant": None}
+    assert cli.main(["container", "up", "--variant", "raft"]) == 0 and seen["variant"] == "raft"
     monkeypatch.setattr(vms, "reapply", lambda **kw: seen.update(kw) or 0)
     cli.main(["vm", "apply", "--hosts", "a,b", "--sls", "drbd"])
     assert seen["hosts"] == ["a", "b"] and seen["sls"] == "drbd"

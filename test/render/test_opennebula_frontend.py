@@ -16,10 +16,21 @@ import shutil
 import subprocess
 
 import pytest
+import yaml
 
-from conftest import deep_merge, example_pillar, require_tools, show_sls
+from conftest import REPO, deep_merge, example_pillar, require_tools, show_sls
 
 DB_PASSWORD = "test-only-db-password"
+# OpenNebula 7.4.0's src/monitor/etc/monitord.conf, its NETWORK block
+MONITORD_CONF = """NETWORK = [
+    ADDRESS         = "::",
+    MONITOR_ADDRESS = "auto",
+    PORT    = 4124,
+    THREADS = 8,
+    PUBKEY  = "",
+    PRIKEY  = ""
+]
+"""
 ONE_AUTH = "oneadmin:test-only-one-auth"
 
 
@@ -31,6 +42,9 @@ def local_pillar(tmp_path, variant="drbd_aoe_lvm", stack="pacemaker", **over):
     if stack == "raft":
         p["cluster"]["frontends"]["cloud-cc03"] = {"san": "192.168.100.13", "lan": "10.10.11.23"}
         p["opennebula"]["db"]["replication"] = "none"
+        # the package's monitord.conf (7.4.0's NETWORK block), which raft edits in place
+        (tmp_path / "etc/one").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "etc/one/monitord.conf").write_text(MONITORD_CONF)
     if stack == "none":
         p["cluster"]["frontends"].pop("cloud-cc02")
         (p["cluster"].get("bonds") or {}).pop("cloud-cc02", None)
@@ -43,6 +57,7 @@ def local_pillar(tmp_path, variant="drbd_aoe_lvm", stack="pacemaker", **over):
         "oneadmin": {"group": "root", "home": str(tmp_path / "home")},
         "lookup": {
             "oned_conf": str(tmp_path / "etc/one/oned.conf"),
+            "monitord_conf": str(tmp_path / "etc/one/monitord.conf"),
             "oneadmin_user": "root",
             "proxy": {
                 "cert_dir": str(tmp_path / "ssl"),
@@ -253,21 +268,58 @@ def test_raft_server_ids_differ_and_hooks_move_the_vips(salt_call, tmp_path):
 
 
 @pytest.mark.render
-def test_raft_zone_servers_registered_from_the_first_frontend(salt_call, tmp_path):
+def test_raft_zone_built_the_guides_way_one_frontend_at_a_time(salt_call, tmp_path):
+    """The first front-end adds itself while solo (bootstrap); every other one joins through
+    the leader (oneraft.joined: peers, the lower SERVER_IDs it waits for) before its oned
+    starts; every front-end then waits to be a member (opennebula.ha.raft)."""
     pillar = local_pillar(tmp_path, "ssh", "raft")
-    high = show(salt_call, "opennebula.ha.raft", pillar=pillar)
-    ids = sorted(i for i in high if i.startswith("opennebula-ha-raft-zone-server-"))
-    assert ids == [f"opennebula-ha-raft-zone-server-cloud-cc0{i}" for i in (1, 2, 3)]
-    a = args(high, "opennebula-ha-raft-zone-server-cloud-cc02")
-    assert a["argv"] == ["onezone", "server-add", "0", "--name", "cloud-cc02", "--rpc",
-                         "http://192.168.100.12:2633/RPC2"]
-    (guard,) = a["unless"]
-    assert (guard["fun"], guard["args"], guard["endpoint"]) == (
-        "one.zone_server_listed", [0, "cloud-cc02"], "http://127.0.0.1:2633/RPC2")
-    assert guard["one_auth_file"].endswith("/.one/one_auth")
-    high2 = show(salt_call, "opennebula.ha.raft", minion="cloud-cc02", pillar=pillar)
-    assert not any(i.startswith("opennebula-ha-raft-zone-server-") for i in high2)
-    assert any(i.startswith("opennebula-ha-raft-") for i in high2)
+    first = show(salt_call, "opennebula.ha.raft", pillar=pillar)
+    boot = args(first, "opennebula-service-oned-raft-bootstrap")
+    assert (boot["zone_id"], boot["server_name"], boot["server_rpc"]) == (
+        0, "cloud-cc01", "http://192.168.100.11:2633/RPC2")
+    assert "opennebula-service-oned-raft-join" not in first
+    assert not any(i.startswith("opennebula-ha-raft-zone-server-") for i in first)
+    member = args(first, "opennebula-ha-raft-member")
+    assert (member["_fun"], member["name"], member["endpoint"]) == (
+        "oneraft.member", "cloud-cc01", "http://192.168.100.11:2633/RPC2")
+    third = show(salt_call, "opennebula.ha.raft", minion="cloud-cc03", pillar=pillar)
+    assert "opennebula-service-oned-raft-bootstrap" not in third
+    join = args(third, "opennebula-service-oned-raft-join")
+    assert join["_fun"] == "oneraft.joined"
+    assert (join["server_name"], join["server_id"], join["rpc"]) == (
+        "cloud-cc03", 2, "http://192.168.100.13:2633/RPC2")
+    assert join["peers"] == {"cloud-cc01": "http://192.168.100.11:2633/RPC2",
+                             "cloud-cc02": "http://192.168.100.12:2633/RPC2"}
+    assert join["lower"] == ["cloud-cc01", "cloud-cc02"]
+    assert join["overwrite"] is False and join["wait"] == 900
+    assert {"file": "opennebula-oneadmin-ssh-private-key"} in join["require"]
+    oned = args(third, "opennebula-service-oned")
+    assert {"oneraft": "opennebula-service-oned-raft-join"} in oned["require"]
+    second = show(salt_call, "opennebula.ha.raft", minion="cloud-cc02", pillar=deep_merge(
+        pillar, {"opennebula": {"ha": {"raft": {"overwrite_follower_db": True}}}}))
+    join2 = args(second, "opennebula-service-oned-raft-join")
+    assert join2["lower"] == ["cloud-cc01"] and join2["overwrite"] is True
+
+
+@pytest.mark.render
+def test_raft_monitord_address_is_the_vip_and_fireedge_key_exact(salt_call, tmp_path):
+    pillar = local_pillar(tmp_path, "ssh", "raft")
+    apply(salt_call, "opennebula.config", minion="cloud-cc02", pillar=pillar)
+    mon = (tmp_path / "etc/one/monitord.conf").read_text()
+    assert 'MONITOR_ADDRESS = "192.168.100.10",' in mon and 'ADDRESS         = "::"' in mon
+    key = (tmp_path / "home/.one/fireedge_key").read_bytes()
+    assert key == b"test-only-fireedge-key-32-charsx"  # 32 bytes, no newline: AES-256
+    assert oct((tmp_path / "home/.one/fireedge_key").stat().st_mode & 0o777) == "0o600"
+    # oneadmin's mysql/mysqldump credentials for the zone join: never on a command line
+    cnf = tmp_path / "home/.my.cnf"
+    assert cnf.read_text().splitlines()[-3:] == [
+        "user     = oneadmin", f"password = {DB_PASSWORD}", "host     = localhost"]
+    assert oct(cnf.stat().st_mode & 0o777) == "0o600"
+    _, rets = apply(salt_call, "opennebula.config", minion="cloud-cc02", pillar=pillar)
+    assert not [r for r in rets.values() if r["changes"]]
+    assert "test-only-fireedge" not in json.dumps(rets) and DB_PASSWORD not in json.dumps(rets)
+    high = show(salt_call, "opennebula.service", minion="cloud-cc02", pillar=pillar)
+    assert {"file": "opennebula-config-monitord-address"} in args(high, "opennebula-service-oned")["watch"]
 
 
 # --------------------------------------------------------------------------- services
@@ -542,3 +594,22 @@ def test_packages_repo_and_ssh_datastores_follow_the_version(salt_call, tmp_path
     stopped = {args(clean, sid)["name"] for sid in clean if sid.startswith("opennebula-service-clean-")}
     more = {"opennebula-scheduler", "opennebula-sunstone"} if version == "6.10" else set()
     assert stopped == {"opennebula", "opennebula-fireedge", "lighttpd"} | more
+
+
+@pytest.mark.render
+@pytest.mark.parametrize("minion", ["one-fe1", "one-fe2", "one-fe3", "one-hv1"])
+def test_raft_lab_pillar_renders_the_highstate(salt_call, minion):
+    """lab/pillar/raft/lab.sls (+ test secrets): the whole `opennebula` SLS renders on every
+    lab host; the followers join, the hook takes both VIPs on host0."""
+    pillar = yaml.safe_load((REPO / "lab/pillar/raft/lab.sls").read_text())
+    pillar["secrets"] = example_pillar()["secrets"]
+    pillar["opennebula"]["oneadmin"] = {"ssh_public_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestOnly lab"}
+    high = show(salt_call, "opennebula", minion=minion, pillar=pillar)
+    join = "opennebula-service-oned-raft-join"
+    if minion == "one-fe1":
+        assert "opennebula-service-oned-raft-bootstrap" in high and join not in high
+    elif minion.startswith("one-fe"):
+        assert args(high, join)["lower"] == ["one-fe1", "one-fe2"][: int(minion[-1]) - 1]
+    else:
+        assert join not in high and "opennebula-ha-raft-member" not in high
+    assert "opennebula-service-fireedge" not in high  # lab package: no FireEdge server

@@ -109,8 +109,8 @@ def test_schema_paths_lists_wildcards():
 
 
 # ---- every pillar the project ships validates --------------------------------------------
-@pytest.mark.parametrize("path", ["lab/pillar/lab.sls", "lab/vm/pillar/drbd_aoe_lvm/lab.sls",
-                                  "lab/vm/pillar/nfs/lab.sls"])
+@pytest.mark.parametrize("path", ["lab/pillar/lab.sls", "lab/pillar/raft/lab.sls",
+                                  "lab/vm/pillar/drbd_aoe_lvm/lab.sls", "lab/vm/pillar/nfs/lab.sls"])
 def test_lab_pillars_are_valid(path):
     pillar = yaml.safe_load((REPO / path).read_text())
     pillar["secrets"] = copy.deepcopy(example_pillar()["secrets"])

@@ -340,6 +340,35 @@ def test_raft_bootstrap_starts_solo_then_restores_oned_conf(tmp_path):
     assert conf.read_text() == ONED_CONF
 
 
+def test_raft_bootstrap_adds_itself_while_solo_with_its_server_id(tmp_path):
+    """The front-end HA guide: `onezone server-add` while SERVER_ID -1, the id oned gives
+    must be oned.conf's SERVER_ID; an already listed server is not added again."""
+    conf = tmp_path / "oned.conf"
+    conf.write_text(ONED_CONF)
+    want = one.federation_server_id(str(conf))
+    seen, pools = [], [[], [{"id": want, "name": "fe1", "endpoint": "http://10.0.0.11:2633/RPC2"}]]
+
+    def call(conn, method, *args):
+        seen.append((method, one.federation_server_id(str(conf)), args))
+
+    salt = {"service.stop": MagicMock(return_value=True), "service.start": MagicMock(return_value=True)}
+    with patch.dict(one.__salt__, salt), \
+            patch.object(one, "wait_ready", return_value={"version": "7.4.0", "waited": 1.0}), \
+            patch.object(one, "zone_servers", side_effect=lambda *a, **k: pools.pop(0)), \
+            patch.object(one, "_call", side_effect=call):
+        one.raft_bootstrap(oned_conf=str(conf), server_name="fe1",
+                           server_rpc="http://10.0.0.11:2633/RPC2", **CONN)
+    assert seen == [("zone.addserver", -1, (0, 'SERVER = [ NAME = "fe1", ENDPOINT = "http://10.0.0.11:2633/RPC2" ]'))]
+    assert conf.read_text() == ONED_CONF
+    pools = [[{"id": want + 1, "name": "fe1", "endpoint": "x"}]]
+    with patch.dict(one.__salt__, salt), \
+            patch.object(one, "wait_ready", return_value={"version": "7.4.0", "waited": 1.0}), \
+            patch.object(one, "zone_servers", side_effect=lambda *a, **k: pools.pop(0)):
+        with pytest.raises(CommandExecutionError, match=f"lists fe1 as server {want + 1}"):
+            one.raft_bootstrap(oned_conf=str(conf), server_name="fe1", server_rpc="x", **CONN)
+    assert conf.read_text() == ONED_CONF
+
+
 def test_raft_bootstrap_restores_oned_conf_when_oned_never_answers(tmp_path):
     conf = tmp_path / "oned.conf"
     conf.write_text(ONED_CONF)
