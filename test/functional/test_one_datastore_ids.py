@@ -5,7 +5,7 @@ referenced datastore, idempotent, the upgrade of datastores written with the aut
 attributes to the resource-group ones, and the refusals."""
 import pytest
 
-from functional.test_one_states import GUIDE_DS, PASSWORD, Run, oned_double
+from functional.test_one_states import GUIDE_DS, conn, oned, run  # noqa: F401  (its fixtures)
 
 SYSTEM, IMAGE = "linstor_system_auto_place", "linstor_image_auto_place"
 CTL = "linstor://192.168.100.10"
@@ -14,23 +14,6 @@ SYSTEM_TMPL = dict({"TYPE": "SYSTEM_DS", "TM_MAD": "linstor", "BRIDGE_LIST": "al
 IMAGE_TMPL = dict({"TYPE": "IMAGE_DS", "DS_MAD": "linstor", "TM_MAD": "linstor",
                    "DISK_TYPE": "BLOCK", "BRIDGE_LIST": "alpha bravo"}, **RG)
 IDS = {"COMPATIBLE_SYS_DS": SYSTEM}
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    return Run(tmp_path_factory.mktemp("salt"))
-
-
-@pytest.fixture
-def oned(run):
-    run.new_run()
-    with oned_double.OnedDouble(password=PASSWORD) as double:
-        yield double
-
-
-@pytest.fixture
-def conn(oned):
-    return {"endpoint": oned.endpoint, "username": "oneadmin", "password": PASSWORD}
 
 
 def _pair(run, conn, test=False):
