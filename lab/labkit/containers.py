@@ -61,11 +61,7 @@ def need_root():
 
 def current_variant(requested=None):
     """The variant asked for, else the one on disk (.lab/variant), else VARIANT, else moosefs."""
-    on_disk = VARIANT_FILE.read_text().strip() if VARIANT_FILE.exists() else None
-    v = requested or on_disk or os.environ.get("VARIANT") or "moosefs"
-    if v not in VARIANTS:
-        raise SystemExit(f"{PREFIX}: VARIANT={v}: the container tier runs {', '.join(VARIANTS)}")
-    return v
+    return core.pick_variant(requested, VARIANT_FILE, VARIANTS, "moosefs", PREFIX, "container")
 
 
 def pillar_dir(variant):

@@ -44,6 +44,16 @@ class Dirs:
 
 
 # ---------------------------------------------------------------- output
+def pick_variant(requested, variant_file, variants, default, prefix, tier):
+    """A tier's variant: the one asked for, else the one on disk (variant_file: the lab that
+    runs or ran last), else $VARIANT, else the tier's default; refused if the tier lacks it."""
+    on_disk = variant_file.read_text().strip() if variant_file.exists() else None
+    v = requested or on_disk or os.environ.get("VARIANT") or default
+    if v not in variants:
+        raise SystemExit(f"{prefix}: VARIANT={v}: the {tier} tier runs {', '.join(variants)}")
+    return v
+
+
 def logger(prefix):
     """print() with the tier's prefix ("lab:", "lab-vm:"), flushed: plain lines that read the
     same on a pipe, in CI and on a TTY."""

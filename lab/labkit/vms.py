@@ -64,11 +64,7 @@ def need_root():
 
 # ---------------------------------------------------------------- variant + topology
 def current_variant(requested=None):
-    running = VARIANT_FILE.read_text().strip() if VARIANT_FILE.exists() else None
-    v = requested or running or os.environ.get("VARIANT") or "drbd_aoe_lvm"
-    if v not in VARIANTS:
-        raise SystemExit(f"{PREFIX}: VARIANT={v}: the VM tier runs {', '.join(VARIANTS)}")
-    return v
+    return core.pick_variant(requested, VARIANT_FILE, VARIANTS, "drbd_aoe_lvm", PREFIX, "VM")
 
 
 def pillar_dir(variant):
