@@ -657,6 +657,10 @@ SCHEMA = Map({
             "enabled": Bool(),
             "i_understand_no_fencing": Bool(),
             "pcmk_delay_max": Either(Str(DURATION_RE, "a duration", empty=True, hint="e.g. 15s"), Int(0)),
+            # two front-ends: the node running the resources wins a fencing race ('' = twice
+            # pcmk_delay_max, 15s without it; 0 = off)
+            "priority_fencing_delay": Either(Str(DURATION_RE, "a duration", empty=True,
+                                                 hint="e.g. 30s, '' (twice pcmk_delay_max) or 0"), Int(0)),
             "devices": Dict(Str(RSCID_RE, "a resource id", hint="a letter, then letters, digits, '_', '.', '-'"),
                             Map({
                                 "agent": Str(r"^fence_[a-z0-9_]+$", "a fence agent", required=True,
@@ -1127,6 +1131,12 @@ def rule_pacemaker(x):
     elif st.get("enabled") is True and not st.get("devices") and not x.bad("pacemaker:stonith:devices") \
             and mapping(st.get("sbd")).get("enabled") is not True:
         x.err("pacemaker:stonith:devices: stonith is enabled but no fence device is defined (Pacemaker would refuse to start any resource); allowed: name -> {agent, params}, pacemaker:stonith:sbd:enabled: true, or enabled: false with i_understand_no_fencing: true")
+    nqp = mapping(pm.get("properties")).get("no-quorum-policy")
+    if st.get("enabled") is True and len(x.frontends) == 2 and nqp == "ignore":
+        x.err("pacemaker:properties:no-quorum-policy: 'ignore' with fencing on two front-ends: "
+              "corosync's two_node keeps the survivor quorate, and a fenced node that reboots "
+              "still cut off (wait_for_all: no quorum) would ignore that and fence its peer in "
+              "turn (measured: a fencing loop); allowed: stop (the default), freeze, demote")
     for key, types in EXTRA_TYPES.items():
         for ename, spec in mapping(pm.get(key)).items():
             if isinstance(spec, dict):
@@ -1152,6 +1162,15 @@ def rule_sbd(x):
             x.err(f"{where}:fencing: 'resource-and-stonith' while pacemaker:stonith:enabled is "
                   "not true (DRBD would freeze I/O waiting for a fence that never comes); "
                   "allowed: resource-only or dont-care, or pacemaker:stonith:enabled: true")
+    if x.stack == "pacemaker" and len(x.frontends) == 2 \
+            and not x.bad("pacemaker:stonith:priority_fencing_delay") \
+            and not x.bad("pacemaker:stonith:pcmk_delay_max"):
+        pfd, dmax = st.get("priority_fencing_delay"), duration_s(st.get("pcmk_delay_max"))
+        if pfd not in ("", None) and 0 < duration_s(pfd) < 2 * dmax:
+            x.err(f"pacemaker:stonith:priority_fencing_delay: {show(pfd)} is less than twice "
+                  f"pcmk_delay_max ({show(st.get('pcmk_delay_max'))}): the random delay could let "
+                  f"the node without the resources lose the race anyway; allowed: '' (twice "
+                  f"pcmk_delay_max), 0 (off) or a duration >= {2 * dmax}s")
     sbd = mapping(st.get("sbd"))
     if sbd.get("enabled") is not True or x.bad("pacemaker:stonith:sbd"):
         return
@@ -1417,10 +1436,58 @@ def build(pillar, grains, defaults):
         # on gets resource-and-stonith (+ crm-fence-peer handlers); '' = no fencing section
         "drbd_fencing": "resource-and-stonith" if sbd_on and v == "drbd_aoe_lvm" else "",
         "sbd_enabled": sbd_on,
+        # cluster properties / rsc_defaults the formula adds with fencing on (pillar wins)
+        "fencing_properties": fencing_defaults(x, sbd_on)[0],
+        "fencing_rsc_defaults": fencing_defaults(x, sbd_on)[1],
         "drbd_global": merge({"usage_count": "no", "disable_ip_verification": False,
                               "udev_always_use_vnr": False, "options": {}},
                              mapping(x.DR.get("global"))),
     }
+
+
+def duration_s(value):
+    """A Pacemaker duration (DURATION_RE: 15, 15s, 500ms, 2m, 2min, 1h) -> whole seconds,
+    rounded up; '' / None / anything else -> 0."""
+    m = re.match(DURATION_RE, str(value if value is not None else ""))
+    if not m or value in ("", None) or isinstance(value, bool):
+        return 0
+    num = int(re.match(r"[0-9]+", str(value)).group(0))
+    unit = m.group(1) or "s"
+    if unit == "ms":
+        return -(-num // 1000)
+    return num * {"s": 1, "m": 60, "min": 60, "h": 3600}[unit]
+
+
+def fencing_defaults(x, sbd_on):
+    """Cluster properties and resource defaults the formula adds when fencing is on (the
+    pillar's pacemaker:properties / rsc_defaults win over each of them):
+    * two front-ends: priority-fencing-delay (pacemaker:stonith:priority_fencing_delay; ''
+      = twice pcmk_delay_max, 15s without one; 0 = none) with every resource's priority 1,
+      so that in a split the node running the resources (and the promoted DRBD) fences
+      first and keeps them, the other is fenced;
+    * SBD on a shared disk: stonith-timeout long enough for fence_sbd: msgwait + 20 % plus
+      the fencing delays above (at least Pacemaker's 60 s), plus token + consensus."""
+    st = mapping(x.PM.get("stonith"))
+    props, rsc = {}, {}
+    if x.stack != "pacemaker" or st.get("enabled") is not True:
+        return props, rsc
+    dmax = pfd = 0
+    if len(x.frontends) == 2:
+        dmax = duration_s(st.get("pcmk_delay_max"))
+        given = st.get("priority_fencing_delay")
+        pfd = (2 * dmax or 15) if given in ("", None) else duration_s(given)
+        if pfd:
+            props["priority-fencing-delay"] = f"{pfd}s"
+            rsc["priority"] = 1
+    sbd = mapping(st.get("sbd"))
+    if sbd_on and sbd.get("mode", "disk") == "disk" and isinstance(sbd.get("msgwait_timeout"), int):
+        # Pacemaker before 2.1.6 (Debian 12: 2.1.5) counts the fencing delays against the
+        # timeout; the new membership (token + consensus = 2.2 x token) must form before the
+        # fence is acknowledged (crmsh's bootstrap does the same sum)
+        token = mapping(x.PM.get("corosync")).get("token")
+        membership = -(-int(token) * 22 // 10000) if isinstance(token, int) and not isinstance(token, bool) else 0
+        props["stonith-timeout"] = f"{max(60, -(-sbd['msgwait_timeout'] * 6 // 5) + dmax + pfd) + membership}s"
+    return props, rsc
 
 
 def linstor_controllers(x):

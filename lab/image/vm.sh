@@ -27,8 +27,10 @@ SALT_LINKS=salt-call
 ENABLE_UNITS="onelab-seed.service systemd-networkd ssh"
 # networking (ifupdown): networkd configures the lab NICs instead. Every other unit keeps
 # Debian's package default (e.g. rpcbind.socket, which ocf:heartbeat:nfsserver's rpc.statd needs).
+# sbd: Debian's postinst enables it as RequiredBy corosync; pacemaker.sbd enables it only where
+# the pillar turns SBD on (a front-end without SBD must not start it with corosync).
 DISABLE_UNITS="networking corosync pacemaker mariadb lighttpd chrony nfs-server nfs-kernel-server
-  vblade drbd libvirtd"
+  vblade drbd libvirtd sbd"
 MASK_UNITS="systemd-networkd-wait-online.service apt-daily.timer apt-daily-upgrade.timer
   man-db.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer dpkg-db-backup.timer
   systemd-timesyncd.service getty@tty1.service"

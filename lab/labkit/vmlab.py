@@ -6,7 +6,9 @@ mounts, exports, AoE, VG, checksums. No assertions here: callers decide.
 """
 import json
 import re
+import shlex
 import time
+import xml.etree.ElementTree as ET
 
 from labkit import checks, vms
 
@@ -73,6 +75,17 @@ class VMLab:
     def link(self, host, net, state):
         vms.set_link(self.topo, host, net, state)
 
+    def partition(self, a, b, on=True):
+        vms.partition(self.topo, a, b, on)
+
+    def console_boots(self, host):
+        """How many times the VM's kernel booted since qemu started (its serial console log):
+        an in-guest reboot (a fence by SBD) keeps the qemu process and adds one."""
+        try:
+            return (vms.hdir(host) / "console.log").read_text(errors="replace").count("Linux version ")
+        except OSError:
+            return 0
+
     def figure(self, label, value):
         self.figures.append((label, value))
         print(f"FIGURE {label}: {value}", flush=True)
@@ -120,6 +133,74 @@ class VMLab:
     def split_brain_logged(self, host):
         p = self.ssh(host, "dmesg | grep -ci 'split-brain' || true", timeout=20)
         return int((p.stdout.strip() or "0").splitlines()[-1])
+
+    def boot_id(self, host):
+        p = self.ssh(host, "cat /proc/sys/kernel/random/boot_id", timeout=20)
+        return p.stdout.strip() if p.returncode == 0 else None
+
+    def fence_history(self, host):
+        """Pacemaker's fencing history as seen from host: [{target, action, status, delegate,
+        completed}] (stonith_admin --history, XML)."""
+        p = self.ssh(host, "stonith_admin --history='*' --output-as=xml", timeout=30)
+        try:
+            root = ET.fromstring(p.stdout)
+        except ET.ParseError:
+            return None
+        return [dict(e.attrib) for e in root.iter("fence_event")]
+
+    def fenced(self, host, target):
+        """The successful fencing events of target in host's history."""
+        return [e for e in (self.fence_history(host) or [])
+                if e.get("target") == target and e.get("status") == "success"]
+
+    def clock(self, host):
+        """The VM's clock (epoch seconds): the reference for its own journal's times."""
+        p = self.ssh(host, "date +%s.%N", timeout=20)
+        try:
+            return float(p.stdout.strip())
+        except ValueError:
+            return None
+
+    def journal_first(self, host, since, pattern):
+        """Epoch time of the first journal line on host since `since` (its clock) that
+        matches the extended regex, or None. Pacemaker's fencing history cannot be used for
+        this: a fenced node that rejoins takes its fencing events out of the history
+        (measured: stonith_admin --history listed none a minute later)."""
+        p = self.ssh(host, f"journalctl -o short-unix --no-pager --since @{int(since)} "
+                           f"| grep -E -m1 {shlex.quote(pattern)}", timeout=60)
+        first = p.stdout.split(maxsplit=1)[:1]
+        try:
+            return float(first[0]) if first else None
+        except ValueError:
+            return None
+
+    def fenced_at(self, host, target, since):
+        """When host's fencer reported target fenced (epoch, host's clock), or None."""
+        return self.journal_first(host, since, f"Operation '(reboot|off)' targeting {target} by .*OK")
+
+    def promoted_at(self, host, since):
+        """When DRBD first became Primary on host (epoch, host's clock), or None."""
+        return self.journal_first(host, since, r"role\( Secondary -> Primary \)")
+
+    def fence_constraints(self, host):
+        """Ids of the location constraints DRBD's crm-fence-peer handler placed."""
+        p = self.ssh(host, "cibadmin -Q -o constraints", timeout=30)
+        try:
+            root = ET.fromstring(p.stdout)
+        except ET.ParseError:
+            return None
+        return sorted(c.get("id") for c in root.iter("rsc_location")
+                      if (c.get("id") or "").startswith("drbd-fence-by-handler"))
+
+    def sbd_list(self, host, device):
+        """sbd's slots on the device: {node: message}."""
+        p = self.ssh(host, f"sbd -d {device} list", timeout=30)
+        out = {}
+        for line in p.stdout.splitlines():
+            parts = line.split()
+            if len(parts) >= 3 and parts[0].isdigit():
+                out[parts[1]] = parts[2]
+        return out if p.returncode == 0 else None
 
     def json_of(self, host, cmd, timeout=60):
         p = self.ssh(host, cmd, timeout=timeout)

@@ -50,11 +50,12 @@ MEM_FE = int(os.environ.get("LAB_VM_MEM_FE", "1536"))
 MEM_OTHER = int(os.environ.get("LAB_VM_MEM", "1024"))
 DRBD_DISK_MB = int(os.environ.get("LAB_VM_DRBD_MB", "256"))
 QEMU = os.environ.get("QEMU", "qemu-system-x86_64")
-# SBD fencing hardware for the front-ends, OFF unless the variant's lab pillar enables
-# pacemaker:stonith:sbd (or LAB_VM_SBD=1 / 0 forces it): one small raw disk shared by every
-# front-end (guest: /dev/disk/by-id/virtio-<SBD_SERIAL>) and QEMU's i6300esb watchdog.
+# SBD fencing hardware for the front-ends, when the variant's lab pillar enables
+# pacemaker:stonith:sbd (LAB_VM_SBD=1 / 0 forces it): one small raw disk shared by every
+# front-end (guest: /dev/disk/by-id/virtio-<SBD_SERIAL>); the watchdog is softdog.
 SBD_DISK_MB = int(os.environ.get("LAB_VM_SBD_MB", "8"))
 SBD_SERIAL = "sbd0"
+SBD_PCI_SLOT = "0x1f"
 SHARED = VMLAB / "shared"
 
 
@@ -122,16 +123,16 @@ def sbd_disk():
 
 
 def sbd_args(topo, host):
-    """qemu arguments of a front-end's SBD hardware ([] when off or not a front-end): the
-    shared raw disk, writable by every front-end's qemu at once (image locking off,
-    share-rw), and the i6300esb watchdog resetting the VM when it fires. NB: Debian's cloud
-    kernel in the VM image has no i6300esb driver (CONFIG_I6300ESB_WDT unset; softdog.ko
-    ships): the lab pillar loads softdog; the device is there for a kernel that has it."""
+    """qemu arguments of a front-end's SBD disk ([] when off or not a front-end): the shared
+    raw file, writable by every front-end's qemu at once (image locking off, share-rw), in
+    the LAST PCI slot: QEMU creates -device before the if=virtio drives, and the guest names
+    virtio disks in PCI order, so without the slot the SBD disk took vda (measured: the root
+    was not found). The watchdog is softdog in the guests (the lab pillar): Debian's cloud
+    kernel has no driver for QEMU's emulated watchdog (CONFIG_I6300ESB_WDT unset)."""
     if not topo.sbd or host not in topo.frontends:
         return []
     return ["-drive", f"file={sbd_disk()},format=raw,if=none,id=sbd,file.locking=off",
-            "-device", f"virtio-blk-pci,drive=sbd,share-rw=on,serial={SBD_SERIAL}",
-            "-device", "i6300esb", "-watchdog-action", "reset"]
+            "-device", f"virtio-blk-pci,drive=sbd,share-rw=on,serial={SBD_SERIAL},addr={SBD_PCI_SLOT}"]
 
 
 # ---------------------------------------------------------------- network namespace
@@ -171,6 +172,25 @@ def set_link(topo, host, net, state):
     run(["ip", "-n", NS, "link", "set", tap, state])
     if state == "up":
         run(["ip", "-n", NS, "link", "set", tap, "master", topo.bridge(net)])
+
+
+SPLIT_TABLE = "onelab_split"
+
+
+def partition(topo, a, b, on=True):
+    """Cut (on) or heal (off) every frame between VMs a and b on every lab bridge: an nft
+    bridge table in the lab's netns (gone with the netns). Both keep their links to the
+    host (ssh) and to the other VMs: only the two cannot reach each other."""
+    if not on:
+        run(ns("nft", "delete", "table", "bridge", SPLIT_TABLE), check=False)
+        return
+    rules = [f"table bridge {SPLIT_TABLE} {{", "  chain forward {",
+             "    type filter hook forward priority 0; policy accept;"]
+    for *_n, ta in topo.nics(a):
+        for *_m, tb in topo.nics(b):
+            rules += [f'    iifname "{ta}" oifname "{tb}" drop', f'    iifname "{tb}" oifname "{ta}" drop']
+    rules += ["  }", "}", ""]
+    run(ns("nft", "-f", "-"), input="\n".join(rules))
 
 
 # ---------------------------------------------------------------- image, key

@@ -93,12 +93,17 @@
 {%-     endfor %}
 {%-   endif %}
 {%-   set props = {"no-quorum-policy": "stop"} %}
+{#-   fencing's own defaults (common/model.py fencing_defaults): priority-fencing-delay on two
+      front-ends, stonith-timeout for fence_sbd; the pillar's properties win #}
+{%-   do props.update(model.fencing_properties if fencing else {}) %}
 {%-   do props.update(pacemaker.properties or {}) %}
 {%-   do props.update(sbd_props) %}
 {%-   do props.update({"stonith-enabled": fencing}) %}
 {%-   do graph.append({"id": "properties", "fun": "crm.property_present", "name": "cluster-properties", "args": {"properties": props, "section": "crm_config"} }) %}
-{%-   if pacemaker.rsc_defaults %}
-{%-     do graph.append({"id": "rsc-defaults", "fun": "crm.property_present", "name": "rsc-defaults", "args": {"properties": pacemaker.rsc_defaults, "section": "rsc_defaults"} }) %}
+{%-   set rsc_defaults = dict(model.fencing_rsc_defaults if fencing else {}) %}
+{%-   do rsc_defaults.update(pacemaker.rsc_defaults or {}) %}
+{%-   if rsc_defaults %}
+{%-     do graph.append({"id": "rsc-defaults", "fun": "crm.property_present", "name": "rsc-defaults", "args": {"properties": rsc_defaults, "section": "rsc_defaults"} }) %}
 {%-   endif %}
 {%-   if pacemaker.op_defaults %}
 {%-     do graph.append({"id": "op-defaults", "fun": "crm.property_present", "name": "op-defaults", "args": {"properties": pacemaker.op_defaults, "section": "op_defaults"} }) %}

@@ -145,9 +145,12 @@ def test_first_apply_builds_the_pacemaker_drbd_guide_graph(seed):
     assert_seed_constraints(c)
     assert len(list(c.find("constraints"))) == 2
     props = {nv.get("name"): nv.get("value") for nv in c.find("crm_config").iter("nvpair")}
-    assert props == {"no-quorum-policy": "stop", "stonith-enabled": "true"}
+    # two front-ends with fencing: the node running the group wins a fencing race
+    # (priority-fencing-delay = twice pcmk_delay_max, every resource's priority 1)
+    assert props == {"no-quorum-policy": "stop", "stonith-enabled": "true",
+                     "priority-fencing-delay": "30s"}
     assert {nv.get("name"): nv.get("value") for nv in c.find("rsc_defaults").iter("nvpair")} == {
-        "resource-stickiness": "1000"}
+        "resource-stickiness": "1000", "priority": "1"}
 
 
 def test_fence_devices_exist_before_stonith_is_enabled(seed):

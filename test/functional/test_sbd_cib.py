@@ -37,6 +37,10 @@ def test_fence_sbd_device_is_written_verified_and_converges(tmp_path):
     assert ops == [("monitor", "60s")]
     p = props(site)
     assert p["stonith-enabled"] == "true" and "stonith-watchdog-timeout" not in p
+    # fence_sbd waits msgwait (10 s): stonith-timeout covers it plus the two-node delays
+    # (pcmk_delay_max 15 s + priority-fencing-delay 30 s): 12 + 45 = 57 -> Pacemaker's 60 s,
+    # + token/consensus (3000 ms x 2.2 -> 7 s)
+    assert (p["priority-fencing-delay"], p["stonith-timeout"]) == ("30s", "67s")
     # stonith-enabled only after the device exists
     assert states["pacemaker-resources-stonith-fence_sbd"]["__run_num__"] < \
         states["pacemaker-resources-properties"]["__run_num__"]

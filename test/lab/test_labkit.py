@@ -80,19 +80,24 @@ def _opts(argv, flag):
     return [argv[i + 1] for i, a in enumerate(argv) if a == flag]
 
 
-def test_vm_sbd_hardware_is_off_by_default(monkeypatch):
-    """The VM lab's pillar runs without fencing: no shared disk, no watchdog on any VM."""
-    monkeypatch.delenv("LAB_VM_SBD", raising=False)
+def test_vm_sbd_hardware_off(monkeypatch):
+    """LAB_VM_SBD=0 (or a lab pillar without SBD): no shared disk on any VM."""
+    monkeypatch.setenv("LAB_VM_SBD", "0")
     t = vms.Topo("drbd_aoe_lvm")
     assert t.sbd is False
     for h in t.hosts:
         argv = [str(a) for a in vms.qemu_argv(t, h)]
         assert not any("id=sbd" in a or "serial=sbd0" in a or str(vms.sbd_disk()) in a
-                       or "i6300esb" in a for a in argv), argv
-        assert "-watchdog-action" not in argv
+                       for a in argv), argv
 
 
-def test_vm_sbd_shared_disk_and_watchdog_on_the_frontends_only(monkeypatch):
+def test_vm_sbd_follows_the_lab_pillar(monkeypatch):
+    monkeypatch.delenv("LAB_VM_SBD", raising=False)
+    assert vms.Topo("drbd_aoe_lvm").sbd is True   # the drbd_aoe_lvm lab runs SBD fencing
+    assert vms.Topo("nfs").sbd is False
+
+
+def test_vm_sbd_shared_disk_on_the_frontends_only(monkeypatch):
     monkeypatch.setenv("LAB_VM_SBD", "1")
     t = vms.Topo("drbd_aoe_lvm")
     assert t.sbd is True
@@ -100,21 +105,20 @@ def test_vm_sbd_shared_disk_and_watchdog_on_the_frontends_only(monkeypatch):
     for h in t.frontends:
         argv = [str(a) for a in vms.qemu_argv(t, h)]
         drives = _opts(argv, "-drive")
-        # the per-VM disks keep their order (vda root, vdb/vdc DRBD, seed): the SBD disk
-        # is the last virtio-blk device, found by its serial (/dev/disk/by-id/virtio-sbd0)
+        # the per-VM disks keep their order (vda root, vdb/vdc DRBD, seed); the SBD disk sits
+        # in the last PCI slot so that the guest names it last (found by its serial)
         assert [d.split(",")[0] for d in drives[:-1]] == [
             f"file={vms.hdir(h) / n}" for n in
             ("root.qcow2", "drbd-one-disk.raw", "drbd-data-disk.raw", "seed.img")]
         assert drives[-1] == f"file={disk},format=raw,if=none,id=sbd,file.locking=off"
         devices = _opts(argv, "-device")
-        assert "virtio-blk-pci,drive=sbd,share-rw=on,serial=sbd0" in devices
-        assert "i6300esb" in devices and _opts(argv, "-watchdog-action") == ["reset"]
+        assert "virtio-blk-pci,drive=sbd,share-rw=on,serial=sbd0,addr=0x1f" in devices
     # one disk, the same file for every front-end; nothing on the hypervisor
     assert len({_opts([str(a) for a in vms.qemu_argv(t, h)], "-drive")[-1]
                 for h in t.frontends}) == 1
     for h in t.hypervisors:
         argv = [str(a) for a in vms.qemu_argv(t, h)]
-        assert disk not in " ".join(argv) and "i6300esb" not in argv
+        assert disk not in " ".join(argv)
 
 
 def test_vm_sbd_follows_the_lab_pillar_unless_forced():

@@ -386,3 +386,51 @@ def test_lint_passes_on_the_formula():
 def test_patterns_refuse_a_trailing_newline(spec):
     ok, errors = check(spec, {"Hostname": "cloud-01", "Ipv4": "10.0.0.1"}.get("x", "eth0") + "\n")
     assert not ok
+
+
+@pytest.mark.parametrize("value, secs", [("15s", 15), (15, 15), ("15", 15), ("500ms", 1), ("2m", 120),
+                                         ("2min", 120), ("1h", 3600), ("", 0), (None, 0), (0, 0),
+                                         ("15 s", 0), (True, 0)])
+def test_duration_s(value, secs):
+    assert M.duration_s(value) == secs
+
+
+def _fencing(pillar):
+    m = build(pillar)
+    return m["fencing_properties"], m["fencing_rsc_defaults"]
+
+
+def test_fencing_defaults_two_frontends():
+    # pillar.example: two front-ends, IPMI fence devices, pcmk_delay_max 15s
+    assert _fencing(example_pillar()) == ({"priority-fencing-delay": "30s"}, {"priority": 1})
+    p = example_pillar()
+    p["pacemaker"]["stonith"]["pcmk_delay_max"] = ""
+    assert _fencing(p)[0] == {"priority-fencing-delay": "15s"}
+    p["pacemaker"]["stonith"]["priority_fencing_delay"] = 0
+    assert _fencing(p) == ({}, {})
+    p["pacemaker"]["stonith"]["priority_fencing_delay"] = "1min"
+    assert _fencing(p)[0] == {"priority-fencing-delay": "60s"}
+
+
+def test_fencing_defaults_sbd_stonith_timeout():
+    # the VM lab's SBD values: msgwait 30 -> 36 + pcmk_delay_max 15 + priority delay 30,
+    # + token 3000 ms and consensus 3600 ms -> 7
+    p = example_pillar()
+    p["pacemaker"]["stonith"].update(devices={}, sbd={
+        "enabled": True, "devices": [{"path": "/dev/disk/by-id/virtio-sbd0"}],
+        "watchdog_timeout": 15, "msgwait_timeout": 30})
+    assert _fencing(p)[0] == {"priority-fencing-delay": "30s", "stonith-timeout": "88s"}
+
+
+def test_fencing_defaults_off_without_fencing():
+    p = example_pillar()
+    p["pacemaker"]["stonith"].update(enabled=False, i_understand_no_fencing=True)
+    assert _fencing(p) == ({}, {})
+
+
+def test_priority_fencing_delay_below_twice_the_random_delay_is_refused():
+    p = example_pillar()
+    p["pacemaker"]["stonith"]["priority_fencing_delay"] = "20s"
+    errs = errors_of(p)
+    assert any(e.startswith("pacemaker:stonith:priority_fencing_delay: '20s' is less than twice "
+                            "pcmk_delay_max ('15s')") and "a duration >= 30s" in e for e in errs), errs

@@ -108,32 +108,33 @@ pacemaker:
     # TCG guests on a loaded host: a short token would fail over on scheduling stalls
     token: 3000
   stonith:
-    # no fence device in the VM lab (no libvirt/IPMI on the host side)
-    enabled: false
-    i_understand_no_fencing: true
-    # SBD fencing (not run yet in this lab; the VM-lab drills turn it on). With sbd enabled
-    # labkit.vms attaches one shared 8 MiB raw disk to both front-ends (guest:
-    # /dev/disk/by-id/virtio-sbd0, zeroed: the formula writes the header) and QEMU's i6300esb
-    # watchdog (LAB_VM_SBD=0|1 overrides). The image's cloud kernel has no i6300esb driver
-    # (CONFIG_I6300ESB_WDT unset), softdog.ko ships: load softdog. Replace the two lines above
-    # with:
-    # enabled: true
-    # i_understand_no_fencing: false
-    # devices: {}
-    # sbd:
-    #   enabled: true
-    #   devices:
-    #     - path: /dev/disk/by-id/virtio-sbd0
-    #   watchdog: {device: /dev/watchdog, module: softdog}
-    #   # TCG guests on a loaded host stall for seconds: generous timeouts
-    #   watchdog_timeout: 15
-    #   msgwait_timeout: 30
-    # drbd:common:fencing then defaults to resource-and-stonith with the crm-fence-peer
-    # handlers. The image does not have the sbd package yet: add `sbd` to
-    # lab/image/vm-packages.txt AND to lab/image/vm.sh's DISABLE_UNITS (Debian's postinst
-    # enables sbd.service RequiredBy corosync; pacemaker.sbd enables it only with SBD on).
-  properties:
-    no-quorum-policy: ignore
+    # SBD fencing on a shared disk: labkit.vms attaches one 8 MiB raw file to both front-ends
+    # (guest /dev/disk/by-id/virtio-sbd0, zeroed: the formula writes the header) and QEMU's
+    # i6300esb watchdog. Debian's cloud kernel in the image has no i6300esb driver
+    # (CONFIG_I6300ESB_WDT unset): the guests load softdog. drbd:common:fencing then defaults
+    # to resource-and-stonith with the crm-fence-peer handlers. (The container tier keeps
+    # stonith off with the acknowledgement: a container cannot be fenced.)
+    enabled: true
+    i_understand_no_fencing: false
+    devices: {}
+    # Fencing the node with the group waits 90 s longer (the formula's default: twice
+    # pcmk_delay_max, 30 s). Measured in the split-brain drill with 30 s: the primary (writer
+    # running, DRBD I/O frozen, crm-fence-peer polling on one TCG vCPU) took 41 s from
+    # "requesting peer fencing" to running fence_sbd; the secondary's delayed fence hit at
+    # the same moment and won.
+    priority_fencing_delay: 90s
+    sbd:
+      enabled: true
+      devices:
+        - path: /dev/disk/by-id/virtio-sbd0
+      watchdog: {device: /dev/watchdog, module: softdog}
+      # TCG guests on a loaded host stall for seconds: generous timeouts
+      watchdog_timeout: 15
+      msgwait_timeout: 30
+  # no pacemaker:properties here: the formula's no-quorum-policy stop. Measured with
+  # `ignore` in the split-brain drill: the fenced node rebooted still cut off, had no quorum
+  # (corosync two_node's wait_for_all) but ignored that, saw its peer UNCLEAN and fenced it:
+  # both front-ends fenced each other in turn until the links came back.
   lookup:
     # TCG guests with one vCPU on a loaded host: a highstate in the VM starves the resource
     # agents; with the defaults' 20 s timeouts monitors timed out during a highstate and
@@ -166,5 +167,10 @@ pacemaker:
         - {name: monitor, interval: 30s, timeout: 120s}
         - {name: start, interval: 0s, timeout: 180s}
         - {name: stop, interval: 0s, timeout: 180s}
+      # fence_sbd's start took 21-23 s here (measured: the default 20 s failed it on both
+      # front-ends, fail-count INFINITY, no fence device left)
+      stonith:
+        - {name: monitor, interval: 60s, timeout: 120s}
+        - {name: start, interval: 0s, timeout: 120s}
   rsc_defaults:
     resource-stickiness: 1000
