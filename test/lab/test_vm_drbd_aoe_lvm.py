@@ -401,8 +401,9 @@ def test_split_brain_both_links_cut(vm):
                 t_reboot = now
             if t_reboot is not None and t_back is None and vm.boot_id(secondary) not in (None, boot_s):
                 t_back = now
-            if vm.group_node(primary) != primary:
-                group_off.append(now)
+            st = vm.crm(primary)  # None: crm_mon did not answer in time (a busy TCG guest)
+            if st is not None and vm.check.group_node(st, GROUP) != primary:
+                group_off.append((now, vm.check.group_node(st, GROUP)))
             if len(_primaries(vm.drbd(primary))) and _primaries(vm.drbd(secondary)):
                 seen_two_primaries.append(now)
             if t_back is not None and now - t_back > 60 and _writer_done(vm, primary, "split"):
