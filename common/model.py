@@ -1398,6 +1398,7 @@ def build(pillar, grains, defaults):
     st = mapping(x.PM.get("stonith"))
     sbd_on = bool(x.stack == "pacemaker" and st.get("enabled") is True
                   and mapping(st.get("sbd")).get("enabled") is True)
+    fence_props, fence_rsc = fencing_defaults(x, sbd_on)
     roles = [r for r, on in [("frontend", is_frontend), ("hypervisor", is_hypervisor),
                              ("storage_server", is_storage_server)] if on]
     return {
@@ -1437,8 +1438,8 @@ def build(pillar, grains, defaults):
         "drbd_fencing": "resource-and-stonith" if sbd_on and v == "drbd_aoe_lvm" else "",
         "sbd_enabled": sbd_on,
         # cluster properties / rsc_defaults the formula adds with fencing on (pillar wins)
-        "fencing_properties": fencing_defaults(x, sbd_on)[0],
-        "fencing_rsc_defaults": fencing_defaults(x, sbd_on)[1],
+        "fencing_properties": fence_props,
+        "fencing_rsc_defaults": fence_rsc,
         "drbd_global": merge({"usage_count": "no", "disable_ip_verification": False,
                               "udev_always_use_vnr": False, "options": {}},
                              mapping(x.DR.get("global"))),

@@ -138,21 +138,6 @@ class VMLab:
         p = self.ssh(host, "cat /proc/sys/kernel/random/boot_id", timeout=20)
         return p.stdout.strip() if p.returncode == 0 else None
 
-    def fence_history(self, host):
-        """Pacemaker's fencing history as seen from host: [{target, action, status, delegate,
-        completed}] (stonith_admin --history, XML)."""
-        p = self.ssh(host, "stonith_admin --history='*' --output-as=xml", timeout=30)
-        try:
-            root = ET.fromstring(p.stdout)
-        except ET.ParseError:
-            return None
-        return [dict(e.attrib) for e in root.iter("fence_event")]
-
-    def fenced(self, host, target):
-        """The successful fencing events of target in host's history."""
-        return [e for e in (self.fence_history(host) or [])
-                if e.get("target") == target and e.get("status") == "success"]
-
     def clock(self, host):
         """The VM's clock (epoch seconds): the reference for its own journal's times."""
         p = self.ssh(host, "date +%s.%N", timeout=20)
