@@ -150,7 +150,7 @@
 {{-     primitive("fs_one", "ocf:heartbeat:Filesystem", {"device": L.drbd_device | replace("{resource}", DA.one_disk), "directory": DA.one_mount, "fstype": DA.one_fstype}, L.ops.filesystem) }}
 {{-     primitive("nfs_server", "ocf:heartbeat:nfsserver", {}, L.ops.nfsserver) }}
 {{-     primitive("nfs_one", "ocf:heartbeat:exportfs", {"clientspec": model.networks[model.storage_network].cidr, "directory": DA.one_mount, "fsid": 1, "options": DA.nfs_export_options}, L.ops.exportfs) }}
-{{-     primitive("aoe_data", "ocf:heartbeat:AoEtarget", {"device": L.drbd_device | replace("{resource}", DA.data_disk), "nic": DA.aoe.nic, "shelf": DA.aoe.shelf, "slot": DA.aoe.slot, "binary": L.vblade_binary}, L.ops.aoe) }}
+{{-     primitive("aoe_data", L.aoe_agent, {"device": L.drbd_device | replace("{resource}", DA.data_disk), "nic": DA.aoe.nic, "shelf": DA.aoe.shelf, "slot": DA.aoe.slot, "binary": L.vblade_binary}, L.ops.aoe) }}
 {%-   elif model.variant == "linstor" %}
 {{-     service("linstor_controller") }}
 {%-   endif %}

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-{#- Removes what this variant added (wrapper, logrotate file, lvm.conf block, aoe
+{#- Removes what this variant added (wrapper, AoEtarget agent, logrotate file, lvm.conf block, aoe
     modules-load file) and the DRBD config. Never touches DRBD metadata, filesystems, PVs,
     VGs, nor the packages other variants may need; the lvm.conf lines commented out by the
     variant stay commented. -#}
@@ -13,6 +13,10 @@ include:
 storage-drbd_aoe_lvm-clean-vblade-wrapper:
   file.absent:
     - name: {{ L.vblade_wrapper }}
+
+storage-drbd_aoe_lvm-clean-aoetarget-agent:
+  file.absent:
+    - name: {{ L.aoe_agent_dir }}/{{ L.aoe_agent_provider }}/AoEtarget
 
 storage-drbd_aoe_lvm-clean-vblade-logrotate:
   file.absent:

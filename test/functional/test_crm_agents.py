@@ -126,7 +126,7 @@ def test_lab_graph_is_accepted_and_costs_one_metadata_call_per_agent(tmp_path, m
     assert meta == sorted(f"crm_resource --show-metadata {a}" for a in (
         "stonith:fence_ipmilan", "ocf:heartbeat:IPaddr2", "ocf:linbit:drbd",
         "ocf:heartbeat:Filesystem", "ocf:heartbeat:nfsserver", "ocf:heartbeat:exportfs",
-        "ocf:heartbeat:AoEtarget"))
+        "ocf:opennebula-ha:AoEtarget"))
     assert units == [f"systemctl list-unit-files --output=json --no-pager -- {u}.service"
                      for u in ("opennebula", "lighttpd")]
     print(f"\nlab graph: {len(prims)} primitives, {len(meta)} crm_resource + "

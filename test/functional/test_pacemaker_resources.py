@@ -114,7 +114,7 @@ def test_first_apply_builds_the_pacemaker_drbd_guide_graph(seed):
         "san_ip": "ocf:heartbeat:IPaddr2", "lan_ip": "ocf:heartbeat:IPaddr2",
         "drbd_one": "ocf:linbit:drbd", "drbd_data": "ocf:linbit:drbd",
         "fs_one": "ocf:heartbeat:Filesystem", "nfs_server": "ocf:heartbeat:nfsserver",
-        "nfs_one": "ocf:heartbeat:exportfs", "aoe_data": "ocf:heartbeat:AoEtarget",
+        "nfs_one": "ocf:heartbeat:exportfs", "aoe_data": "ocf:opennebula-ha:AoEtarget",
         "OpenNebula": "systemd:opennebula", "lighttpd": "systemd:lighttpd"}
     prims = {p.get("id"): p for p in res.iter("primitive")}
     assert params(prims["san_ip"]) == {"ip": "192.168.100.10", "cidr_netmask": "24"}
