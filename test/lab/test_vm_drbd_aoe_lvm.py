@@ -263,6 +263,11 @@ def test_crashed_frontend_rejoins_without_split_brain(vm):
     assert not any(sb.values()), f"split-brain logged: {sb}"
     assert vm.group_node(survivor) == survivor, "the group moved back (stickiness) or stopped"
     assert _files_intact(vm, survivor)
+    # Pacemaker probed the rebooted node before DRBD ran there: no failed probe (the heartbeat
+    # AoEtarget answered "not installed" and banned aoe_data there until a cleanup)
+    st = vm.crm(survivor)
+    fails = [dict(f.attrib) for f in st.iter("failure") if f.get("node") == crashed] if st is not None else None
+    assert fails == [], f"failed operations on the rebooted {crashed}: {fails}"
     STATE["active"] = survivor
 
 
