@@ -1,20 +1,28 @@
 #!/usr/bin/env python3
-"""Lab highstate figures (container tier). Prints numbers, asserts nothing.
+"""Lab highstate and failover figures (container tier). Prints numbers, asserts nothing.
 
-    sudo .venv/bin/python bench/lab_highstate.py [--methods ssh,master] [--no-failover] [--keep]
+    sudo .venv/bin/python bench/lab_highstate.py [--methods ssh,master] [--runs 3]
+                                                 [--failovers 5] [--keep]
 
 Per method, on fresh hosts (hosts purged, base image kept):
   first     wall time of the first highstate (packages already in the base image)
-  second    wall time of the idempotent second highstate (+ changes per host)
+  second    wall time of the idempotent second highstate (+ changes per host), --runs times
   floor     wall time of a trivial state run with the same number of states per host
-            (test.succeed_without_changes x N): Salt's own cost for that many states
-Then, if the formula builds a pacemaker group holding the lan VIP: failover seconds after
-SIGKILL of the active front-end's systemd (group Started on the other node / VIP answering
-with its MAC). The lab is left down unless --keep.
+            (test.succeed_without_changes x N): Salt's own cost for that many states,
+            --runs times, interleaved with the second highstates
+  ratio     second / floor, min/median/max over the runs (pairs run back to back)
+  slowest   the states of the re-run that took longest per host (Salt's own durations)
+Then, if the formula builds a pacemaker group holding the lan VIP, --failovers times: SIGKILL
+of the active front-end's systemd (a power cut), seconds until the VIP answers with the
+survivor's MAC and until the whole group is Started there, min/median/max, and each drill's
+timeline from the survivor's journal (membership, peer lost, each start begun/ended); the
+crashed host is booted again and rejoins before the next drill. The lab is left down
+unless --keep.
 """
 import argparse
 import json
 import pathlib
+import statistics
 import sys
 import time
 
@@ -44,10 +52,73 @@ def row(label, secs, summ):
     print(f"  {label:<8} {secs:7.1f}s   {per}" + (f"   ERRORS on {err}" if err else ""), flush=True)
 
 
+def spread(values):
+    """min/median/max of the figures that were reached (None: not reached)."""
+    got = [v for v in values if v is not None]
+    if not got:
+        return {"min": None, "median": None, "max": None, "n": len(values), "missed": len(values)}
+    return {"min": min(got), "median": round(statistics.median(got), 2), "max": max(got),
+            "n": len(values), "missed": len(values) - len(got)}
+
+
+def fmt(sp, unit="s"):
+    if sp["median"] is None:
+        return f"not reached in {sp['n']} runs"
+    miss = f", {sp['missed']} not reached" if sp["missed"] else ""
+    return f"min {sp['min']}{unit} / median {sp['median']}{unit} / max {sp['max']}{unit} (n={sp['n']}{miss})"
+
+
+def rejoin(topo, crashed, survivor, group):
+    """Boot the crashed front-end again and wait until both are online and the group runs."""
+    t0 = time.monotonic()
+    ctl.stop_host(crashed)
+    ctl.mk_host(topo, crashed)
+    ctl.boot_host(crashed)
+    ctl.wait_booted(topo, [crashed], t0)
+    chk.wait_for(lambda: chk.online_nodes(chk.crm_status(ctl, topo, survivor)) == sorted(topo.frontends),
+                 300, what=f"{crashed} back online")
+    chk.wait_for(lambda: chk.group_node(chk.crm_status(ctl, topo, survivor), group), 120,
+                 what=f"{group} running")
+    time.sleep(5)  # let the rejoined node's probes settle before the next drill
+    return round(time.monotonic() - t0, 1)
+
+
+def failovers(n):
+    topo = ctl.Topo()
+    vip = topo.vips.get("lan")
+    group = chk.vip_group(ctl, topo, topo.frontends[0], vip) if vip else None
+    active = chk.group_node(chk.crm_status(ctl, topo, topo.frontends[0]), group) if group else None
+    if not active:
+        print(f"failover: skipped (no pacemaker group with IPaddr2 ip={vip} Started yet)")
+        return None
+    runs = []
+    for i in range(n):
+        active = chk.group_node(chk.crm_status(ctl, topo, topo.frontends[0]), group) or active
+        t_wall = time.time()
+        survivor, tg, tv = chk.failover(ctl, topo, active, group, vip)
+        time.sleep(2)  # the journal of the last start
+        tl = chk.pacemaker_timeline(ctl, topo, survivor, t_wall)
+        print(f"failover {i + 1}/{n}: SIGKILL {active}'s systemd -> VIP from {survivor} after "
+              f"{tv}s, group {group} Started after {tg}s; {survivor}'s journal (s after the crash):",
+              flush=True)
+        for line in chk.format_timeline(tl):
+            print(f"    {line}", flush=True)
+        runs.append({"crashed": active, "survivor": survivor, "group_s": tg, "vip_s": tv,
+                     "timeline": tl})
+        back = rejoin(topo, active, survivor, group)
+        print(f"    {active} rebooted and back in the cluster after {back}s", flush=True)
+    out = {"runs": runs, "group_s": spread([r["group_s"] for r in runs]),
+           "vip_s": spread([r["vip_s"] for r in runs])}
+    print(f"failover over {n} drills: VIP {fmt(out['vip_s'])}; whole group {fmt(out['group_s'])}")
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--methods", default="ssh,master")
-    ap.add_argument("--no-failover", action="store_true")
+    ap.add_argument("--runs", type=int, default=3, help="second highstate + floor pairs per method")
+    ap.add_argument("--failovers", type=int, default=5, help="failover drills (0: none)")
+    ap.add_argument("--no-failover", action="store_true", help="same as --failovers 0")
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
     ctl.need_root()
@@ -61,27 +132,34 @@ def main():
         print(f"method {method}: lab up (fresh hosts{', master + keys' if method == 'master' else ''}) {up_s}s")
         s1, sum1, _ = ctl.highstate(topo, method)
         row("first", s1, sum1)
-        s2, sum2, _ = ctl.highstate(topo, method)
-        row("second", s2, sum2)
-        floor_sls({h: s["states"] for h, s in sum2.items()})
-        s3, sum3, _ = ctl.highstate(topo, method, sls="lab_floor")
-        row("floor", s3, sum3)
-        figures[method] = {"up_s": up_s, "first_s": s1, "second_s": s2, "floor_s": s3,
-                           "states": {h: s["states"] for h, s in sum2.items()},
-                           "second_changes": {h: len(s["changed"]) for h, s in sum2.items()}}
-    if not a.no_failover:
-        topo = ctl.Topo()
-        vip = topo.vips.get("lan")
-        group = chk.vip_group(ctl, topo, topo.frontends[0], vip) if vip else None
-        st = chk.crm_status(ctl, topo, topo.frontends[0])
-        active = chk.group_node(st, group) if group else None
-        if not active:
-            print(f"failover: skipped (no pacemaker group with IPaddr2 ip={vip} Started yet)")
-        else:
-            survivor, tg, tv = chk.failover(ctl, topo, active, group, vip)
-            print(f"failover: SIGKILL {active}'s systemd -> group {group} Started on {survivor} "
-                  f"after {tg}s, VIP {vip} answering from {survivor} after {tv}s")
-            figures["failover"] = {"crashed": active, "group_s": tg, "vip_s": tv}
+        seconds, floors, changes, slow = [], [], {}, {}
+        for i in range(max(1, a.runs)):
+            s2, sum2, raw2 = ctl.highstate(topo, method)
+            row("second", s2, sum2)
+            if i == 0:
+                floor_sls({h: s["states"] for h, s in sum2.items()})
+                slow = {h: chk.slowest_states(raw2, h) for h in sum2}
+            s3, sum3, _ = ctl.highstate(topo, method, sls="lab_floor")
+            row("floor", s3, sum3)
+            seconds.append(s2)
+            floors.append(s3)
+            for h, s in sum2.items():
+                changes[h] = changes.get(h, 0) + len(s["changed"])
+        ratios = [round(x / y, 2) for x, y in zip(seconds, floors) if y]
+        fig = {"up_s": up_s, "first_s": s1, "second_s": spread(seconds), "floor_s": spread(floors),
+               "ratio": spread(ratios), "states": {h: s["states"] for h, s in sum2.items()},
+               "second_changes": changes}
+        print(f"method {method}: second {fmt(fig['second_s'])}; floor {fmt(fig['floor_s'])}; "
+              f"ratio second/floor {fmt(fig['ratio'], unit='x')}")
+        for h, rows in slow.items():
+            print(f"  slowest states on {h} (first re-run): " +
+                  ", ".join(f"{sid} {secs}s" for secs, sid, _sls in rows[:6]))
+        figures[method] = fig
+    n = 0 if a.no_failover else a.failovers
+    if n > 0:
+        fo = failovers(n)
+        if fo:
+            figures["failover"] = fo
     print("figures:", json.dumps(figures, sort_keys=True))
     ctl.save_timing(["bench"], figures)
     if not a.keep:

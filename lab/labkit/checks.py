@@ -8,6 +8,7 @@ Everything reads machine-readable output on a lab host over ssh: `crm_mon -1 -X`
 AssertionError when its condition is not reached in time).
 """
 import json
+import re
 import subprocess
 import time
 import xml.etree.ElementTree as ET
@@ -175,3 +176,79 @@ def raft_failover(ctl, topo, leader, clients, vip, timeout=120):
             t_vip = round(time.monotonic() - t0, 1)
         time.sleep(0.2)
     return new, t_elect, t_vip
+
+
+# ---------------------------------------------------------------- failover timeline
+_OP_BEGIN = re.compile(r"Requesting local execution of (\w+) operation for (\S+) on (\S+)")
+_OP_END = re.compile(r"Result of (\w+) operation for (\S+) on (\S+): (.+?)\s*$")
+_LOST = re.compile(r"Node (\S+) state is now lost")
+_MEMBERSHIP = re.compile(r"A new membership \(\S+\) was formed")
+
+
+def parse_timeline(records, t0):
+    """The survivor's view of a failover from its journal (``journalctl -o json`` records of
+    corosync and pacemaker-controld): seconds after ``t0`` (epoch seconds, the crash) at which
+    corosync formed the new membership, Pacemaker declared the peer lost, and each start or
+    promote this node ran began and ended. Returns {"membership": s, "lost": s, "ops": [{rsc,
+    op, begin, end, result}] in order of beginning}; None where the journal has no line."""
+    out = {"membership": None, "lost": None, "ops": []}
+    running = {}
+    for rec in records:
+        try:
+            t = int(rec["__REALTIME_TIMESTAMP"]) / 1e6 - t0
+        except (KeyError, TypeError, ValueError):
+            continue
+        msg = rec.get("MESSAGE")
+        if t < 0 or not isinstance(msg, str):
+            continue
+        if out["membership"] is None and _MEMBERSHIP.search(msg):
+            out["membership"] = round(t, 2)
+        elif out["lost"] is None and (m := _LOST.search(msg)):
+            out["lost"] = round(t, 2)
+        elif (m := _OP_BEGIN.search(msg)) and m.group(1) in ("start", "promote"):
+            op = {"rsc": m.group(2), "op": m.group(1), "begin": round(t, 2), "end": None,
+                  "result": None}
+            running[(op["rsc"], op["op"])] = op
+            out["ops"].append(op)
+        elif (m := _OP_END.search(msg)) and (m.group(2), m.group(1)) in running:
+            op = running.pop((m.group(2), m.group(1)))
+            op["end"], op["result"] = round(t, 2), m.group(4)
+    return out
+
+
+def pacemaker_timeline(ctl, topo, host, t0):
+    """parse_timeline of `host`'s journal since the crash at epoch `t0`."""
+    p = ctl.ssh(topo, host, f"journalctl -o json --no-pager --since=@{int(t0) - 1} "
+                "-t corosync -t pacemaker-controld", timeout=60)
+    records = []
+    for line in p.stdout.splitlines():
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            continue
+    return parse_timeline(records, t0)
+
+
+def format_timeline(tl):
+    """One line per event, for the bench and the lab tests' figures."""
+    def s(v):
+        return "-" if v is None else f"{v:.2f}"
+    lines = [f"membership formed {s(tl['membership'])}s, peer lost {s(tl['lost'])}s"]
+    for op in tl["ops"]:
+        dur = None if op["end"] is None else op["end"] - op["begin"]
+        lines.append(f"{op['rsc']} {op['op']}: {s(op['begin'])} -> {s(op['end'])}s "
+                     f"({s(dur)}s, {op['result'] or 'no result'})")
+    return lines
+
+
+def slowest_states(raw, host, n=10):
+    """The `n` states of `host` that took longest in a highstate's raw return:
+    [(seconds, state id, sls)], slowest first."""
+    ret = (raw or {}).get(host)
+    if isinstance(ret, dict) and isinstance(ret.get("return"), dict):
+        ret = ret["return"]
+    if not isinstance(ret, dict):
+        return []
+    rows = [(round(float(v.get("duration") or 0) / 1000, 3), v.get("__id__", k), v.get("__sls__"))
+            for k, v in ret.items() if isinstance(v, dict)]
+    return sorted(rows, key=lambda r: -r[0])[:n]
