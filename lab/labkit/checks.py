@@ -183,15 +183,18 @@ _OP_BEGIN = re.compile(r"Requesting local execution of (\w+) operation for (\S+)
 _OP_END = re.compile(r"Result of (\w+) operation for (\S+) on (\S+): (.+?)\s*$")
 _LOST = re.compile(r"Node (\S+) state is now lost")
 _MEMBERSHIP = re.compile(r"A new membership \(\S+\) was formed")
+_TOKEN = re.compile(r"Token has not been received|A processor failed")
+_FENCED = re.compile(r"Peer \S+ was terminated \(\w+\) by \S+ on behalf of \S+: OK")
 
 
 def parse_timeline(records, t0):
     """The survivor's view of a failover from its journal (``journalctl -o json`` records of
     corosync and pacemaker-controld): seconds after ``t0`` (epoch seconds, the crash) at which
-    corosync formed the new membership, Pacemaker declared the peer lost, and each start or
-    promote this node ran began and ended. Returns {"membership": s, "lost": s, "ops": [{rsc,
-    op, begin, end, result}] in order of beginning}; None where the journal has no line."""
-    out = {"membership": None, "lost": None, "ops": []}
+    corosync missed the token, formed the new membership, Pacemaker declared the peer lost,
+    (with fencing) the fence of the peer succeeded, and each start or promote this node ran
+    began and ended. Returns {"token": s, "membership": s, "lost": s, "fenced": s, "ops": [{rsc, op, begin, end, result}] in order of
+    beginning}; None where the journal has no line."""
+    out = {"token": None, "membership": None, "lost": None, "fenced": None, "ops": []}
     running = {}
     for rec in records:
         try:
@@ -201,10 +204,14 @@ def parse_timeline(records, t0):
         msg = rec.get("MESSAGE")
         if t < 0 or not isinstance(msg, str):
             continue
-        if out["membership"] is None and _MEMBERSHIP.search(msg):
+        if out["token"] is None and _TOKEN.search(msg):
+            out["token"] = round(t, 2)
+        elif out["membership"] is None and _MEMBERSHIP.search(msg):
             out["membership"] = round(t, 2)
-        elif out["lost"] is None and (m := _LOST.search(msg)):
+        elif out["lost"] is None and _LOST.search(msg):
             out["lost"] = round(t, 2)
+        elif out["fenced"] is None and _FENCED.search(msg):
+            out["fenced"] = round(t, 2)
         elif (m := _OP_BEGIN.search(msg)) and m.group(1) in ("start", "promote"):
             op = {"rsc": m.group(2), "op": m.group(1), "begin": round(t, 2), "end": None,
                   "result": None}
@@ -233,11 +240,21 @@ def format_timeline(tl):
     """One line per event, for the bench and the lab tests' figures."""
     def s(v):
         return "-" if v is None else f"{v:.2f}"
-    lines = [f"membership formed {s(tl['membership'])}s, peer lost {s(tl['lost'])}s"]
+    lines = [f"token missed {s(tl['token'])}s, membership formed {s(tl['membership'])}s, "
+             f"peer lost {s(tl['lost'])}s" + (f", peer fenced {s(tl['fenced'])}s" if tl["fenced"] else "")]
+    prev = tl["lost"]
     for op in tl["ops"]:
         dur = None if op["end"] is None else op["end"] - op["begin"]
+        wait = None if prev is None else op["begin"] - prev
         lines.append(f"{op['rsc']} {op['op']}: {s(op['begin'])} -> {s(op['end'])}s "
-                     f"({s(dur)}s, {op['result'] or 'no result'})")
+                     f"({s(dur)}s, {op['result'] or 'no result'}; {s(wait)}s after the previous step)")
+        prev = op["end"]
+    done = [op for op in tl["ops"] if op["end"] is not None]
+    if done and tl["lost"] is not None:
+        running = sum(op["end"] - op["begin"] for op in done)
+        total = done[-1]["end"] - tl["lost"]
+        lines.append(f"peer lost -> last step done {total:.2f}s: {running:.2f}s in the agents, "
+                     f"{total - running:.2f}s between them (scheduler, executor)")
     return lines
 
 

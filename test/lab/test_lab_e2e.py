@@ -413,10 +413,14 @@ def test_failover_crash_active_frontend(lab):
         pytest.skip("cluster check did not pass")
     active, group, vip = STATE["active"], STATE["group"], STATE["vip"]
     STATE["crash_t0"] = time.monotonic()
+    wall_t0 = time.time()
     survivor, t_group, t_vip = lab.check.failover(lab.ctl, lab.topo, active, group, vip)
     lab.figure("failover (SIGKILL of the active front-end's systemd)",
                f"group {group} Started on {survivor} after {t_group}s, VIP {vip} answering from "
                f"{survivor} after {t_vip}s")
+    # where the seconds went, from the survivor's journal
+    tl = lab.check.pacemaker_timeline(lab.ctl, lab.topo, survivor, wall_t0)
+    lab.figure("failover timeline (s after the crash)", "; ".join(lab.check.format_timeline(tl)))
     STATE.update(crashed=active, survivor=survivor, failover_group_s=t_group, failover_vip_s=t_vip)
     assert t_group is not None, f"group {group} not Started on {survivor} within 180s"
     assert t_vip is not None, f"VIP {vip} not answered by {survivor} within 180s"

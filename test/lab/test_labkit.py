@@ -261,3 +261,56 @@ def test_fileroot_farm(tmp_path):
     assert {"opennebula", "test", "_modules"} <= names
     assert not names & {"lab", "bench", ".lab", ".venv", ".git"}
     assert all((tmp_path / n).resolve() == REPO / n for n in names)
+
+
+def _journal(name):
+    path = REPO / "test" / "fixtures" / "pacemaker" / name
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_failover_timeline_from_a_real_survivor_journal():
+    """The survivor's corosync + pacemaker-controld journal (`journalctl -o json`) of the VM
+    lab's crash drill (SBD fencing on): the membership, the loss, the fence, then each promote
+    and start in order, each with its own begin/end; earlier lines (before t0) are ignored,
+    probes, monitors and notifies are not steps."""
+    from labkit import checks
+    recs = _journal("journal-crash-survivor.json")
+    membership = next(int(r["__REALTIME_TIMESTAMP"]) for r in recs
+                      if "A new membership" in r["MESSAGE"] and "Members left" in r["MESSAGE"])
+    t0 = membership / 1e6 - 2.0
+    tl = checks.parse_timeline(recs, t0)
+    assert (tl["membership"], tl["lost"], tl["fenced"]) == (2.0, 2.14, 143.56)
+    assert [(op["rsc"], op["op"]) for op in tl["ops"]] == [
+        ("drbd_one", "promote"), ("drbd_data", "promote"), ("san_ip", "start"),
+        ("lan_ip", "start"), ("fs_one", "start"), ("nfs_server", "start"), ("nfs_one", "start"),
+        ("aoe_data", "start"), ("OpenNebula", "start"), ("lighttpd", "start")]
+    assert all(op["result"] == "ok" and op["end"] > op["begin"] for op in tl["ops"])
+    assert (tl["ops"][0]["begin"], tl["ops"][-1]["end"]) == (160.6, 321.35)
+    lines = checks.format_timeline(tl)
+    assert lines[0] == "token missed -s, membership formed 2.00s, peer lost 2.14s, peer fenced 143.56s"
+    assert lines[-1].startswith("peer lost -> last step done 319.21s: 106.43s in the agents")
+    # from a later t0: the rejoin's membership (572.7 s after t0), no step whose start is
+    # not in the window (lighttpd's result alone is no step)
+    later = checks.parse_timeline(recs, t0 + 300)
+    assert later["membership"] == 272.72 and later["lost"] is None and later["ops"] == []
+
+
+def test_failover_timeline_tolerates_missing_and_odd_records():
+    from labkit import checks
+    recs = [{"MESSAGE": "notice: Result of start operation for x on n: ok"},  # no timestamp
+            {"__REALTIME_TIMESTAMP": "2000000", "MESSAGE": ["bytes", "array"]},
+            {"__REALTIME_TIMESTAMP": "3000000",
+             "MESSAGE": "notice: Requesting local execution of start operation for vip on n"}]
+    tl = checks.parse_timeline(recs, 1.0)
+    assert tl["ops"] == [{"rsc": "vip", "op": "start", "begin": 2.0, "end": None, "result": None}]
+    assert checks.format_timeline(tl)[1] == "vip start: 2.00 -> -s (-s, no result; -s after the previous step)"
+
+
+def test_slowest_states_from_a_salt_return():
+    from labkit import checks
+    raw = {"fe1": {"return": {
+        "a|-x|-x|-run": {"__id__": "x", "__sls__": "s1", "duration": 1500.5},
+        "b|-y|-y|-run": {"__id__": "y", "__sls__": "s2", "duration": 20},
+        "c|-z|-z|-run": {"__id__": "z", "__sls__": "s2"}}}}
+    assert checks.slowest_states(raw, "fe1", n=2) == [(1.5, "x", "s1"), (0.02, "y", "s2")]
+    assert checks.slowest_states(raw, "fe2") == [] and checks.slowest_states(None, "fe1") == []
