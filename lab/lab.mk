@@ -7,6 +7,9 @@
 #   make lab-status                hosts/PIDs, bridge, nft table, salt-master, last timings
 #   make lab-down [PURGE=1]        stop everything by PID; PURGE=1 also drops the hosts' state
 #   make lab-ssh H=one-fe1 [CMD='crm_mon -1']   root shell on a lab host, or one command
+#   make lab-bench [BENCH_ARGS='--runs 3 --failovers 5']   bench/lab_highstate.py: highstate
+#                                  vs Salt's floor per apply method, failover drills with
+#                                  their timelines (prints figures, asserts nothing)
 # Everything runs as root and lives under .lab/ (git-ignored). The code is one package,
 # lab/labkit/ (lab/README.md has the map), run as `python -m labkit container|vm CMD`.
 METHOD ?= ssh
@@ -19,7 +22,8 @@ LAB_PYTEST_ARGS ?=
 # lab tests print their progress (highstates, drills) as they go
 LAB_PYTEST = $(PY) -m pytest -v -p no:cacheprovider --capture=tee-sys
 
-.PHONY: lab lab-check lab-prereqs lab-down lab-test lab-status lab-ssh lab-apply
+.PHONY: lab lab-check lab-prereqs lab-down lab-test lab-status lab-ssh lab-apply lab-bench
+BENCH_ARGS ?=
 
 lab-check:
 	@$(PREREQS) check --tier $(LAB_TIER)
@@ -65,4 +69,8 @@ lab-test: lab-prereqs
 	@echo "lab-test: by salt-ssh and by salt-master and runs the drills (~5 min here); the lab is"
 	@echo "lab-test: stopped at the end (LAB_KEEP=1 leaves the tested lab up)"
 	LAB=1 $(LAB_PYTEST) test/lab --ignore-glob='test/lab/test_vm_*' $(LAB_PYTEST_ARGS)
+
+lab-bench: lab-prereqs
+	@$(MAKE) --no-print-directory venv
+	$(PY) bench/lab_highstate.py $(BENCH_ARGS)
 endif
