@@ -1440,30 +1440,10 @@ def build(pillar, grains, defaults):
         # cluster properties / rsc_defaults the formula adds with fencing on (pillar wins)
         "fencing_properties": fence_props,
         "fencing_rsc_defaults": fence_rsc,
-        # systemd's name for the datastores mount (MooseFS mounts it through that unit)
-        "datastores_mount_unit": systemd_mount_unit(x.ST.get("datastores_path")),
         "drbd_global": merge({"usage_count": "no", "disable_ip_verification": False,
                               "udev_always_use_vnr": False, "options": {}},
                              mapping(x.DR.get("global"))),
     }
-
-
-def systemd_mount_unit(path):
-    """The .mount unit systemd names for mount point `path` (`systemd-escape --path
-    --suffix=mount`): slashes to '-', every other byte outside [A-Za-z0-9:_.] and a leading
-    '.' as \\xNN; '' for a non-string."""
-    if not isinstance(path, str) or not path.startswith("/"):
-        return ""
-    parts = [part for part in path.split("/") if part]
-    out = []
-    for part in parts:
-        esc = "".join(c if (c.isascii() and (c.isalnum() or c in ":_.")) else
-                      "".join(f"\\x{b:02x}" for b in c.encode()) for c in part)
-        out.append(esc)
-    name = "-".join(out) or "-"
-    if name.startswith("."):
-        name = "\\x2e" + name[1:]
-    return name + ".mount"
 
 
 def duration_s(value):

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-{#- The reverse of storage.moosefs on this minion: datastores unmounted, their mount unit (and any fstab line) removed,
+{#- The reverse of storage.moosefs on this minion: datastores unmounted and out of fstab,
     daemons stopped and disabled, Salt's config files removed. Packages stay. Metadata
     (DATA_PATH: metadata*.mfs, changelogs) and chunk directories are NEVER removed: they are
     the file system. Unmounting fails (and says so) while something (a VM) uses the mount. -#}
@@ -15,14 +15,6 @@ storage-moosefs-clean-client-unmounted:
     - device: {{ mnt.device }}
     - config: {{ L.fstab }}
     - persist: true
-
-storage-moosefs-clean-client-mount-unit:
-  file.absent:
-    - names:
-      - {{ (L.unit_dir ~ '/remote-fs.target.wants/' ~ mnt.unit) | tojson }}
-      - {{ (L.unit_dir ~ '/' ~ mnt.unit) | tojson }}
-    - require:
-      - mount: storage-moosefs-clean-client-unmounted
 {%- endif %}
 
 {%- for role, cfgs in [("chunkserver", ["mfschunkserver.cfg", "mfshdd.cfg"]),

@@ -2,17 +2,13 @@
 # vim: ft=sls
 {#- mfsmount of storage:datastores_path on front-ends and hypervisors.
 
-    A systemd mount unit (`<datastores_path escaped>.mount` in lookup unit_dir, enabled for
-    remote-fs.target): What=HOST:PORT:/ Type=moosefs Options=rw,_netdev,mfsdelayedinit (Debian's
-    moosefs-client ships /sbin/mount.moosefs -> mfsmount; there is no mount.fuse). Not an
-    fstab line: systemd-fstab-generator resolves fstab mount points at every daemon-reload,
-    which blocks in the FUSE mount while the master is unreachable (measured: Pacemaker's
-    systemd resources stalled ~90 s on the surviving front-end when the master died with the
-    active one); an fstab line of the mount point from earlier versions is removed.
+    fstab: `HOST:PORT:/ <datastores_path> moosefs rw,_netdev,mfsdelayedinit 0 0` (Debian's
+    moosefs-client ships /sbin/mount.moosefs -> mfsmount; there is no mount.fuse). The entry is
+    matched on the mount point, so a new master_host rewrites the line instead of adding one.
     mfsdelayedinit: the mount exists even while the master is unreachable (boot order,
     master maintenance) and I/O waits for it, instead of OpenNebula writing into the empty
     local directory below a failed mount.
-    Mounting: `mount -t moosefs -o OPTS DEVICE <path>` only when <path> is no mount point (mount.is_mounted: the path
+    Mounting: `mount <path>` only when <path> is no mount point (mount.is_mounted: the path
     is a mount point in /proc/self/mountinfo, what `mountpoint -q` checks). Salt never unmounts or
     remounts a mounted datastore (mount.mounted would, on option changes, under running VMs):
     changed options take effect at the next manual remount / reboot.
@@ -23,7 +19,6 @@
       storage-moosefs-client-owner   the file system root owned by oneadmin (uid/gid from
                                      opennebula:oneadmin), so oned can create datastores in it -#}
 {%- from "storage/moosefs/map.jinja" import moosefs with context %}
-{%- from "common/libtofs.jinja" import files_switch with context %}
 {%- set L = moosefs.lookup %}
 {%- set mnt = moosefs.mount %}
 
@@ -32,7 +27,7 @@ storage-moosefs-client-package:
   pkg.installed:
     - pkgs: {{ L.client_pkgs | tojson }}
     - require_in:
-      - file: storage-moosefs-client-mount-unit
+      - mount: storage-moosefs-client-fstab
 {%- endif %}
 
 storage-moosefs-client-mountpoint:
@@ -43,49 +38,19 @@ storage-moosefs-client-mountpoint:
       - fun: mount.is_mounted
         name: {{ mnt.path | tojson }}
 
-{#- The mount as a systemd mount unit, enabled for remote-fs.target (what `systemctl enable`
-    does: the WantedBy symlink). An fstab line of this mount point left by earlier versions
-    is removed (the mount itself stays): the fstab generator would still resolve it. #}
-storage-moosefs-client-fstab-absent:
-  mount.fstab_absent:
+storage-moosefs-client-fstab:
+  mount.fstab_present:
     - name: {{ mnt.device }}
     - fs_file: {{ mnt.path }}
+    - fs_vfstype: {{ mnt.fstype }}
+    - fs_mntops: {{ mnt.opts }}
+    - fs_freq: 0
+    - fs_passno: 0
     - config: {{ L.fstab }}
-
-storage-moosefs-client-mount-unit:
-  file.managed:
-    - name: {{ (L.unit_dir ~ '/' ~ mnt.unit) | tojson }}
-    - source: {{ files_switch(["moosefs-datastores.mount.jinja"], lookup="moosefs-datastores-mount", tplroot="storage") }}
-    - template: jinja
-    - mode: '0644'
-    - makedirs: true
-    - context:
-        unit: {{ mnt.unit | tojson }}
-        device: {{ mnt.device | tojson }}
-        path: {{ mnt.path | tojson }}
-        fstype: {{ mnt.fstype | tojson }}
-        options: {{ mnt.opts | tojson }}
+    - match_on: name
+    - mount: false
     - require:
       - file: storage-moosefs-client-mountpoint
-
-storage-moosefs-client-mount-unit-enabled:
-  file.symlink:
-    - name: {{ (L.unit_dir ~ '/remote-fs.target.wants/' ~ mnt.unit) | tojson }}
-    - target: {{ (L.unit_dir ~ '/' ~ mnt.unit) | tojson }}
-    - makedirs: true
-    - require:
-      - file: storage-moosefs-client-mount-unit
-
-{#- systemd reads the new unit (only where systemd runs: sd_booted) #}
-storage-moosefs-client-daemon-reload:
-  argv.run:
-    - argv: [systemctl, daemon-reload]
-    - onchanges:
-      - file: storage-moosefs-client-mount-unit
-      - file: storage-moosefs-client-mount-unit-enabled
-    - onlyif:
-      - fun: file.directory_exists
-        path: {{ L.systemd_run_dir | tojson }}
 {%- if L.mount %}
 
 {#- OpenNebula's packages create empty datastores/0 and /1 below the mount point, and
@@ -99,17 +64,16 @@ storage-moosefs-client-mountpoint-empty-dirs:
       - fun: mount.is_mounted
         name: {{ mnt.path | tojson }}
     - require:
-      - file: storage-moosefs-client-mount-unit
+      - mount: storage-moosefs-client-fstab
 
 storage-moosefs-client-mounted:
   argv.run:
-    - argv: [mount, -t, {{ mnt.fstype | tojson }}, -o, {{ mnt.opts | tojson }}, {{ mnt.device | tojson }}, {{ mnt.path | tojson }}]
+    - argv: [mount, -T, {{ L.fstab | tojson }}, {{ mnt.path | tojson }}]
     - unless:
       - fun: mount.is_mounted
         name: {{ mnt.path | tojson }}
     - require:
-      - file: storage-moosefs-client-mount-unit-enabled
-      - argv: storage-moosefs-client-daemon-reload
+      - mount: storage-moosefs-client-fstab
       - argv: storage-moosefs-client-mountpoint-empty-dirs
 {%-   if moosefs.is_master and L.manage_services %}
       - service: storage-moosefs-master-service

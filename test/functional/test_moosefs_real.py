@@ -1,19 +1,18 @@
 """storage.moosefs (the storage-architectures guide) against the real MooseFS daemons.
 
 The REAL storage.moosefs states are applied by `salt-call --local` with lookup overrides
-(conf_dir, data_dir, fstab, unit_dir in a private directory; no package/service states), then the
+(conf_dir, data_dir, fstab in a private directory; no package/service states), then the
 real `mfsmaster` and `mfschunkserver` are started on those very files inside a network
 namespace this test creates (veth pair with the pillar's storage addresses; MooseFS refuses
 127.0.0.1 chunkservers) and the datastores are mounted through /dev/fuse by the state's own
-mount (mount.moosefs, the options of its systemd mount unit). Checks:
+fstab line (mount.moosefs). Checks:
   * mfsmaster loads mfsmaster.cfg, the exports and the metadata created from the empty
     template, listens on the master's storage address; the chunkserver registers;
   * metadata.mfs is created once: a second apply (stopped master: checksum, mtime) and an
     apply while the master runs (only metadata.mfs.back exists then) create nothing;
   * a data dir with changelogs/backups but no metadata fails the run, creates nothing;
-  * client: the mount unit written and enabled, an fstab line of the mount point from earlier
-    versions removed, mounted, goal set once via mfssetgoal, root owned by oneadmin; second
-    apply of the whole storage.moosefs: zero changes.
+  * client: mounted, goal set once via mfssetgoal, root owned by oneadmin; second apply of
+    the whole storage.moosefs: zero changes.
 """
 import hashlib
 import os
@@ -29,7 +28,7 @@ import pytest
 from conftest import VENV_BIN, deep_merge, example_pillar, require_tools
 
 pytestmark = [
-    require_tools("mfsmaster", "mfschunkserver", "mfsmount", "mfsgetgoal", "ip", "nsenter", "mountpoint", "systemd-escape"),
+    require_tools("mfsmaster", "mfschunkserver", "mfsmount", "mfsgetgoal", "ip", "nsenter", "mountpoint"),
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root (netns, FUSE mount)"),
     pytest.mark.skipif(not os.path.exists("/dev/fuse"), reason="needs /dev/fuse"),
 ]
@@ -110,9 +109,6 @@ def node_pillar(base, node, mount=False):
                 "conf_dir": str(root / "etc"),
                 "data_dir": str(root / "data"),
                 "fstab": str(root / "fstab"),
-                "unit_dir": str(root / "systemd"),
-                # no daemon-reload of the host's systemd for a unit in a private directory
-                "systemd_run_dir": str(root / "no-systemd-here"),
                 "manage_packages": False,
                 "manage_services": False,
                 "mount": mount,
@@ -203,26 +199,15 @@ def test_master_chunkserver_mount_goal(salt_call, tmp_path, netns, base):
     out = mfs(netns, "mfschunkserver", croot / "etc" / "mfschunkserver.cfg", "start")
     assert out.returncode == 0 and f"listen on {CHUNK_IP}:9422" in out.stdout + out.stderr, out
 
-    # 6. the whole storage.moosefs on the master's node: mount unit, mount, goal, owner; the
-    # fstab line earlier versions wrote for the mount point goes, other lines stay
+    # 6. the whole storage.moosefs on the master's node: fstab, mount, goal, owner
     master.configure(minion_id=MASTER, pillar=node_pillar(base, MASTER, mount=True))
-    mnt = base / "datastores"
-    other = "/dev/vdb1 /srv/other ext4 defaults 0 2"
-    (mroot / "fstab").write_text(f"{other}\n{MASTER_IP}:9421:/ {mnt} moosefs rw,_netdev,mfsdelayedinit 0 0\n")
     res = apply(master, "storage.moosefs", netns=netns)
-    assert not failed(res), [(k, v) for k, v in failed(res).items() if "requisite" not in str(v)]
-    assert {"storage-moosefs-client-fstab-absent", "storage-moosefs-client-mount-unit",
-            "storage-moosefs-client-mount-unit-enabled", "storage-moosefs-client-mounted",
+    assert not failed(res), failed(res)
+    assert {"storage-moosefs-client-fstab", "storage-moosefs-client-mounted",
             "storage-moosefs-client-goal", "storage-moosefs-client-owner"} <= set(changed(res)), changed(res)
-    assert (mroot / "fstab").read_text().splitlines() == [other]
-    unit_name = str(mnt).strip("/").replace("-", "\\x2d").replace("/", "-") + ".mount"
-    unit = mroot / "systemd" / unit_name
-    body = unit.read_text()
-    assert [ln for ln in body.splitlines() if ln.startswith(("What=", "Where=", "Type=", "Options=", "WantedBy="))] == [
-        f"What={MASTER_IP}:9421:/", f"Where={mnt}", "Type=moosefs", "Options=rw,_netdev,mfsdelayedinit",
-        "WantedBy=remote-fs.target"]
-    assert os.readlink(mroot / "systemd" / "remote-fs.target.wants" / unit_name) == str(unit)
-    assert _run(["systemd-escape", "-p", "--suffix=mount", str(mnt)]).stdout.strip() == unit_name
+    mnt = base / "datastores"
+    fstab = (mroot / "fstab").read_text().split()
+    assert fstab == [f"{MASTER_IP}:9421:/", str(mnt), "moosefs", "rw,_netdev,mfsdelayedinit", "0", "0"]
     assert _run(["mountpoint", "-q", str(mnt)], check=False).returncode == 0
     # MooseFS tools talk to the master named in the mount's .masterinfo: from the netns
     goal = _run(["nsenter", f"--net=/run/netns/{netns}", "mfsgetgoal", str(mnt)]).stdout.strip()

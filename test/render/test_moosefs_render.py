@@ -90,22 +90,11 @@ def test_chunkserver_hypervisor(salt_call):
     assert "storage-moosefs-chunkserver-hdd-/srv/mfs/b" in st
     assert st["storage-moosefs-chunkserver-hdd-/srv/mfs/b"]["user"] == "mfs"
     assert st["storage-moosefs-chunkserver-cfg"]["context"]["address"] == "192.168.100.31"
-    # a systemd mount unit, not an fstab line (the fstab generator blocks in a FUSE mount
-    # whose master is gone); an fstab line of the mount point from earlier versions goes
-    unit = st["storage-moosefs-client-mount-unit"]
-    assert unit["name"] == "/etc/systemd/system/var-lib-one-datastores.mount"
-    assert {k: unit["context"][k] for k in ("device", "path", "fstype", "options")} == {
-        "device": "192.168.100.11:9421:/", "path": "/var/lib/one/datastores",
-        "fstype": "moosefs", "options": "rw,_netdev,mfsdelayedinit"}
-    link = st["storage-moosefs-client-mount-unit-enabled"]
-    assert (link["name"], link["target"]) == (
-        "/etc/systemd/system/remote-fs.target.wants/var-lib-one-datastores.mount", unit["name"])
-    gone = st["storage-moosefs-client-fstab-absent"]
-    assert (gone["name"], gone["fs_file"]) == ("192.168.100.11:9421:/", "/var/lib/one/datastores")
-    mounted = st["storage-moosefs-client-mounted"]
-    assert mounted["argv"] == ["mount", "-t", "moosefs", "-o", "rw,_netdev,mfsdelayedinit",
-                               "192.168.100.11:9421:/", "/var/lib/one/datastores"]
-    assert mounted["unless"] == [{"fun": "mount.is_mounted", "name": "/var/lib/one/datastores"}]
+    fstab = st["storage-moosefs-client-fstab"]
+    assert (fstab["name"], fstab["fs_file"], fstab["fs_vfstype"], fstab["match_on"]) == (
+        "192.168.100.11:9421:/", "/var/lib/one/datastores", "moosefs", "name")
+    assert st["storage-moosefs-client-mounted"]["unless"] == [
+        {"fun": "mount.is_mounted", "name": "/var/lib/one/datastores"}]
     assert not ids(st, "master") and "storage-moosefs-client-goal" not in st
 
 
@@ -114,11 +103,10 @@ def test_client_only_hypervisor_and_master_host_override(salt_call):
     assert not ids(st, "chunkserver") and not ids(st, "master") and not ids(st, "metalogger")
     assert ids(st, "client") == sorted([
         "storage-moosefs-client-package", "storage-moosefs-client-mountpoint",
-        "storage-moosefs-client-fstab-absent", "storage-moosefs-client-mount-unit",
-        "storage-moosefs-client-mount-unit-enabled", "storage-moosefs-client-daemon-reload",
-        "storage-moosefs-client-mounted", "storage-moosefs-client-mountpoint-empty-dirs",
+        "storage-moosefs-client-fstab", "storage-moosefs-client-mounted",
+        "storage-moosefs-client-mountpoint-empty-dirs",
     ])
-    assert st["storage-moosefs-client-mount-unit"]["context"]["device"] == "mfsmaster.san.local:9421:/"
+    assert st["storage-moosefs-client-fstab"]["name"] == "mfsmaster.san.local:9421:/"
     # OpenNebula's packages leave empty datastores/0 and /1 under the mount point (mfsmount
     # refuses a non-empty one): only empty directories go, only while nothing is mounted
     empty = st["storage-moosefs-client-mountpoint-empty-dirs"]

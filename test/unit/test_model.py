@@ -395,23 +395,6 @@ def test_duration_s(value, secs):
     assert M.duration_s(value) == secs
 
 
-@pytest.mark.parametrize("path", ["/var/lib/one/datastores", "/srv/my-cloud/ds+1", "/srv/a@b/.x",
-                                  "/.hidden/x", "/srv//double/", "/"])
-def test_systemd_mount_unit_is_systemd_escape(path):
-    """The name systemd gives the mount unit of `path` (the real systemd-escape decides)."""
-    import shutil
-    import subprocess
-    if not shutil.which("systemd-escape"):
-        pytest.skip("needs systemd-escape")
-    want = subprocess.run(["systemd-escape", "--path", "--suffix=mount", path], capture_output=True,
-                          text=True, check=True).stdout.strip()
-    assert M.systemd_mount_unit(path) == want
-
-
-def test_systemd_mount_unit_of_no_path():
-    assert [M.systemd_mount_unit(v) for v in (None, 3, "", "relative/x")] == ["", "", "", ""]
-
-
 def _fencing(pillar):
     m = build(pillar)
     return m["fencing_properties"], m["fencing_rsc_defaults"]
