@@ -8,8 +8,9 @@
     mfsdelayedinit: the mount exists even while the master is unreachable (boot order,
     master maintenance) and I/O waits for it, instead of OpenNebula writing into the empty
     local directory below a failed mount.
-    Mounting: `mount <path>` only when <path> is no mount point (mount.is_mounted: the path
-    is a mount point in /proc/self/mountinfo, what `mountpoint -q` checks). Salt never unmounts or
+    Mounting: `mount <path>` only when <path> is no mount point (moosefs.is_mounted: the path
+    is a mount point in /proc/self/mountinfo, what `mountpoint -q` checks; the path itself is
+    never touched). Salt never unmounts or
     remounts a mounted datastore (mount.mounted would, on option changes, under running VMs):
     changed options take effect at the next manual remount / reboot.
     On the master's node only (one writer for the whole file system):
@@ -35,8 +36,8 @@ storage-moosefs-client-mountpoint:
     - name: {{ mnt.path }}
     - makedirs: true
     - unless:
-      - fun: mount.is_mounted
-        name: {{ mnt.path | tojson }}
+      - fun: moosefs.is_mounted
+        path: {{ mnt.path | tojson }}
 
 storage-moosefs-client-fstab:
   mount.fstab_present:
@@ -61,8 +62,8 @@ storage-moosefs-client-mountpoint-empty-dirs:
   argv.run:
     - argv: [find, {{ mnt.path | tojson }}, -mindepth, '1', -depth, -type, d, -empty, -delete]
     - unless:
-      - fun: mount.is_mounted
-        name: {{ mnt.path | tojson }}
+      - fun: moosefs.is_mounted
+        path: {{ mnt.path | tojson }}
     - require:
       - mount: storage-moosefs-client-fstab
 
@@ -70,8 +71,8 @@ storage-moosefs-client-mounted:
   argv.run:
     - argv: [mount, -T, {{ L.fstab | tojson }}, {{ mnt.path | tojson }}]
     - unless:
-      - fun: mount.is_mounted
-        name: {{ mnt.path | tojson }}
+      - fun: moosefs.is_mounted
+        path: {{ mnt.path | tojson }}
     - require:
       - mount: storage-moosefs-client-fstab
       - argv: storage-moosefs-client-mountpoint-empty-dirs
@@ -87,8 +88,8 @@ storage-moosefs-client-goal:
       - fun: moosefs.has_goal
         args: [{{ mnt.path | tojson }}, {{ moosefs.goal | int }}]
     - onlyif:
-      - fun: mount.is_mounted
-        name: {{ mnt.path | tojson }}
+      - fun: moosefs.is_mounted
+        path: {{ mnt.path | tojson }}
     - timeout: {{ L.goal_timeout }}
     - require:
       - argv: storage-moosefs-client-mounted
@@ -99,8 +100,8 @@ storage-moosefs-client-owner:
     - user: {{ moosefs.owner.uid }}
     - group: {{ moosefs.owner.gid }}
     - onlyif:
-      - fun: mount.is_mounted
-        name: {{ mnt.path | tojson }}
+      - fun: moosefs.is_mounted
+        path: {{ mnt.path | tojson }}
     - require:
       - argv: storage-moosefs-client-mounted
 {%-   endif %}

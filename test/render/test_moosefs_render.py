@@ -94,7 +94,7 @@ def test_chunkserver_hypervisor(salt_call):
     assert (fstab["name"], fstab["fs_file"], fstab["fs_vfstype"], fstab["match_on"]) == (
         "192.168.100.11:9421:/", "/var/lib/one/datastores", "moosefs", "name")
     assert st["storage-moosefs-client-mounted"]["unless"] == [
-        {"fun": "mount.is_mounted", "name": "/var/lib/one/datastores"}]
+        {"fun": "moosefs.is_mounted", "path": "/var/lib/one/datastores"}]
     assert not ids(st, "master") and "storage-moosefs-client-goal" not in st
 
 
@@ -112,7 +112,7 @@ def test_client_only_hypervisor_and_master_host_override(salt_call):
     empty = st["storage-moosefs-client-mountpoint-empty-dirs"]
     assert empty["argv"] == ["find", "/var/lib/one/datastores", "-mindepth", "1", "-depth",
                                      "-type", "d", "-empty", "-delete"]
-    assert empty["unless"] == [{"fun": "mount.is_mounted", "name": "/var/lib/one/datastores"}]
+    assert empty["unless"] == [{"fun": "moosefs.is_mounted", "path": "/var/lib/one/datastores"}]
     assert {"argv": "storage-moosefs-client-mountpoint-empty-dirs"} in st["storage-moosefs-client-mounted"]["require"]
 
 

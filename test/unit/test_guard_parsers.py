@@ -7,7 +7,7 @@ mfsgetgoal: ``PATH: GOAL`` per path (moosefs-client 3.0 tools_main.c), and the r
 """
 from unittest.mock import MagicMock
 
-from conftest import load_ext
+from conftest import REPO, load_ext
 
 corosync = load_ext("modules", "corosync")
 moosefs = load_ext("modules", "moosefs")
@@ -47,3 +47,37 @@ def test_getgoal_parser():
     moosefs.__salt__ = {"cmd.run_all": MagicMock(return_value={
         "retcode": 1, "stdout": f"{path}: not MFS object\n", "stderr": ""})}
     assert moosefs.goal(path) is None and moosefs.has_goal(path, 2) is False
+
+
+MOUNTINFO = REPO / "test" / "fixtures" / "moosefs" / "mountinfo-hypervisor.txt"
+
+
+def test_mountinfo_of_a_lab_hypervisor():
+    """/proc/self/mountinfo captured on a container-lab hypervisor with the MooseFS datastores
+    mounted (mfsmount: fstype fuse, source mfs#HOST:PORT, escaped as mfs\\043...)."""
+    points = moosefs.parse_mountinfo(MOUNTINFO.read_text())
+    assert points[0] == "/" and "/var/lib/one/datastores" in points and "/dev/fuse" in points
+    assert moosefs.is_mounted("/var/lib/one/datastores", mountinfo=MOUNTINFO) is True
+    assert moosefs.is_mounted("/var/lib/one/datastores/", mountinfo=MOUNTINFO) is True
+    assert moosefs.is_mounted("/var/lib/one", mountinfo=MOUNTINFO) is False
+    assert moosefs.is_mounted("/var/lib/one/datastores/0", mountinfo=MOUNTINFO) is False
+
+
+def test_mountinfo_escapes_are_decoded(tmp_path):
+    """The kernel escapes space, tab, newline and backslash in mount points as \\ooo."""
+    text = ("36 35 98:0 / /mnt/with\\040space rw,noatime master:1 - ext3 /dev/root rw\n"
+            "37 35 98:0 / /mnt/back\\134slash rw - ext3 /dev/root rw\n")
+    f = tmp_path / "mountinfo"
+    f.write_text(text)
+    assert moosefs.parse_mountinfo(text) == ["/mnt/with space", "/mnt/back\\slash"]
+    assert moosefs.is_mounted("/mnt/with space", mountinfo=f)
+    assert not moosefs.is_mounted("/mnt/with\\040space", mountinfo=f)
+    assert moosefs.parse_mountinfo("") == [] and moosefs.parse_mountinfo("garbage\n") == []
+
+
+def test_is_mounted_on_this_host():
+    """The real table of this process: / is always a mount point, a fresh tmp dir never."""
+    import tempfile
+    assert moosefs.is_mounted("/") is True
+    with tempfile.TemporaryDirectory() as d:
+        assert moosefs.is_mounted(d) is False
