@@ -77,7 +77,7 @@ def rejoin(topo, crashed, survivor, group):
     ctl.wait_booted(topo, [crashed], t0)
     chk.wait_for(lambda: chk.online_nodes(chk.crm_status(ctl, topo, survivor)) == sorted(topo.frontends),
                  300, what=f"{crashed} back online")
-    chk.wait_for(lambda: chk.group_node(chk.crm_status(ctl, topo, survivor), group), 120,
+    chk.wait_for(lambda: chk.group_node(chk.crm_status(ctl, topo, survivor), group), 300,
                  what=f"{group} running")
     time.sleep(5)  # let the rejoined node's probes settle before the next drill
     return round(time.monotonic() - t0, 1)
@@ -105,11 +105,15 @@ def failovers(n):
             print(f"    {line}", flush=True)
         runs.append({"crashed": active, "survivor": survivor, "group_s": tg, "vip_s": tv,
                      "timeline": tl})
-        back = rejoin(topo, active, survivor, group)
+        try:
+            back = rejoin(topo, active, survivor, group)
+        except AssertionError as e:  # a stalled start: print what was reached, stop drilling
+            print(f"    {active} rebooted, the cluster did not settle: {e}; no more drills", flush=True)
+            break
         print(f"    {active} rebooted and back in the cluster after {back}s", flush=True)
     out = {"runs": runs, "group_s": spread([r["group_s"] for r in runs]),
            "vip_s": spread([r["vip_s"] for r in runs])}
-    print(f"failover over {n} drills: VIP {fmt(out['vip_s'])}; whole group {fmt(out['group_s'])}")
+    print(f"failover over {len(runs)} drills: VIP {fmt(out['vip_s'])}; whole group {fmt(out['group_s'])}")
     return out
 
 
@@ -156,14 +160,16 @@ def main():
                   ", ".join(f"{sid} {secs}s" for secs, sid, _sls in rows[:6]))
         figures[method] = fig
     n = 0 if a.no_failover else a.failovers
-    if n > 0:
-        fo = failovers(n)
-        if fo:
-            figures["failover"] = fo
-    print("figures:", json.dumps(figures, sort_keys=True))
-    ctl.save_timing(["bench"], figures)
-    if not a.keep:
-        ctl.down(purge=False)
+    try:
+        if n > 0:
+            fo = failovers(n)
+            if fo:
+                figures["failover"] = fo
+    finally:
+        print("figures:", json.dumps(figures, sort_keys=True))
+        ctl.save_timing(["bench"], figures)
+        if not a.keep:
+            ctl.down(purge=False)
     return 0
 
 
