@@ -72,8 +72,7 @@ def rejoin(topo, crashed, survivor, group):
     """Boot the crashed front-end again and wait until both are online and the group runs."""
     t0 = time.monotonic()
     ctl.stop_host(crashed)
-    ctl.mk_host(topo, crashed)
-    ctl.boot_host(crashed)
+    ctl.start_host(topo, crashed)
     ctl.wait_booted(topo, [crashed], t0)
     chk.wait_for(lambda: chk.online_nodes(chk.crm_status(ctl, topo, survivor)) == sorted(topo.frontends),
                  300, what=f"{crashed} back online")
