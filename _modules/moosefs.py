@@ -83,3 +83,32 @@ def has_goal(path, goal_):
     CLI Example: ``salt-call moosefs.has_goal /var/lib/one/datastores 2``
     """
     return goal(path) == int(goal_)
+
+
+#: what a master or metalogger that has ever run leaves in its data dir (metadata.mfs,
+#: metadata.mfs.back[.N], metadata_ml.mfs.back, changelog[_ml].N.mfs); the packaged empty
+#: template metadata.mfs.empty is none of them
+ARTIFACT_RE = re.compile(r"^(?!metadata\.mfs\.empty$)(metadata|changelog)[^/]*\.mfs")
+METADATA = ("metadata.mfs", "metadata.mfs.back")
+
+
+def classify_data_dir(names):
+    """The file names of a master's data dir -> ``{"metadata": [...], "artifacts": [...]}``:
+    the files mfsmaster starts from (metadata.mfs, metadata.mfs.back) and every metadata /
+    changelog file (backups, changelogs, a metalogger's copies). Pure."""
+    names = sorted(str(n) for n in names)
+    return {"metadata": [n for n in names if n in METADATA],
+            "artifacts": [n for n in names if ARTIFACT_RE.match(n)]}
+
+
+def metadata_files(data_dir):
+    """The MooseFS metadata files of a master's data dir (``classify_data_dir`` of its
+    regular files); None when the directory does not exist.
+
+    CLI Example: ``salt-call moosefs.metadata_files /var/lib/mfs``
+    """
+    try:
+        entries = list(os.scandir(str(data_dir)))
+    except FileNotFoundError:
+        return None
+    return classify_data_dir(e.name for e in entries if e.is_file(follow_symlinks=False))

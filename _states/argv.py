@@ -13,7 +13,9 @@ cannot run an argument list. Pillar values put into a shell string can carry any
           - fun: mount.is_mounted
             name: /var/lib/one/datastores
 
-Guards (``unless``/``onlyif``/``creates``) and ``onchanges``/``watch`` are Salt's own
+Guards (``unless``/``onlyif``/``creates``) mean what they mean in Salt, function calls only
+(no shell strings), evaluated by this state (``mod_run_check``: Salt's own evaluation first
+imports every state module on the host, 1-6 s per run); ``onchanges``/``watch`` are Salt's
 requisites. Same output shape as ``cmd.run``: ``changes`` {pid, retcode, stdout, stderr} when
 it ran, ``result`` = exit code 0 (or in ``success_retcodes``); test mode: result None, changes
 ``{"argv": [...]}``, nothing run. ``hide_output: true`` keeps stdout/stderr out of the output
@@ -54,8 +56,16 @@ def _env(env):
     return env if env is None or isinstance(env, dict) else None
 
 
+def mod_run_check(onlyif=None, unless=None, creates=None):
+    """The ``onlyif``/``unless``/``creates`` of ``argv.run``: None when it is to run, else the
+    skip to report. Its presence tells Salt's state compiler that this module evaluates its
+    guards itself (``ohaf_state.guards``)."""
+    return _u("ohaf_state.guards")(__salt__, onlyif=onlyif, unless=unless, creates=creates)
+
+
 def run(name, argv, env=None, runas=None, cwd=None, stdin=None, umask=None, timeout=None,
-        success_retcodes=None, hide_output=False, output_loglevel="debug", **kwargs):
+        success_retcodes=None, hide_output=False, output_loglevel="debug", onlyif=None,
+        unless=None, creates=None, **kwargs):
     """Run ``argv`` (a non-empty list of strings) without a shell.
 
     env               dict (or list of one-key dicts, like cmd.run) added to the environment
@@ -63,6 +73,7 @@ def run(name, argv, env=None, runas=None, cwd=None, stdin=None, umask=None, time
     stdin             text fed to the command; never reported
     hide_output       stdout/stderr left out of ``changes`` and ``comment``
     output_loglevel   cmd.run_all's (``quiet``: the command's output is not logged)
+    onlyif, unless, creates   Salt's guards, function calls only (``mod_run_check``)
 
     On the engine: there is nothing to read (guards are Salt's requisites), so the diff is
     always "run this argv"; the command's own exit code is the verification.
@@ -103,7 +114,9 @@ def run(name, argv, env=None, runas=None, cwd=None, stdin=None, umask=None, time
 
     ran = {}
     return _u("ohaf_state.run")(
-        name, test=__opts__["test"], precheck=precheck, read=lambda: None,
+        name, test=__opts__["test"], precheck=precheck,
+        guards=lambda: mod_run_check(onlyif=onlyif, unless=unless, creates=creates),
+        read=lambda: None,
         diff=lambda _cur: {"argv": cmd}, apply=apply, verify=False,
         report=lambda _changes, _after: ran,
         comment_test="would run {}".format(cmd), comment_done="ran {}".format(cmd))

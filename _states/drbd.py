@@ -163,7 +163,8 @@ def resource_up(name, wipe_backing_device=False, node=None, config=None):
 
 
 # ----------------------------------------------------------------------------- roles
-def primary(name, force=False, initial_primary=None, node=None, config=None):
+def primary(name, force=False, initial_primary=None, node=None, config=None,
+            initial_only=False):
     """
     Ensure this node is Primary for the resource. Already Primary: no changes. Not up on
     this node: result False.
@@ -182,6 +183,12 @@ def primary(name, force=False, initial_primary=None, node=None, config=None):
         This node's id for the ``initial_primary`` comparison (default grain ``id``).
     config
         Alternative drbd.conf (``drbdadm -c``).
+    initial_only
+        Act only for the initial full sync: in any other situation (already synced,
+        Secondary under Pacemaker, the peer Primary, not ``initial_primary``...) the state
+        has nothing to do (result True, no changes, the reasons in the comment) instead of
+        promoting or refusing, so it never competes with Pacemaker for the role. The same
+        check as the forced promotion's (``ohaf_drbd.primary_problems``).
 
     .. code-block:: yaml
 
@@ -189,6 +196,7 @@ def primary(name, force=False, initial_primary=None, node=None, config=None):
           drbd.primary:
             - name: one-disk
             - force: true
+            - initial_only: true
             - initial_primary: cloud-cc01
             - node: cloud-cc01
             - require:
@@ -199,7 +207,7 @@ def primary(name, force=False, initial_primary=None, node=None, config=None):
         forced = res is not None and res["role"] != "Primary" and \
             _u("ohaf_drbd.force_needed")(force, res)
         problems = []
-        if forced:
+        if forced or (initial_only and res is not None and res["role"] != "Primary"):
             problems = _u("ohaf_drbd.primary_problems")(
                 name, res, __salt__["drbd.get_gi"](name, config=config),
                 node or __grains__.get("id"), initial_primary)
@@ -210,6 +218,9 @@ def primary(name, force=False, initial_primary=None, node=None, config=None):
         res = facts["res"]
         if res is not None and res["role"] == "Primary":
             return {}
+        if initial_only and facts["problems"]:
+            _u("ohaf_state.skip")("DRBD resource {} is not in its initial sync ({}): nothing "
+                                  "to do".format(name, "; ".join(facts["problems"])))
         changes = {"role": {"old": res and res["role"], "new": "Primary"}}
         if facts["forced"]:
             changes["forced"] = {"old": None,

@@ -642,3 +642,47 @@ def raft_bootstrapped(name, service="opennebula", var_location="/var/lib/one", t
             f"SERVER_ID -1, answered after {st['done']['waited']}s, stopped)"),
         comment_verify=("verification failed: oned's database is still not bootstrapped after "
                         "the SERVER_ID -1 start"))
+
+
+# -- database replication ------------------------------------------------------------------
+def db_replication(name, user, password, wait=120, client="mysql", socket=None, port=None):
+    """This front-end's MySQL/MariaDB server replicates from its peer ``name`` (the
+    Pacemaker/DRBD guide's master-master pair): when SHOW SLAVE STATUS is empty, wait up to
+    ``wait`` seconds for the peer to answer SHOW MASTER STATUS with the replication account
+    ``user``/``password``, then CHANGE MASTER TO its CURRENT binlog position + START SLAVE
+    (``one.db_replication_start``: the password on the client's stdin and in its environment
+    only, never in argv, output or comments). A configured replica is never changed.
+
+    A peer that does not answer in time ends the state with no change and result True (both
+    front-ends' first highstates run side by side; the later one starts replication). Test
+    mode reports the change without waiting for the peer.
+
+    .. code-block:: yaml
+
+        opennebula-db-replication-start:
+          one.db_replication:
+            - name: 192.168.100.12
+            - user: replicator
+            - password: <pillar>
+    """
+    db = {"client": client, "socket": socket}
+    st = {}
+
+    def read():
+        return _one("db_replica_configured", **db)
+
+    def apply(_cur, _changes):
+        if not _one("db_replication_pending", name, user, password, wait=wait, port=port, **db):
+            _u("ohaf_state.skip")(
+                f"replication from {name} not started: the peer did not answer SHOW MASTER "
+                f"STATUS as {user} within {wait} s (the next highstate starts it)")
+        st["started"] = _one("db_replication_start", name, user, password, port=port, **db)
+
+    return _run(
+        name, read=read, apply=apply,
+        diff=lambda configured: {} if configured else {
+            "replication": {"old": None, "new": f"from {name} as {user}"}},
+        comment_ok="this server replicates already (SHOW SLAVE STATUS has a row)",
+        comment_test=f"replication from {name} would be started at its current binlog position",
+        comment_done=f"replication from {name} started",
+        report=lambda changes, _after: {"replication": {"old": None, "new": st["started"]}})

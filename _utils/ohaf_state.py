@@ -48,6 +48,9 @@ the caller's. Every module and state file of the formula has this three-line acc
         return _u("ohaf_state.run")(name, test=__opts__["test"], read=read, diff=diff,
                                     apply=apply, what=f"pool {name}")
 """
+import os
+
+import salt.utils.data
 from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 
@@ -110,6 +113,75 @@ def attr_diff(desired, current, absent=None):
             for k, v in desired.items() if current.get(k, absent) != v}
 
 
+def _guard_call(functions, kind, entry):
+    """One ``onlyif``/``unless`` entry: ``{fun: mod.fun, args: [...], get_return: path,
+    **kwargs}`` called through ``functions``; its result (or the ``get_return`` part of it)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("fun"), str):
+        raise SaltInvocationError(
+            "{} entries are function calls ({{fun: module.function, ...}}); a shell string "
+            "or any other value is not run: {!r}".format(kind, entry))
+    kwargs = dict(entry)
+    fun = kwargs.pop("fun")
+    args = kwargs.pop("args", [])
+    get_return = kwargs.pop("get_return", None)
+    if not isinstance(args, (list, tuple)):
+        args = [args]
+    try:
+        call = functions[fun]
+    except KeyError:
+        raise SaltInvocationError(f"{kind}: the function {fun} is not available") from None
+    try:
+        result = call(*args, **kwargs)
+    except (CommandExecutionError, SaltInvocationError) as exc:
+        raise CommandExecutionError(f"{kind}: {fun} failed: {exc}") from exc
+    if get_return:
+        result = salt.utils.data.traverse_dict_and_list(result, get_return)
+    return result
+
+
+def guards(functions, onlyif=None, unless=None, creates=None):
+    """Salt's ``onlyif`` / ``unless`` / ``creates`` requisites, evaluated by the state itself.
+
+    Why: Salt evaluates them for a state module that has no ``mod_run_check`` function, and
+    finding out that a module has none makes Salt's loader import every state module on the
+    host (a lookup of a missing key tries every file): 1-6 s, once per state run, paid by
+    the first guarded state whatever its guard. A formula state module that takes guards
+    defines ``mod_run_check`` and calls this.
+
+    Same meaning as Salt's: ``onlyif`` - the state runs only if every entry is true;
+    ``unless`` - the state is skipped if every entry is true; ``creates`` - skipped if every
+    listed path exists. Entries are function calls only (``{fun: mod.fun, args: [..],
+    get_return: key, <kwargs>}``), never shell strings. Evaluated in that order, stopping
+    at the first answer (a guard after a decisive one is not called: an ``unless`` that
+    reads a mount is not run when ``onlyif`` found it unmounted).
+
+    Returns None when the state is to run, else what the skip reports
+    (``{"result": True, "comment": .., "skip_watch": True}``). A malformed entry or a guard
+    function that fails raises ``SaltInvocationError`` / ``CommandExecutionError``.
+    """
+    for entry in _as_list(onlyif):
+        if not _guard_call(functions, "onlyif", entry):
+            return {"result": True, "comment": "onlyif condition is false", "skip_watch": True}
+    entries = _as_list(unless)
+    if entries and all(_guard_call(functions, "unless", entry) for entry in entries):
+        return {"result": True, "comment": "unless condition is true", "skip_watch": True}
+    if creates is not None:
+        paths = [creates] if isinstance(creates, str) else creates
+        if not isinstance(paths, (list, tuple)) or not all(isinstance(p, str) for p in paths):
+            raise SaltInvocationError(f"creates is a path or a list of paths: {creates!r}")
+        if paths and all(os.path.exists(path) for path in paths):
+            return {"result": True, "skip_watch": True,
+                    "comment": f"{paths[0]} exists" if len(paths) == 1
+                    else "All files in creates exist"}
+    return None
+
+
+def _as_list(value):
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
 def _text(spec, default, *args):
     if spec is None:
         return default
@@ -120,7 +192,7 @@ def _text(spec, default, *args):
 
 def run(name, *, test, read, diff, apply, what=None, mask=None, comment_ok=None,
         comment_test=None, comment_done=None, comment_verify=None, verify=True,
-        precheck=None, report=None, ret=None):
+        precheck=None, guards=None, report=None, ret=None):
     """Run one state in the formula's shape and return its Salt return dict.
 
     name / what
@@ -152,6 +224,10 @@ def run(name, *, test, read, diff, apply, what=None, mask=None, comment_ok=None,
     precheck
         ``precheck()`` runs first (argument checks, "is this the node"): it ends the state
         through ``skip``/``refuse``/``pending`` or an exception.
+    guards
+        ``guards() -> None | dict`` after ``precheck``: the state's ``onlyif``/``unless``/
+        ``creates`` (:func:`guards`); a dict ends the state as a skip (``skip_watch``: a
+        ``watch`` does not run it either).
     ret
         a return dict to fill (default a new one).
     """
@@ -162,6 +238,11 @@ def run(name, *, test, read, diff, apply, what=None, mask=None, comment_ok=None,
     try:
         if precheck is not None:
             precheck()
+        if guards is not None:
+            skipped = guards()
+            if skipped is not None:
+                ret.update(changes={}, **skipped)
+                return ret
         current = read()
         changes = diff(current) or {}
         if not changes:

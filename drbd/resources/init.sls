@@ -15,8 +15,8 @@
                                      9 `primary --force`) = the Pacemaker/DRBD guide's
                                      one-time initial sync.
                                      Guarded twice:
-                                       * `unless: drbd.primary_problems` -> the state runs
-                                         only while the module would allow it: this node is
+                                       * `initial_only: true` -> the state acts only
+                                         while the module would allow it: this node is
                                          initial_primary, local disk Inconsistent, no peer
                                          disk UpToDate/Outdated/Consistent, generation
                                          identifiers without history (never promoted or
@@ -53,15 +53,10 @@ drbd-initial-primary-{{ rname }}:
   drbd.primary:
     - name: {{ rname }}
     - force: true
+    - initial_only: true
     - initial_primary: {{ initial_primary | tojson }}
     - node: {{ me | tojson }}
     - config: {{ drbd.lookup.drbd_conf | tojson }}
-    - unless:
-      - fun: drbd.primary_problems
-        args: [{{ rname | tojson }}]
-        initial_primary: {{ initial_primary | tojson }}
-        node: {{ me | tojson }}
-        config: {{ drbd.lookup.drbd_conf | tojson }}
     - require:
       - drbd: drbd-resource-up-{{ rname }}
 {%-   endif %}

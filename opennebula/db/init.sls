@@ -135,28 +135,18 @@ opennebula-db-replication-user:
       - service: opennebula-db-service
 
 {#- Start replicating from the peer at its current binlog position (what each side created
-    locally was never logged: sql_log_bin 0): one.db_replication_start reads the peer's
+    locally was never logged: sql_log_bin 0): one.db_replication reads the peer's
     SHOW MASTER STATUS with the replication account and runs CHANGE MASTER TO + START SLAVE
     (password on the client's stdin and in its environment only). Only while SHOW SLAVE
     STATUS is empty, once the peer answers (waited for up to lookup db:peer_wait seconds). #}
 opennebula-db-replication-start:
-  module.run:
-    - one.db_replication_start:
-      - peer: {{ peer_ip | string | tojson }}
-      - user: {{ ruser | string | tojson }}
-      - password: {{ rpw | tojson }}
-      - client: {{ L.db.client | tojson }}
-      - socket: {{ sock | tojson }}
-    - unless:
-      - fun: one.db_replica_configured
-        client: {{ L.db.client | tojson }}
-        socket: {{ sock | tojson }}
-    - onlyif:
-      - fun: one.db_replication_pending
-        args: [{{ peer_ip | string | tojson }}, {{ ruser | string | tojson }}, {{ rpw | tojson }}]
-        wait: {{ L.db.peer_wait | int }}
-        client: {{ L.db.client | tojson }}
-        socket: {{ sock | tojson }}
+  one.db_replication:
+    - name: {{ peer_ip | string | tojson }}
+    - user: {{ ruser | string | tojson }}
+    - password: {{ rpw | tojson }}
+    - wait: {{ L.db.peer_wait | int }}
+    - client: {{ L.db.client | tojson }}
+    - socket: {{ sock | tojson }}
     - require:
       - argv: opennebula-db-replication-user
       - file: opennebula-db-replication-conf

@@ -40,19 +40,21 @@ opennebula-host-bond-interfaces-dir:
     - name: {{ B.interfaces_dir }}
     - makedirs: true
 
+{#- interfaces sources interfaces.d: a `source DIR/*` or `source-directory DIR` line is kept as
+    it is (replaced by itself), else `source DIR/*` is appended. #}
 opennebula-host-bond-source-dir:
-  file.append:
+  file.replace:
     - name: {{ B.interfaces_file }}
-    - text: source {{ B.interfaces_dir }}/*
+    - pattern: {{ ("^[ \\t]*(source[ \\t]+" ~ (B.interfaces_dir | regex_escape) ~ "/\\*|source-directory[ \\t]+" ~ (B.interfaces_dir | regex_escape) ~ "/?)[ \\t]*$") | tojson }}
+    - repl: '\g<0>'
+    - count: 1
+    - append_if_not_found: true
+    - not_found_content: source {{ B.interfaces_dir }}/*
+    - backup: false
 {%-     if B.pkgs %}
     - require:
       - pkg: opennebula-host-bond-pkgs
 {%-     endif %}
-    - unless:
-      - fun: file.search
-        path: {{ B.interfaces_file | tojson }}
-        pattern: {{ ("^\\s*(source\\s+" ~ (B.interfaces_dir | regex_escape) ~ "/\\*|source-directory\\s+" ~ (B.interfaces_dir | regex_escape) ~ "/?)\\s*$") | tojson }}
-        ignore_if_missing: true
 
 {%-     for bname, bond in host.bonds | dictsort %}
 {%-       set net = model.networks[bond.network] %}

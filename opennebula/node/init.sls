@@ -50,15 +50,19 @@ opennebula-node-qemu-conf:
 {%-   endif %}
 {%-   for g in L.libvirt.get("groups", []) %}
 
-{#- group.present with addusers only adds oneadmin (other members stay); onlyif: a group the
-    installed packages did not create is not invented here. #}
+{#- `gpasswd -a oneadmin GROUP` (other members stay) unless /etc/group, the file gpasswd
+    edits, lists oneadmin in GROUP; onlyif: a group the installed packages did not create is
+    not invented here. #}
 opennebula-node-oneadmin-group-{{ g }}:
-  group.present:
-    - name: {{ g }}
-    - addusers: [oneadmin]
+  argv.run:
+    - argv: [gpasswd, -a, oneadmin, {{ g | string | tojson }}]
     - onlyif:
       - fun: group.info
-        name: {{ g }}
+        name: {{ g | string | tojson }}
+    - unless:
+      - fun: file.search
+        path: /etc/group
+        pattern: {{ ("^" ~ (g | string | regex_escape) ~ ":[^:\n]*:[^:\n]*:([^\n]*,)?oneadmin(,|$)") | tojson }}
 {%-     if node.pkgs %}
     - require:
       - pkg: opennebula-node-pkgs

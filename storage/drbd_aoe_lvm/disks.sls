@@ -15,7 +15,7 @@
       blank    drbd.blank: `blkid -p <dev>` exits 2: no filesystem, RAID, LVM or
                partition-table signature (exit 8, ambivalent, counts as data)
     data_disk additionally:
-      storage-drbd_aoe_lvm-data-disk-guard   FAILS the run (test.fail_without_changes) when
+      storage-drbd_aoe_lvm-data-disk-guard   FAILS the run (guard.refuse) when
                the Primary device carries anything but an LVM PV that is in no VG or in
                storage:drbd_aoe_lvm:vg (another VG, a filesystem, ambivalent signatures:
                drbd.holds_foreign_data); the PV/VG states require it, so nothing is created
@@ -60,7 +60,7 @@ storage-drbd_aoe_lvm-one-disk-mkfs:
 {%- endif %}
 
 storage-drbd_aoe_lvm-data-disk-guard:
-  test.fail_without_changes:
+  guard.refuse:
     - comment: >-
         refusing to create PV/VG {{ X.vg }}: {{ X.data.kdev }} (DRBD {{ X.data.resource }},
         Primary here) carries a signature that is not an LVM PV of VG {{ X.vg }} (another
@@ -86,7 +86,7 @@ storage-drbd_aoe_lvm-data-disk-vg-created:
       {{ readable(X.data.kdev) }}
       {{ blank(X.data.kdev) }}
     - require:
-      - test: storage-drbd_aoe_lvm-data-disk-guard
+      - guard: storage-drbd_aoe_lvm-data-disk-guard
       - file: storage-drbd_aoe_lvm-lvm-conf-devices
 
 storage-drbd_aoe_lvm-data-disk-vg-completed:

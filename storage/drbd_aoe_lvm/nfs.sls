@@ -38,13 +38,9 @@ storage-drbd_aoe_lvm-idmapd-domain:
 storage-drbd_aoe_lvm-idmapd-domain-added:
   file.replace:
     - name: {{ N.idmapd_conf }}
-    - pattern: '^\[General\][ \t]*$'
+    # [General], unless some Domain = line follows (an operator's Domain is kept)
+    - pattern: '^\[General\][ \t]*$(?![\s\S]*^[ \t]*Domain[ \t]*=)'
     - repl: "[General]\nDomain = {{ drbd_aoe_lvm.idmapd_domain }}"
     - count: 1
-    - unless:
-      - fun: file.search
-        path: {{ N.idmapd_conf | tojson }}
-        pattern: '^[ \t]*Domain[ \t]*='
-        ignore_if_missing: true
     - require:
       - file: storage-drbd_aoe_lvm-idmapd-domain

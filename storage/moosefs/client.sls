@@ -32,12 +32,12 @@ storage-moosefs-client-package:
 {%- endif %}
 
 storage-moosefs-client-mountpoint:
-  file.directory:
-    - name: {{ mnt.path }}
-    - makedirs: true
+  argv.run:
+    - argv: [mkdir, -p, --, {{ mnt.path | tojson }}]
     - unless:
       - fun: moosefs.is_mounted
         path: {{ mnt.path | tojson }}
+    - creates: {{ mnt.path | tojson }}
 
 storage-moosefs-client-fstab:
   mount.fstab_present:
@@ -51,7 +51,7 @@ storage-moosefs-client-fstab:
     - match_on: name
     - mount: false
     - require:
-      - file: storage-moosefs-client-mountpoint
+      - argv: storage-moosefs-client-mountpoint
 {%- if L.mount %}
 
 {#- OpenNebula's packages create empty datastores/0 and /1 below the mount point, and
@@ -99,9 +99,6 @@ storage-moosefs-client-owner:
     - name: {{ mnt.path }}
     - user: {{ moosefs.owner.uid }}
     - group: {{ moosefs.owner.gid }}
-    - onlyif:
-      - fun: moosefs.is_mounted
-        path: {{ mnt.path | tojson }}
     - require:
       - argv: storage-moosefs-client-mounted
 {%-   endif %}

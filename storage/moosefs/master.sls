@@ -7,20 +7,15 @@
     start too), plus metadata.mfs.back.N and changelog.N.mfs; a metalogger leaves
     metadata_ml.mfs.back and changelog_ml.N.mfs. An empty metadata.mfs over any of those
     would start an EMPTY file system and the chunkservers would drop every chunk it does not
-    know. So:
-      storage-moosefs-master-metadata-created   copies metadata.mfs.empty only when NOT ONE
-                                                metadata*/changelog* .mfs file exists
-                                                (file.find, no shell)
-      storage-moosefs-master-metadata-recovery  fails the run (service not started) when
-                                                such files exist but neither metadata.mfs
-                                                nor metadata.mfs.back: recover by hand with
-                                                `mfsmaster -a` (uses the newest metadata +
-                                                changelogs) or mfsmetarestore.
+    know. So storage-moosefs-master-metadata (moosefs.metadata_present) copies
+    metadata.mfs.empty only when NOT ONE metadata*/changelog* .mfs file exists, and fails the
+    run (service not started) when such files exist but neither metadata.mfs nor
+    metadata.mfs.back: recover by hand with `mfsmaster -a` (uses the newest metadata +
+    changelogs) or mfsmetarestore.
     Config changes reload (SIGHUP: exports, most keys), never restart the master. -#}
 {%- from "storage/moosefs/map.jinja" import moosefs with context %}
 {%- from "common/libtofs.jinja" import files_switch with context %}
 {%- set L = moosefs.lookup %}
-{%- set artifacts = "^(?!metadata\\.mfs\\.empty$)(metadata|changelog)[^/]*\\.mfs" %}
 
 {%- if L.manage_packages %}
 storage-moosefs-master-package:
@@ -72,44 +67,14 @@ storage-moosefs-master-exports:
     - require:
       - file: storage-moosefs-master-conf-dir
 
-storage-moosefs-master-metadata-created:
-  file.copy:
-    - name: {{ L.data_dir }}/metadata.mfs
-    - source: {{ L.metadata_empty }}
-    - force: false
-    - user: {{ L.user }}
-    - group: {{ L.group }}
-    - mode: '0640'
-    - unless:
-      - fun: file.find
-        path: {{ L.data_dir }}
-        maxdepth: 1
-        type: f
-        regex: {{ artifacts | tojson }}
+storage-moosefs-master-metadata:
+  moosefs.metadata_present:
+    - name: {{ L.data_dir | string | tojson }}
+    - source: {{ L.metadata_empty | string | tojson }}
+    - user: {{ L.user | string | tojson }}
+    - group: {{ L.group | string | tojson }}
     - require:
       - file: storage-moosefs-master-data-dir
-
-storage-moosefs-master-metadata-recovery:
-  test.fail_without_changes:
-    - name: {{ L.data_dir }}/metadata.mfs
-    - comment: >-
-        {{ L.data_dir }} holds MooseFS metadata backups or changelogs but neither
-        metadata.mfs nor metadata.mfs.back: Salt does not create an empty file system over
-        them. Recover by hand (`mfsmaster -a`, or mfsmetarestore), then run the state again.
-    - onlyif:
-      - fun: file.find
-        path: {{ L.data_dir }}
-        maxdepth: 1
-        type: f
-        regex: {{ artifacts | tojson }}
-    - unless:
-      - fun: file.find
-        path: {{ L.data_dir }}
-        maxdepth: 1
-        type: f
-        regex: '^metadata\.mfs(\.back)?$'
-    - require:
-      - file: storage-moosefs-master-metadata-created
 
 {%- if L.manage_services %}
 
@@ -119,7 +84,7 @@ storage-moosefs-master-service:
     - enable: true
     - reload: true
     - require:
-      - test: storage-moosefs-master-metadata-recovery
+      - moosefs: storage-moosefs-master-metadata
     - watch:
       - file: storage-moosefs-master-cfg
       - file: storage-moosefs-master-exports

@@ -32,13 +32,9 @@ storage-nfs-common-idmapd-domain:
 storage-nfs-common-idmapd-domain-added:
   file.replace:
     - name: {{ N.idmapd_conf }}
-    - pattern: '^\[General\][ \t]*$'
+    # [General], unless some Domain = line follows (an operator's Domain is kept)
+    - pattern: '^\[General\][ \t]*$(?![\s\S]*^[ \t]*Domain[ \t]*=)'
     - repl: "[General]\nDomain = {{ nfs.idmapd_domain }}"
     - count: 1
-    - unless:
-      - fun: file.search
-        path: {{ N.idmapd_conf | tojson }}
-        pattern: '^[ \t]*Domain[ \t]*='
-        ignore_if_missing: true
     - require:
       - file: storage-nfs-common-idmapd-domain

@@ -284,3 +284,34 @@ def test_argv_run_with_function_guards_through_salt_requisites(loaders, tmp_path
     ret = _high(loaders, states)
     assert all(r.result is True and not r.changes for r in ret.values()), ret
     assert "unless condition is true" in ret["add-domain"].comment
+
+
+def test_argv_run_guards_are_its_own_watch_shell_strings_and_the_loader(loaders, tmp_path):
+    """argv.run evaluates its guards itself (mod_run_check): a guard that skips also keeps a
+    ``watch`` from running the command, a shell-string guard fails the state, and a highstate
+    of guarded states never makes Salt import every state module (what Salt's own guard
+    evaluation does for a module without mod_run_check)."""
+    import salt.state
+
+    trigger, marker = tmp_path / "trigger", tmp_path / "marker"
+    states = {
+        "changed": ("file.managed", [{"name": str(trigger)}, {"contents": "x"}]),
+        "watcher": ("argv.run", [
+            {"argv": ["touch", str(marker)]},
+            {"unless": [{"fun": "file.directory_exists", "args": [str(tmp_path)]}]},
+            {"watch": [{"file": "changed"}]}]),
+        "shell-guard": ("argv.run", [{"argv": ["true"]}, {"onlyif": ["test -d /"]}]),
+    }
+    high = {sid: {decl.split(".")[0]: [decl.split(".")[1], *args], "__sls__": "guards_test",
+                  "__env__": "base"} for sid, (decl, args) in states.items()}
+    st = salt.state.State(dict(loaders.opts, test=False))
+    ret = {r["__id__"]: r for r in st.call_high(high).values()}
+    assert ret["changed"]["changes"] and ret["watcher"]["result"] is True, ret
+    assert not ret["watcher"]["changes"] and not marker.exists()
+    assert ret["watcher"]["comment"] == "unless condition is true"
+    assert ret["shell-guard"]["result"] is False and "shell string" in ret["shell-guard"]["comment"]
+    loaded = {key.split(".")[0] for key in st.states._dict}
+    assert len(loaded) < 10, sorted(loaded)  # file, argv (+ what they pull in), not ~130
+    # the same lookup a module without mod_run_check gets: every state module is imported
+    assert "test.mod_run_check" not in st.states
+    assert len({key.split(".")[0] for key in st.states._dict}) > 50

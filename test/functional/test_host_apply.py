@@ -90,6 +90,16 @@ def test_host_apply_hosts_time_bond_idempotent(salt_call, tmp_path):
     changed = {k: r["changes"] for k, r in second.items() if r["changes"]}
     assert changed == {}
 
+    # interfaces that already source the directory the other way: kept as it is
+    interfaces = tmp_path / "interfaces"
+    lines = interfaces.read_text().splitlines()
+    interfaces.write_text("\n".join(lines[:-1] + [f"  source-directory {tmp_path}/interfaces.d/  "]))
+    before = interfaces.read_text()
+    _, third = apply(salt_call)
+    assert {k: r["changes"] for k, r in third.items() if r["changes"]} == {}
+    assert interfaces.read_text() == before
+    assert not (tmp_path / "interfaces.bak").exists()
+
 
 def test_host_bond_slave_still_configured_fails(salt_call, tmp_path):
     hosts = tmp_path / "hosts"

@@ -117,11 +117,11 @@ def node_pillar(base, node, mount=False):
     })
 
 
-def apply(salt_call, sls, netns=None):
+def apply(salt_call, sls, netns=None, test=False):
     """state.apply through the real salt-call; optionally inside the test's network namespace
     (net only: the FUSE mount lands in this mount namespace, where the next apply sees it)."""
     cmd = [str(VENV_BIN / "salt-call"), "--local", f"--config-dir={salt_call.root_dir / 'conf'}",
-           "--out=json", "--log-level=quiet", "state.apply", sls]
+           "--out=json", "--log-level=quiet", "state.apply", sls, *(["test=True"] if test else [])]
     if netns:
         cmd = ["nsenter", f"--net=/run/netns/{netns}", *cmd]
     proc = _run(cmd, check=False, timeout=300)
@@ -156,13 +156,21 @@ def test_master_chunkserver_mount_goal(salt_call, tmp_path, netns, base):
     mroot = base / MASTER
     data = mroot / "data"
 
+    # 0. test mode: the metadata would be created, nothing is
+    res = apply(master, "storage.moosefs.master", test=True)
+    meta_ret = res["storage-moosefs-master-metadata"]
+    assert meta_ret["result"] is None and meta_ret["changes"]["old"] is None, meta_ret
+    assert not (data / "metadata.mfs").exists()
+
     # 1. master config + metadata from the empty template
     res = apply(master, "storage.moosefs.master")
     assert not failed(res), failed(res)
-    assert "storage-moosefs-master-metadata-created" in changed(res)
+    assert res["storage-moosefs-master-metadata"]["changes"] == {
+        "old": None, "new": {"metadata.mfs": "empty file system (copy of /var/lib/mfs/metadata.mfs.empty)"}}
     meta = data / "metadata.mfs"
     assert meta.read_bytes() == pathlib.Path("/var/lib/mfs/metadata.mfs.empty").read_bytes()
     assert meta.stat().st_uid == pwd.getpwnam("mfs").pw_uid
+    assert meta.stat().st_mode & 0o777 == 0o640 and not (data / "metadata.mfs.salt-new").exists()
     cfg = (mroot / "etc" / "mfsmaster.cfg").read_text()
     assert f"MATOCL_LISTEN_HOST = {MASTER_IP}" in cfg and f"DATA_PATH = {data}" in cfg
     assert "192.168.100.0/24\t/\trw,alldirs,maproot=0" in (mroot / "etc" / "mfsexports.cfg").read_text()
@@ -229,8 +237,10 @@ def test_metadata_recovery_refused(salt_call, base):
     data.mkdir(parents=True)
     (data / "changelog.0.mfs").write_text("1: 1|SESSION():1\n")
     (data / "metadata.mfs.back.1").write_bytes(b"MFSM 2.0")
-    res = apply(salt_call, "storage.moosefs.master")
-    assert failed(res).keys() == {"storage-moosefs-master-metadata-recovery"}, failed(res)
-    assert "mfsmaster -a" in res["storage-moosefs-master-metadata-recovery"]["comment"]
-    assert res["storage-moosefs-master-metadata-created"]["changes"] == {}
-    assert not (data / "metadata.mfs").exists()
+    for test in (True, False):
+        res = apply(salt_call, "storage.moosefs.master", test=test)
+        refused = res["storage-moosefs-master-metadata"]
+        assert refused["result"] is False and refused["changes"] == {}, refused
+        assert "mfsmaster -a" in refused["comment"] and "changelog.0.mfs" in refused["comment"]
+        assert not (data / "metadata.mfs").exists()
+

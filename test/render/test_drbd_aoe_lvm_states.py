@@ -144,8 +144,10 @@ def test_every_command_and_creation_is_guarded(highstates):
         for sid, state in h.items():
             mod, funs, args = _args(state)
             assert mod != "cmd", f"{mid} {sid}: a shell command (argv.run is the no-shell form)"
-            if mod == "argv" or (mod == "drbd" and "primary" in funs):
+            if mod == "argv":
                 assert {"onlyif", "unless", "onchanges", "creates"} & set(args), f"{mid} {sid} unguarded"
+            if mod == "drbd" and "primary" in funs:
+                assert args.get("initial_only") is True, f"{mid} {sid} may compete with Pacemaker"
     h = highstates["cloud-cc01"]
     for sid in ["storage-drbd_aoe_lvm-one-disk-mkfs", "storage-drbd_aoe_lvm-data-disk-vg-created"]:
         _, _, args = _args(h[sid])
@@ -154,11 +156,11 @@ def test_every_command_and_creation_is_guarded(highstates):
         assert args["onlyif"][0]["config"] == "/etc/drbd.conf"
     _, funs, args = _args(h["drbd-initial-primary-one-disk"])
     assert args["force"] is True and args["initial_primary"] == "cloud-cc01"
-    assert args["unless"][0]["fun"] == "drbd.primary_problems"
+    assert args["initial_only"] is True
     _, funs, args = _args(h["storage-drbd_aoe_lvm-handoff-one-disk"])
     assert funs == ["secondary"] and args["onchanges"] == [{"drbd": "drbd-initial-primary-one-disk"}]
     _, _, args = _args(h["storage-drbd_aoe_lvm-data-disk-vg-created"])
-    assert {"test": "storage-drbd_aoe_lvm-data-disk-guard"} in args["require"]
+    assert {"guard": "storage-drbd_aoe_lvm-data-disk-guard"} in args["require"]
     assert args["argv"] == ["pvcreate", "/dev/drbd2"]
     _, _, args = _args(h["storage-drbd_aoe_lvm-data-disk-vg-completed"])
     assert args["argv"] == ["vgcreate", "one-data", "/dev/drbd2"]
@@ -238,9 +240,9 @@ def test_test_mode_primary_blank_devices_would_create(salt_call, fakes):
     assert ret["storage-drbd_aoe_lvm-data-disk-vg-created"]["result"] is None
     assert ret["storage-drbd_aoe_lvm-data-disk-guard"]["result"] is True
     assert ret["storage-drbd_aoe_lvm-data-disk-guard"]["comment"] == "onlyif condition is false"
-    # already synced (fake get-gi has history, disks UpToDate): the forced promotion is skipped
+    # already synced and Primary here (the fake): nothing to promote
     ip = ret["drbd-initial-primary-one-disk"]
-    assert ip["result"] is True and not ip["changes"] and "unless condition is true" in ip["comment"]
+    assert ip["result"] is True and not ip["changes"] and "already Primary" in ip["comment"]
     assert not ret["storage-drbd_aoe_lvm-handoff-one-disk"]["changes"]
     assert ret["drbd-resource-up-one-disk"]["result"] is True and not ret["drbd-resource-up-one-disk"]["changes"]
     assert not fakes.calls("pvcreate") and not fakes.calls("vgcreate")

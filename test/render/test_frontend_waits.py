@@ -37,8 +37,8 @@ def test_register_waits_for_the_cluster_vip(salt_call, tmp_path):
 @pytest.mark.render
 def test_db_first_replication_start_waits_for_the_peer(salt_call, tmp_path):
     high = show(salt_call, "opennebula.db", minion="cloud-cc01", pillar=local_pillar(tmp_path))
-    (onlyif,) = args(high, "opennebula-db-replication-start")["onlyif"]
-    # configured slave: no wait at all (one.db_replication_pending checks SHOW SLAVE STATUS
-    # first: test_guard_functions); else up to lookup db:peer_wait seconds
-    assert onlyif["fun"] == "one.db_replication_pending"
-    assert onlyif["wait"] == 120 and onlyif["args"][0] == "192.168.100.12"
+    start = args(high, "opennebula-db-replication-start")
+    # a configured replica: no wait at all (the state reads SHOW SLAVE STATUS first, and test
+    # mode never waits: test_one_states); else up to lookup db:peer_wait seconds
+    assert start["_fun"] == "one.db_replication"
+    assert start["wait"] == 120 and start["name"] == "192.168.100.12"

@@ -42,8 +42,8 @@ def test_master_frontend(salt_call):
         "storage-moosefs-master-package", "storage-moosefs-master-cgiserv-package",
         "storage-moosefs-master-cgiserv-service", "storage-moosefs-master-conf-dir",
         "storage-moosefs-master-data-dir", "storage-moosefs-master-cfg",
-        "storage-moosefs-master-exports", "storage-moosefs-master-metadata-created",
-        "storage-moosefs-master-metadata-recovery", "storage-moosefs-master-service",
+        "storage-moosefs-master-exports", "storage-moosefs-master-metadata",
+        "storage-moosefs-master-service",
     ])
     assert not ids(st, "metalogger") and not ids(st, "chunkserver")
     # the master is also a client, and the one goal/owner writer
@@ -53,9 +53,10 @@ def test_master_frontend(salt_call):
         {"fun": "moosefs.has_goal", "args": ["/var/lib/one/datastores", 2]}]
     assert st["storage-moosefs-master-service"]["name"] == "moosefs-master"
     assert st["storage-moosefs-master-service"]["reload"] is True
-    created = st["storage-moosefs-master-metadata-created"]
-    assert created["force"] is False and created["source"] == "/var/lib/mfs/metadata.mfs.empty"
-    assert created["unless"][0]["fun"] == "file.find"
+    meta = st["storage-moosefs-master-metadata"]
+    assert (meta["mod"], meta["fun"]) == ("moosefs", "metadata_present")
+    assert meta["name"] == "/var/lib/mfs" and meta["source"] == "/var/lib/mfs/metadata.mfs.empty"
+    assert {"moosefs": "storage-moosefs-master-metadata"} in st["storage-moosefs-master-service"]["require"]
     assert st["storage-moosefs-master-cfg"]["context"]["moosefs"]["listen_host"] == "192.168.100.11"
     assert st["storage-moosefs-master-cgiserv-service"]["name"] == "moosefs-cgiserv"
 
@@ -113,6 +114,11 @@ def test_client_only_hypervisor_and_master_host_override(salt_call):
     assert empty["argv"] == ["find", "/var/lib/one/datastores", "-mindepth", "1", "-depth",
                                      "-type", "d", "-empty", "-delete"]
     assert empty["unless"] == [{"fun": "moosefs.is_mounted", "path": "/var/lib/one/datastores"}]
+    # the mount point is made only while nothing is mounted there (never a stat of the mount)
+    point = st["storage-moosefs-client-mountpoint"]
+    assert point["argv"] == ["mkdir", "-p", "--", "/var/lib/one/datastores"]
+    assert point["unless"] == [{"fun": "moosefs.is_mounted", "path": "/var/lib/one/datastores"}]
+    assert point["creates"] == "/var/lib/one/datastores"
     assert {"argv": "storage-moosefs-client-mountpoint-empty-dirs"} in st["storage-moosefs-client-mounted"]["require"]
 
 

@@ -14,11 +14,20 @@ domain, lookup overrides), and every rendered state walked for shell strings:
     ``cmd.*`` with ``python_shell: true``.
 
 Any canary in one of those is a pillar value interpolated into a shell string.
+
+The same lowstates are walked for guards Salt would evaluate itself: a state with
+``unless``/``onlyif``/``creates`` whose module has no ``mod_run_check`` makes Salt's loader
+look that function up, and the failed lookup imports every state module on the host (1-6 s
+per run, whatever the guard). Every guarded state of the formula is one whose module
+evaluates its guards itself (``argv.run``, the formula's states: ``ohaf_state.guards``), or
+runs only on ``onchanges`` (a run with nothing changed never reaches its guards).
 """
+import importlib
 import json
 
 import pytest
 
+from conftest import REPO
 from render.test_render_matrix import COMBOS, ROLE_MINION, VARIANTS, STACKS, matrix_pillar
 
 CANARY = "zqcanary"
@@ -97,6 +106,23 @@ def shell_strings(chunk):
     return found
 
 
+def _runs_own_guards(state):
+    path = REPO / "_states" / f"{state}.py"
+    if path.exists():
+        return "\ndef mod_run_check(" in path.read_text()
+    try:
+        return hasattr(importlib.import_module(f"salt.states.{state}"), "mod_run_check")
+    except ImportError:
+        return False
+
+
+def costly_guards(lowstate):
+    """ids of the chunks whose guards Salt's state compiler would evaluate (see above)."""
+    return sorted(f"{c['__id__']} ({c['state']}.{c['fun']})" for c in lowstate
+                  if {"unless", "onlyif", "creates"} & set(c) and "onchanges" not in c
+                  and not _runs_own_guards(c["state"]))
+
+
 def leaks(lowstate):
     return [(where, text) for chunk in lowstate for where, text in shell_strings(chunk)
             if CANARY in text]
@@ -123,6 +149,7 @@ def test_no_pillar_value_in_a_shell_string(salt_call, variant, stack, role):
     # the canaries did reach the rendered states (else this test proves nothing)
     assert CANARY in json.dumps(low)
     assert leaks(low) == []
+    assert costly_guards(low) == []
 
 
 def test_the_walker_finds_every_kind_of_shell_string():
@@ -140,3 +167,8 @@ def test_the_walker_finds_every_kind_of_shell_string():
         {"__id__": "f", "state": "cmd", "fun": "run", "name": "exportfs -ra"},
     ]
     assert [w.split(":")[0] for w, _ in leaks(low)] == ["a", "b", "c", "d"]
+    # b: file.directory has no mod_run_check; c, e: argv.run evaluates its own guards
+    assert costly_guards(low) == ["b (file.directory)"]
+    assert costly_guards([{"__id__": "g", "state": "test", "fun": "show_notification",
+                           "onlyif": [{"fun": "m.f"}], "onchanges": ["x"]},
+                          {"__id__": "h", "state": "argv", "fun": "run", "creates": "/x"}]) == []

@@ -1,6 +1,8 @@
 """opennebula.node (hypervisors) and opennebula.node.kvmrc (front-ends): rendered by a real
 `salt-call --local`, and applied for real into tmp copies of qemu.conf / kvmrc / the AppArmor
 local abstraction (lookup overrides; packages, repo and libvirtd switched off)."""
+import re
+
 import pytest
 
 from conftest import example_pillar, show_sls, state_arg as arg
@@ -51,8 +53,16 @@ def test_node_render_packages_and_values(salt_call):
     assert arg(sls["opennebula-node-qemu-conf"], "name") == "/etc/libvirt/qemu.conf"
     # oneadmin joins libvirt (polkit: manage the system libvirtd over qemu+ssh) and kvm
     for g in ("libvirt", "kvm"):
-        assert arg(sls[f"opennebula-node-oneadmin-group-{g}"], "addusers") == ["oneadmin"]
-        assert arg(sls[f"opennebula-node-oneadmin-group-{g}"], "onlyif") == [{"fun": "group.info", "name": g}]
+        grp = sls[f"opennebula-node-oneadmin-group-{g}"]
+        assert arg(grp, "argv") == ["gpasswd", "-a", "oneadmin", g]
+        assert arg(grp, "onlyif") == [{"fun": "group.info", "name": g}]
+        (member,) = arg(grp, "unless")
+        assert member["fun"] == "file.search" and member["path"] == "/etc/group"
+        pattern = re.compile(member["pattern"], re.M)
+        assert pattern.search(f"x:x:1:\n{g}:x:64:qemu,oneadmin,libvirt-qemu\ny:x:2:\n")
+        assert pattern.search(f"{g}:x:64:oneadmin\n")
+        assert not pattern.search(f"{g}:x:64:qemu\noneadmin:x:1001:\n")
+        assert not pattern.search(f"{g}:x:64:oneadmin2,xoneadmin\n{g}x:x:1:oneadmin\n")
     assert arg(sls["opennebula-node-apparmor-datastores"], "name") == "/etc/apparmor.d/local/abstractions/libvirt-qemu"
     assert arg(sls["opennebula-node-kvmrc"], "key_values") == {
         "export LIBVIRT_URI": "qemu+ssh:///system", "export QEMU_PROTOCOL": "qemu+ssh"}

@@ -376,12 +376,8 @@ def test_db_master_master_per_frontend(salt_call, tmp_path):
         high = show(salt_call, "opennebula.db", minion=fe, pillar=pillar)
         per[fe] = args(high, "opennebula-db-replication-conf")["context"]
         start = args(high, "opennebula-db-replication-start")
-        assert start["_fun"] == "module.run"
-        call = {k: v for d in start["one.db_replication_start"] for k, v in d.items()}
-        assert call["peer"] == peer and call["user"] == "replicauser"
-        assert start["unless"][0]["fun"] == "one.db_replica_configured"
-        assert start["onlyif"][0]["fun"] == "one.db_replication_pending"
-        assert start["onlyif"][0]["args"][:2] == [peer, "replicauser"]
+        assert start["_fun"] == "one.db_replication"
+        assert start["name"] == peer and start["user"] == "replicauser"
         # no password on any command line (they are logged): stdin / function arguments only
         for sid in high:
             a = args(high, sid)

@@ -237,6 +237,32 @@ def test_primary_force_not_used_when_local_uptodate(host):
     assert host.mutations() == [["drbdadm", "primary", "one-disk"]]
 
 
+@pytest.mark.parametrize("test", [False, True])
+def test_primary_initial_only_leaves_every_other_situation_alone(host, opts, test):
+    """initial_only (the SLS's drbd-initial-primary): after the initial sync (UpToDate,
+    history), on the wrong node or with history, nothing is promoted and nothing fails."""
+    opts["test"] = test
+    for seed, initial in [(dict(proc="proc_drbd_84_standalone_secondary.txt", gi=GI_HISTORY,
+                                minor=1), "cloud-cc01"),
+                          (dict(gi=GI_HISTORY), "cloud-cc01"), ({}, "cloud-cc02")]:
+        seed84(host, **seed)
+        ret = drbd_st.primary("one-disk", force=True, initial_only=True,
+                              initial_primary=initial)
+        assert (ret["result"], ret["changes"]) == (True, {}), ret
+        assert "is not in its initial sync" in ret["comment"]
+        assert host.mutations() == []
+
+
+def test_primary_initial_only_does_the_initial_sync(host):
+    seed84(host)
+    host.hooks["primary"] = lambda h, argv: h.set_role_84("Primary")
+    ret = drbd_st.primary("one-disk", force=True, initial_only=True, initial_primary="cloud-cc01")
+    assert ret["result"] is True and ret["changes"]["forced"]["new"] == \
+        "initial full sync from cloud-cc01"
+    assert host.mutations() == [["drbdadm", "--", "--overwrite-data-of-peer", "primary",
+                                 "one-disk"]]
+
+
 def test_primary_not_up_is_result_false(host):
     seed84(host, proc="proc_drbd_84_unconfigured.txt")
     ret = drbd_st.primary("one-disk")

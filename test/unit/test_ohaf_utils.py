@@ -144,3 +144,84 @@ def test_report_replaces_the_reported_changes_after_a_successful_apply():
     ret = run("p", test=False, read=obj.read, diff=obj.diff, apply=obj.apply, verify=False,
               report=lambda changes, after: {"retcode": 0, "asked": sorted(changes)})
     assert ret["changes"] == {"retcode": 0, "asked": ["size"]}
+
+
+# ---------------------------------------------------------------- guards (onlyif/unless/creates)
+guards = UTILS["ohaf_state.guards"]
+
+
+class Funcs(dict):
+    """``__salt__`` for guards: each function records its call and answers from ``answers``."""
+
+    def __init__(self, **answers):
+        super().__init__()
+        self.calls = []
+        for name, value in answers.items():
+            self[name.replace("__", ".")] = self._fun(name.replace("__", "."), value)
+
+    def _fun(self, name, value):
+        def fun(*args, **kwargs):
+            self.calls.append((name, args, kwargs))
+            if isinstance(value, Exception):
+                raise value
+            return value
+        return fun
+
+
+def test_guards_mean_what_salts_requisites_mean(tmp_path):
+    t = Funcs(m__yes=True, m__no=False)
+    assert guards(t) is None
+    assert guards(t, onlyif=[{"fun": "m.yes"}]) is None
+    assert guards(t, onlyif={"fun": "m.no"}) == {
+        "result": True, "comment": "onlyif condition is false", "skip_watch": True}
+    # unless: skipped only when every entry is true
+    assert guards(t, unless=[{"fun": "m.yes"}, {"fun": "m.no"}]) is None
+    assert guards(t, unless=[{"fun": "m.yes"}, {"fun": "m.yes"}])["comment"] == \
+        "unless condition is true"
+    present = tmp_path / "there"
+    present.write_text("")
+    assert guards(t, creates=str(present))["comment"] == f"{present} exists"
+    assert guards(t, creates=[str(present), str(tmp_path / "missing")]) is None
+    assert guards(t, creates=[str(present)] * 2)["comment"] == "All files in creates exist"
+
+
+def test_guards_pass_arguments_and_stop_at_the_first_answer():
+    t = Funcs(m__no=False, m__info={"members": ["a"], "gid": 7}, m__boom=AssertionError("x"))
+    entry = {"fun": "m.info", "args": ["grp", 2], "name": "n", "get_return": "gid"}
+    assert guards(t, unless=[entry]) is not None          # get_return: 7 is true
+    assert t.calls == [("m.info", ("grp", 2), {"name": "n"})]
+    assert entry == {"fun": "m.info", "args": ["grp", 2], "name": "n", "get_return": "gid"}
+    # onlyif false: the unless (here a function that would fail the test) is never called
+    assert guards(t, onlyif=[{"fun": "m.no"}], unless=[{"fun": "m.boom"}])["comment"] == \
+        "onlyif condition is false"
+
+
+@pytest.mark.parametrize("bad", ["test -e /etc", ["mount.is_mounted"], True, {"args": [1]},
+                                 {"fun": 3}])
+def test_guards_refuse_shell_strings_and_malformed_entries(bad):
+    with pytest.raises(SaltInvocationError, match="function calls"):
+        guards(Funcs(), unless=[bad])
+
+
+def test_guards_report_missing_and_failing_functions():
+    with pytest.raises(SaltInvocationError, match="m.gone is not available"):
+        guards(Funcs(), onlyif=[{"fun": "m.gone"}])
+    with pytest.raises(CommandExecutionError, match="unless: m.err failed: no socket"):
+        guards(Funcs(m__err=CommandExecutionError("no socket")), unless=[{"fun": "m.err"}])
+    with pytest.raises(SaltInvocationError, match="creates"):
+        guards(Funcs(), creates={"path": "/x"})
+
+
+def test_engine_guards_skip_before_any_read_and_mark_skip_watch():
+    obj = Obj({"size": 1})
+    ret = go(obj, guards=lambda: guards(Funcs(m__no=False), onlyif=[{"fun": "m.no"}]))
+    assert ret == {"name": "p", "result": True, "changes": {}, "skip_watch": True,
+                   "comment": "onlyif condition is false"}
+    assert obj.reads == [{"size": 1}] and obj.writes == []
+    # guards that let the state run: the engine goes on (test mode: the diff, nothing written)
+    ret = go(obj, test=True, guards=lambda: guards(Funcs(m__no=False), unless=[{"fun": "m.no"}]))
+    assert ret["result"] is None and ret["changes"] == {"size": {"old": 1, "new": 2}}
+    # a malformed guard fails the state with its text, nothing read
+    obj = Obj({"size": 1})
+    ret = go(obj, guards=lambda: guards(Funcs(), unless=["true"]))
+    assert ret["result"] is False and "shell string" in ret["comment"] and obj.reads == [{"size": 1}]

@@ -152,3 +152,53 @@ def test_template_normalised_once_and_sent_as_text(salt_mock):
     salt_mock["one.datastore_allocate"].assert_called_once_with(
         "sys", 'TYPE = "SYSTEM_DS"\nTM_MAD = "linstor"\nBRIDGE_LIST = "a b"\n', cluster_id=-1,
         cache=True, **CONN)
+
+
+# ------------------------------------------------------------------ database replication
+REPL = {"user": "replicator", "password": "pw'with\"quotes", "wait": 30,
+        "socket": "/run/mysqld/mysqld.sock"}
+STARTED = {"master_host": "192.168.100.12", "master_log_file": "bin.000002",
+           "master_log_pos": 1234}
+
+
+def _repl(salt_mock, configured, pending=True):
+    salt_mock.update({
+        "one.db_replica_configured": MagicMock(side_effect=configured),
+        "one.db_replication_pending": MagicMock(return_value=pending),
+        "one.db_replication_start": MagicMock(return_value=STARTED)})
+    return salt_mock
+
+
+def test_db_replication_started_once_at_the_peers_position(salt_mock):
+    _repl(salt_mock, [False, True])
+    ret = one_state.db_replication("192.168.100.12", **REPL)
+    assert ret["result"] is True and ret["changes"] == {"replication": {"old": None, "new": STARTED}}
+    salt_mock["one.db_replication_pending"].assert_called_once_with(
+        "192.168.100.12", "replicator", REPL["password"], wait=30, port=None, client="mysql",
+        socket=REPL["socket"])
+    salt_mock["one.db_replication_start"].assert_called_once()
+    assert REPL["password"] not in repr(ret)
+    # configured: nothing is asked of the peer, nothing changes
+    _repl(salt_mock, [True])
+    ret = one_state.db_replication("192.168.100.12", **REPL)
+    assert (ret["result"], ret["changes"]) == (True, {})
+    salt_mock["one.db_replication_pending"].assert_not_called()
+
+
+def test_db_replication_test_mode_never_waits_and_a_silent_peer_is_a_skip(salt_mock):
+    _repl(salt_mock, [False])
+    one_state.__opts__["test"] = True
+    try:
+        ret = one_state.db_replication("192.168.100.12", **REPL)
+    finally:
+        one_state.__opts__["test"] = False
+    assert ret["result"] is None and ret["changes"]["replication"]["old"] is None
+    salt_mock["one.db_replication_pending"].assert_not_called()
+    _repl(salt_mock, [False], pending=False)
+    ret = one_state.db_replication("192.168.100.12", **REPL)
+    assert (ret["result"], ret["changes"]) == (True, {}) and "did not answer" in ret["comment"]
+    salt_mock["one.db_replication_start"].assert_not_called()
+    # a configured replica that does not show up after the start fails the state
+    _repl(salt_mock, [False, False])
+    ret = one_state.db_replication("192.168.100.12", **REPL)
+    assert ret["result"] is False and ret["comment"].startswith("verification failed")

@@ -74,7 +74,7 @@ def placeholder_call(fun):
 
 
 def test_every_state_module_is_checked():
-    assert {"argv", "ccs", "crm", "drbd", "linstor", "one"} <= set(STATE_FILES)
+    assert {"argv", "ccs", "crm", "drbd", "linstor", "moosefs", "one"} <= set(STATE_FILES)
 
 
 @pytest.mark.parametrize("state_file", STATE_FILES)
