@@ -5,6 +5,7 @@
     (pacemaker.package.clean removes them when applied on its own). #}
 include:
   - pacemaker.resources.clean
+  - pacemaker.agents.clean
   - pacemaker.service.clean
   - pacemaker.sbd.clean
   - pacemaker.config.clean

@@ -9,5 +9,6 @@ include:
   - pacemaker.config
   - pacemaker.sbd
   - pacemaker.service
+  - pacemaker.agents
   - pacemaker.resources
 {%- endif %}

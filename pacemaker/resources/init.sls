@@ -37,9 +37,11 @@
       linstor: VIPs, linstor_controller, services, proxy
       ssh, moosefs, nfs (always a dedicated server; HA NFS from the front-ends is
           drbd_aoe_lvm's nfs_one): VIPs, services, proxy
-    services = pacemaker:services (default [opennebula]: OpenNebula = systemd:opennebula;
-    sunstone, fireedge optional), proxy = opennebula:proxy:server (systemd:lighttpd|nginx);
-    ids and units in pacemaker:lookup:service_resources. -#}
+    services = pacemaker:services (default [opennebula]: OpenNebula = the unit opennebula;
+    sunstone, fireedge optional), proxy = opennebula:proxy:server (lighttpd|nginx);
+    ids and units in pacemaker:lookup:service_resources, each run by
+    pacemaker:lookup:service_agent (ocf:opennebula-ha:SystemdUnit unit=<unit>, installed by
+    pacemaker.agents; `systemd` for Pacemaker's systemd class, systemd:<unit>). -#}
 {%- from "pacemaker/map.jinja" import model, pacemaker with context %}
 {%- set L = pacemaker.lookup %}
 {%- set cib = L.cib | default("", true) | string %}
@@ -121,7 +123,11 @@
 {%-     if not svc %}
 {{-       raise("pacemaker:services: unknown service slot '" ~ slot ~ "'; allowed: " ~ (L.service_resources.keys() | list | sort | join(", ")) ~ " (or add it to pacemaker:lookup:service_resources)") }}
 {%-     endif %}
-{{-     primitive(svc.id, "systemd:" ~ svc.unit, {}, L.ops.service) }}
+{%-     if (L.service_agent | string) == "systemd" %}
+{{-       primitive(svc.id, "systemd:" ~ svc.unit, {}, L.ops.service) }}
+{%-     else %}
+{{-       primitive(svc.id, L.service_agent | string, {"unit": svc.unit}, L.ops.service) }}
+{%-     endif %}
 {%-   endmacro %}
 
 {#-   VIPs: the storage network's first (hypervisors reach storage and oned there). #}

@@ -115,8 +115,10 @@ def test_first_apply_builds_the_pacemaker_drbd_guide_graph(seed):
         "drbd_one": "ocf:linbit:drbd", "drbd_data": "ocf:linbit:drbd",
         "fs_one": "ocf:heartbeat:Filesystem", "nfs_server": "ocf:heartbeat:nfsserver",
         "nfs_one": "ocf:heartbeat:exportfs", "aoe_data": "ocf:opennebula-ha:AoEtarget",
-        "OpenNebula": "systemd:opennebula", "lighttpd": "systemd:lighttpd"}
+        "OpenNebula": "ocf:opennebula-ha:SystemdUnit", "lighttpd": "ocf:opennebula-ha:SystemdUnit"}
     prims = {p.get("id"): p for p in res.iter("primitive")}
+    assert params(prims["OpenNebula"]) == {"unit": "opennebula"}
+    assert params(prims["lighttpd"]) == {"unit": "lighttpd"}
     assert params(prims["san_ip"]) == {"ip": "192.168.100.10", "cidr_netmask": "24"}
     assert params(prims["lan_ip"]) == {"ip": "10.10.11.12", "cidr_netmask": "24"}
     assert params(prims["drbd_one"]) == {"drbd_resource": "one-disk"}
@@ -288,9 +290,10 @@ def test_variant_graph_is_vips_and_services(tmp_path, variant, overrides, group)
     assert list(c.find("constraints")) == []
     prims = {p.get("id"): p for p in c.iter("primitive")}
     if variant == "linstor":
-        assert agent(prims["linstor_controller"]) == "systemd:linstor-controller"
-        assert agent(prims["fireedge"]) == "systemd:opennebula-fireedge"
-        assert agent(prims["nginx"]) == "systemd:nginx"
+        for rid, unit in [("linstor_controller", "linstor-controller"),
+                          ("fireedge", "opennebula-fireedge"), ("nginx", "nginx")]:
+            assert agent(prims[rid]) == "ocf:opennebula-ha:SystemdUnit"
+            assert params(prims[rid]) == {"unit": unit}
         assert params(prims["lan_ip"])["nic"] == "eth2"
     if variant == "nfs":  # the export lives on the dedicated server, not in the cluster
         assert "nfs_export" not in prims and "nfs_server" not in prims

@@ -131,8 +131,8 @@ def test_every_host_resolves_every_other_host(lab):
 
 # ------------------------------------------------------------------ cluster checks
 def cluster(lab):
-    # the group holds systemd:opennebula: its unit (the oned test double in the lab) comes
-    # from opennebula.service
+    # the group runs the unit opennebula (ocf:opennebula-ha:SystemdUnit): it comes from
+    # opennebula.service
     lab.require_states(*CLUSTER_SLS, "opennebula.service")
     vip = lab.topo.vips["lan"]
     group = lab.check.vip_group(lab.ctl, lab.topo, lab.topo.frontends[0], vip)

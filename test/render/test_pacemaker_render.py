@@ -29,7 +29,9 @@ NODE_BASE = ["pacemaker-package-installed", "pacemaker-config-corosync-conf",
              "pacemaker-config-authkey-file", "pacemaker-config-authkey",
              "pacemaker-service-corosync-restart-foreign", "pacemaker-service-corosync-reload",
              "pacemaker-service-authkey-changed-warning",
-             "pacemaker-service-corosync-running", "pacemaker-service-pacemaker-running"]
+             "pacemaker-service-corosync-running", "pacemaker-service-pacemaker-running",
+             "pacemaker-agents-systemdunit", "pacemaker-agents-dropin-opennebula.service",
+             "pacemaker-agents-dropin-lighttpd.service", "pacemaker-agents-daemon-reload"]
 VARIANT_EXTRA = {
     "drbd_aoe_lvm": ["pacemaker-resources-primitive-drbd_one", "pacemaker-resources-clone-ms_drbd_one",
                      "pacemaker-resources-primitive-drbd_data", "pacemaker-resources-clone-ms_drbd_data",
@@ -37,7 +39,8 @@ VARIANT_EXTRA = {
                      "pacemaker-resources-primitive-nfs_one", "pacemaker-resources-primitive-aoe_data",
                      "pacemaker-resources-colocation-ha_col", "pacemaker-resources-order-ha_after_drbd"],
     "nfs": [],  # a dedicated NFS server (storage:nfs:server): nothing in the front-end group
-    "linstor": ["pacemaker-resources-primitive-linstor_controller"],
+    "linstor": ["pacemaker-resources-primitive-linstor_controller",
+                "pacemaker-agents-dropin-linstor-controller.service"],
     "moosefs": [],
     "ssh": [],
 }
@@ -67,6 +70,22 @@ def test_frontend_ids_per_variant(salt_call, variant):
     ids = set(show(salt_call, pillar))
     expected = set(NODE_BASE + GRAPH_BASE + VARIANT_EXTRA[variant])
     assert ids == expected, (sorted(ids - expected), sorted(expected - ids))
+
+
+def test_service_slots_run_on_the_formula_agent_or_the_systemd_class(salt_call):
+    high = show(salt_call, example_pillar())
+    prim = args_of(high["pacemaker-resources-primitive-OpenNebula"])["crm"]
+    assert (prim["agent"], prim["params"]) == ("ocf:opennebula-ha:SystemdUnit", {"unit": "opennebula"})
+    reload_ = args_of(high["pacemaker-agents-daemon-reload"])["argv"]
+    assert reload_["argv"] == ["systemctl", "daemon-reload"]
+    assert {"file": "pacemaker-agents-dropin-opennebula.service"} in reload_["onchanges"]
+    pillar = deep_merge(example_pillar(), {"pacemaker": {"lookup": {"service_agent": "systemd"}}})
+    high = show(salt_call, pillar)
+    prim = args_of(high["pacemaker-resources-primitive-OpenNebula"])["crm"]
+    assert (prim["agent"], prim["params"]) == ("systemd:opennebula", {})
+    # Pacemaker's class writes its own drop-ins: only the (unused) agent file is installed
+    assert not [sid for sid in high if sid.startswith("pacemaker-agents-")
+                and sid != "pacemaker-agents-systemdunit"]
 
 
 def test_frontend_packages_include_ping(salt_call):
