@@ -10,8 +10,8 @@ cannot run an argument list. Pillar values put into a shell string can carry any
       argv.run:
         - argv: [mount, -T, /etc/fstab, /var/lib/one/datastores]
         - unless:
-          - fun: mount.is_mounted
-            name: /var/lib/one/datastores
+          - fun: moosefs.is_mounted
+            path: /var/lib/one/datastores
 
 Guards (``unless``/``onlyif``/``creates``) mean what they mean in Salt, function calls only
 (no shell strings), evaluated by this state (``mod_run_check``: Salt's own evaluation first
