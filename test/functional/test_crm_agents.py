@@ -110,9 +110,10 @@ def _shims(root):
 
 
 def test_lab_graph_is_accepted_and_costs_one_metadata_call_per_agent(tmp_path, monkeypatch):
-    """pillar.example's graph (drbd_aoe_lvm, 2 IPMI fence devices, OpenNebula + lighttpd):
-    nothing refused on a node with the packages; crm_resource once per distinct agent,
-    systemctl once per systemd unit, for the whole highstate (the staged path)."""
+    """pillar.example's graph (drbd_aoe_lvm, 2 IPMI fence devices, OpenNebula + lighttpd on
+    the formula's SystemdUnit agent): nothing refused on a node with the packages;
+    crm_resource once per distinct agent and no systemd unit lookup, for the whole highstate
+    (the staged path)."""
     shims, log = _shims(tmp_path)
     monkeypatch.setenv("PATH", f"{shims}:{os.environ['PATH']}")
     site = Site(tmp_path / "site")
@@ -126,9 +127,8 @@ def test_lab_graph_is_accepted_and_costs_one_metadata_call_per_agent(tmp_path, m
     assert meta == sorted(f"crm_resource --show-metadata {a}" for a in (
         "stonith:fence_ipmilan", "ocf:heartbeat:IPaddr2", "ocf:linbit:drbd",
         "ocf:heartbeat:Filesystem", "ocf:heartbeat:nfsserver", "ocf:heartbeat:exportfs",
-        "ocf:opennebula-ha:AoEtarget"))
-    assert units == [f"systemctl list-unit-files --output=json --no-pager -- {u}.service"
-                     for u in ("opennebula", "lighttpd")]
+        "ocf:opennebula-ha:AoEtarget", "ocf:opennebula-ha:SystemdUnit"))
+    assert units == []
     print(f"\nlab graph: {len(prims)} primitives, {len(meta)} crm_resource + "
           f"{len(units)} systemctl calls (+1 pacemaker-fenced metadata)")
 
